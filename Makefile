@@ -1,0 +1,79 @@
+# The lab's build. `make test` is what CI runs; `make demo` runs the main job.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/lavalab/lavalab/core/version.Version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Drivers: every devicetypes/<name>/ folder with a main.go.
+DRIVERS := $(patsubst devicetypes/%/main.go,%,$(wildcard devicetypes/*/main.go))
+COMMANDS := $(patsubst cmd/%/,%,$(wildcard cmd/*/))
+FUZZTIME ?= 20s
+
+.PHONY: all build drivers commands test test-short test-e2e lint fmt vet staticcheck bench fuzz demo demo-stop clean
+
+all: build
+
+build: drivers commands
+
+commands:
+	@mkdir -p $(BIN)
+	@for c in $(COMMANDS); do \
+	  echo "go build $$c"; \
+	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c || exit 1; \
+	done
+
+drivers:
+	@mkdir -p $(BIN)/drivers
+	@for d in $(DRIVERS); do \
+	  echo "go build (wasip1/wasm) driver $$d"; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/drivers/$$d.wasm ./devicetypes/$$d || exit 1; \
+	done
+
+# The test command README gives and CI runs. Fuzz targets run their seed
+# corpora as ordinary tests here; `make fuzz` fuzzes for real.
+test: build
+	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	cd sdk && $(GO) test -count=1 -timeout 5m ./...
+
+test-short:
+	$(GO) test -short ./...
+	cd sdk && $(GO) test -short ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+	cd sdk && $(GO) run $(STATICCHECK) ./...
+
+lint: vet staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+
+# Benchmarks: the figures in the issue notes.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd sdk && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Real fuzzing: each fuzz target for FUZZTIME.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+demo: build
+	@bash scripts/demo.sh
+
+demo-stop:
+	@bash scripts/demo.sh stop
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,8 @@
+// Package model holds the lab's domain types: jobs, devices, device types,
+// workers, users, groups, tags, test results and log records, with their
+// states and the rules for moving between them (LAVA's numbering and names).
+//
+// It is plain data: it imports only the standard library and nothing of the
+// project, so every other package (store, scheduler, API, web, worker) can
+// share it.
+package model

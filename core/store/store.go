@@ -1,0 +1,312 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lavalab/lavalab/core/model"
+)
+
+// Errors callers branch on (wrapped with context; test with errors.Is).
+var (
+	// ErrNotFound: no such row (or not visible to the viewer).
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a row with that name already exists.
+	ErrExists = errors.New("already exists")
+	// ErrConflict: the row is not in a state that allows the change
+	// (for example cancelling a finished job).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: a value is out of range or refers to nothing.
+	ErrInvalid = errors.New("invalid")
+)
+
+// Viewer is who reads: visibility of jobs is decided from it, below the API
+// and the web pages, in one place (the SQL each backend builds from
+// VisibilityClause). The zero Viewer is anonymous.
+type Viewer struct {
+	Username string
+	Admin    bool
+	// Groups the user belongs to (filled by the store on authentication).
+	Groups []string
+}
+
+// System is the viewer for internal callers (scheduler, worker protocol):
+// it sees everything.
+func System() Viewer { return Viewer{Username: "lava-system", Admin: true} }
+
+// CanView is the visibility rule for one job, the same one the stores apply
+// in SQL: admins see all; public jobs are seen by everyone (anonymous too);
+// personal jobs by their submitter; group jobs by the submitter and members
+// of any of the viewing groups.
+func CanView(v Viewer, j model.Job) bool {
+	if v.Admin || j.Visibility == model.VisibilityPublic {
+		return true
+	}
+	if v.Username != "" && v.Username == j.Submitter {
+		return true
+	}
+	if j.Visibility == model.VisibilityGroup {
+		for _, g := range j.ViewingGroups {
+			for _, m := range v.Groups {
+				if g == m {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Store is everything the lab persists.
+type Store interface {
+	Users
+	Workers
+	DeviceTypes
+	Devices
+	Tags
+	Jobs
+	Scheduling
+	Logs
+	Results
+	Events
+	// Leader tries to become the one scheduler among several server
+	// instances (PostgreSQL advisory lock; always granted with SQLite, which
+	// serves one machine). It returns ok=false when another instance leads.
+	// release gives the leadership up; it is also given up when ctx ends.
+	Leader(ctx context.Context, name string) (release func(), ok bool, err error)
+	// Backend names the implementation ("sqlite", "postgres").
+	Backend() string
+	Close() error
+}
+
+// Users stores users, groups and API tokens (hashed).
+type Users interface {
+	CreateUser(ctx context.Context, u model.User) (model.User, error)
+	User(ctx context.Context, username string) (model.User, error)
+	ListUsers(ctx context.Context) ([]model.User, error)
+	// SetAdmin grants or removes admin rights.
+	SetAdmin(ctx context.Context, username string, admin bool) error
+	// CreateToken stores the hash of a new API token for the user.
+	CreateToken(ctx context.Context, username, description string, hash []byte) (model.Token, error)
+	ListTokens(ctx context.Context, username string) ([]model.Token, error)
+	DeleteToken(ctx context.Context, username string, id int64) error
+	// UserByTokenHash authenticates: it returns the token's user, with
+	// Groups filled, and records the token's last use.
+	UserByTokenHash(ctx context.Context, hash []byte) (model.User, error)
+	CreateGroup(ctx context.Context, name string) error
+	AddGroupMember(ctx context.Context, group, username string) error
+	ListGroups(ctx context.Context) ([]model.Group, error)
+}
+
+// Workers stores lab hosts.
+type Workers interface {
+	CreateWorker(ctx context.Context, w model.Worker) error
+	Worker(ctx context.Context, hostname string) (model.Worker, error)
+	ListWorkers(ctx context.Context) ([]model.Worker, error)
+	WorkerByTokenHash(ctx context.Context, hash []byte) (model.Worker, error)
+	// UpdateWorker applies fn to the stored worker in one transaction.
+	UpdateWorker(ctx context.Context, hostname string, fn func(*model.Worker) error) (model.Worker, error)
+	// SetWorkerToken replaces the worker's token hash.
+	SetWorkerToken(ctx context.Context, hostname string, hash []byte) error
+}
+
+// DeviceTypes stores kinds of boards and their setting overrides.
+type DeviceTypes interface {
+	CreateDeviceType(ctx context.Context, dt model.DeviceType) error
+	DeviceType(ctx context.Context, name string) (model.DeviceType, error)
+	ListDeviceTypes(ctx context.Context) ([]model.DeviceType, error)
+	UpdateDeviceType(ctx context.Context, name string, fn func(*model.DeviceType) error) (model.DeviceType, error)
+}
+
+// DeviceFilter selects devices; empty fields match all.
+type DeviceFilter struct {
+	DeviceType string
+	Worker     string
+	// IncludeRetired lists retired devices too.
+	IncludeRetired bool
+}
+
+// Devices stores boards.
+type Devices interface {
+	// CreateDevice fails with ErrInvalid when the type or worker does not
+	// exist, ErrExists when the hostname is taken. Tags are created as needed.
+	CreateDevice(ctx context.Context, d model.Device) error
+	Device(ctx context.Context, hostname string) (model.Device, error)
+	ListDevices(ctx context.Context, f DeviceFilter) ([]model.Device, error)
+	// UpdateDevice applies fn in one transaction. fn may change
+	// Description, Worker, Dictionary, Tags and DeviceType; state, health
+	// and current job change only through the methods made for them.
+	UpdateDevice(ctx context.Context, hostname string, fn func(*model.Device) error) (model.Device, error)
+	// SetDeviceHealth is the admin's health change. Retiring a device
+	// cancels its job. Returns the device as stored.
+	SetDeviceHealth(ctx context.Context, hostname string, h model.DeviceHealth) (model.Device, error)
+}
+
+// Tags stores device tags.
+type Tags interface {
+	CreateTag(ctx context.Context, t model.Tag) error
+	ListTags(ctx context.Context) ([]model.Tag, error)
+	DeleteTag(ctx context.Context, name string) error
+}
+
+// JobFilter selects jobs for a list; empty fields match all.
+type JobFilter struct {
+	States     []model.JobState
+	Healths    []model.JobHealth
+	DeviceType string
+	Device     string
+	Submitter  string
+	// Text matches the description (case-insensitive substring).
+	Text string
+	// HealthCheck filters health checks (nil = both).
+	HealthCheck *bool
+	// Offset and Limit page the list (Limit 0 = 50). Order is newest first.
+	Offset, Limit int
+}
+
+// Jobs stores test jobs.
+type Jobs interface {
+	// CreateJobs inserts jobs (several for multinode) in one transaction,
+	// filling ID, SubID and SubmitTime, and returns them.
+	CreateJobs(ctx context.Context, jobs []model.Job) ([]model.Job, error)
+	// Job returns one job if the viewer may see it (else ErrNotFound).
+	Job(ctx context.Context, v Viewer, id int64) (model.Job, error)
+	// ListJobs returns a page of the jobs the viewer may see and the
+	// number of such jobs in all.
+	ListJobs(ctx context.Context, v Viewer, f JobFilter) ([]model.Job, int, error)
+	// CancelJob: Submitted goes straight to Finished/Canceled; Scheduled,
+	// Scheduling and Running go to Canceling (the worker stops it); a
+	// Scheduled job not yet started by a worker is Finished/Canceled and its
+	// device freed. Finished or Canceling: ErrConflict.
+	CancelJob(ctx context.Context, id int64) (model.Job, error)
+	// StartJob moves a Scheduled job to Running and its device to Running.
+	StartJob(ctx context.Context, id int64) (model.Job, error)
+	// FinishJob moves a job to Finished with its health (forced to
+	// Canceled if it was Canceling), frees its device and updates the
+	// device's health (health check: Complete → Good, else Bad; an
+	// infrastructure error on a normal job → Unknown), in one transaction.
+	FinishJob(ctx context.Context, id int64, r JobResult) (model.Job, error)
+}
+
+// JobResult is how a job ended.
+type JobResult struct {
+	Health         model.JobHealth
+	ErrorType      string
+	FailureComment string
+}
+
+// InfrastructureError reports whether an error type puts the device's
+// health to Unknown (LAVA: Bug, Configuration, Infrastructure).
+func InfrastructureError(errorType string) bool {
+	switch errorType {
+	case "Bug", "Configuration", "Infrastructure":
+		return true
+	}
+	return false
+}
+
+// Snapshot is what one scheduling pass needs, read in one go.
+type Snapshot struct {
+	// Queued are the Submitted jobs without a device, any order.
+	Queued []model.Job
+	// Devices are the devices that could take a job now: Idle, on an
+	// Online+Active worker under its job limit, health Good or Unknown
+	// (Unknown ones only take health checks).
+	Devices []model.Device
+	// Types are the device types of those devices, by name.
+	Types map[string]model.DeviceType
+	// LastHealthCheck is the submit time of each device's latest health
+	// check, and JobsSinceHealthCheck the normal jobs started on it since.
+	LastHealthCheck      map[string]time.Time
+	JobsSinceHealthCheck map[string]int
+	// WorkerSlots is, per worker with a job limit, how many more jobs it
+	// may take now (absent = unlimited).
+	WorkerSlots map[string]int
+	// KnownDeviceTypes holds every device type name, to fail jobs whose
+	// type was removed.
+	KnownDeviceTypes map[string]bool
+}
+
+// Assignment gives a job a device. For a health check, Job.ID is 0 and the
+// store creates the job from Job (submitter lava-health) in the same
+// transaction.
+type Assignment struct {
+	Job    model.Job
+	Device string
+	// DriverSHA256 pins the driver version for the job.
+	DriverSHA256 string
+}
+
+// Scheduling is what the scheduler reads and writes.
+type Scheduling interface {
+	SchedulingSnapshot(ctx context.Context) (Snapshot, error)
+	// Assign applies assignments, each in its own transaction: the job
+	// goes Submitted → Scheduled and the device Idle → Reserved, only if
+	// both are still as the snapshot saw them; otherwise that assignment is
+	// skipped. It returns the applied ones (health checks with their new IDs).
+	Assign(ctx context.Context, as []Assignment) ([]Assignment, error)
+	// ExpireQueued cancels Submitted jobs whose queue timeout has passed.
+	ExpireQueued(ctx context.Context, now time.Time) ([]int64, error)
+	// MarkDeviceGood puts an Unknown device to Good (used when its device
+	// type has no health check to run).
+	MarkDeviceGood(ctx context.Context, hostname string) error
+}
+
+// Logs stores job log records, append-only, keyed by (job, index).
+type Logs interface {
+	// AppendLogs stores records whose indexes start at first. Records
+	// already stored (a resent batch) are skipped, not duplicated; a gap
+	// (first beyond the next expected index) fails with ErrConflict and
+	// changes nothing. It returns the next expected index.
+	AppendLogs(ctx context.Context, jobID, first int64, recs []model.LogRecord) (next int64, err error)
+	// LogCount returns the number of records stored for the job.
+	LogCount(ctx context.Context, jobID int64) (int64, error)
+	// ReadLogs returns up to limit records from index from on.
+	ReadLogs(ctx context.Context, jobID, from int64, limit int) ([]model.LogRecord, error)
+}
+
+// Results stores test suites and cases.
+type Results interface {
+	// AddTestCases stores cases (suites are created as needed).
+	AddTestCases(ctx context.Context, jobID int64, cases []model.TestCase) error
+	ListTestSuites(ctx context.Context, jobID int64) ([]model.TestSuite, error)
+	// ListTestCases returns a job's cases, optionally of one suite, in order.
+	ListTestCases(ctx context.Context, jobID int64, suite string, offset, limit int) ([]model.TestCase, error)
+}
+
+// Topics of events.
+const (
+	// TopicJobSubmitted: a job entered the queue (scheduler wakes).
+	TopicJobSubmitted = "job_submitted"
+	// TopicDeviceFree: a device became Idle, or its health or worker
+	// changed so it may take a job (scheduler wakes).
+	TopicDeviceFree = "device_free"
+	// TopicJobScheduled: a job got a device (its worker wakes).
+	TopicJobScheduled = "job_scheduled"
+	// TopicJobCanceling: a job is to be stopped (its worker wakes).
+	TopicJobCanceling = "job_canceling"
+	// TopicJobFinished: a job ended (log followers wake).
+	TopicJobFinished = "job_finished"
+	// TopicLogs: records were appended (log followers wake); Key is the job id.
+	TopicLogs = "logs"
+)
+
+// Event is a change other parts may wait for. Key is the job id, device
+// hostname or worker hostname the event is about, as text.
+type Event struct {
+	Topic string
+	Key   string
+}
+
+// Events delivers changes across processes (PostgreSQL LISTEN/NOTIFY) or
+// within one (SQLite). The store publishes after each commit; delivery is
+// best effort (a slow subscriber may miss events, so subscribers also
+// re-read on a slow timer).
+type Events interface {
+	// Subscribe returns a channel of events of the given topics, closed
+	// when ctx ends.
+	Subscribe(ctx context.Context, topics ...string) (<-chan Event, error)
+	// Publish sends an event to every subscriber of every instance.
+	Publish(ctx context.Context, ev Event) error
+}

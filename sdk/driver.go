@@ -1,0 +1,116 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Driver is what a device-type driver implements.
+type Driver interface {
+	// Describe says who the driver is; the host calls it before it
+	// activates a version, and the answer must not depend on any input.
+	Describe() Description
+	// Plan returns the steps of one job action. An *Error return is
+	// reported to the job with its type; any other error as Configuration.
+	Plan(req PlanRequest) (Plan, error)
+}
+
+// MaxRequestBytes bounds the request a driver accepts on stdin.
+const MaxRequestBytes = 16 << 20
+
+// Handle answers one encoded request. It never panics: a panicking driver
+// answers a Bug error. Golden tests call it directly; Run wraps it for WASM.
+func Handle(d Driver, in []byte) (out []byte) {
+	resp := handle(d, in)
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: "encoding the answer: " + err.Error()}})
+	}
+	return b
+}
+
+func handle(d Driver, in []byte) (resp Response) {
+	resp.ABIVersion = ABIVersion
+	defer func() {
+		if r := recover(); r != nil {
+			resp = Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: fmt.Sprintf("driver panic: %v", r)}}
+		}
+	}()
+	var req Request
+	if err := json.Unmarshal(in, &req); err != nil {
+		resp.Error = &Error{Type: ErrorBug, Message: "decoding the request: " + err.Error()}
+		return resp
+	}
+	if req.ABIVersion != ABIVersion {
+		resp.Error = &Error{Type: ErrorConfiguration, Message: fmt.Sprintf("host speaks ABI version %d, this driver speaks %d", req.ABIVersion, ABIVersion)}
+		return resp
+	}
+	switch req.Op {
+	case OpDescribe:
+		desc := d.Describe()
+		desc.ABIVersion = ABIVersion
+		resp.Describe = &desc
+	case OpPlan:
+		if req.Plan == nil {
+			resp.Error = &Error{Type: ErrorBug, Message: "plan request without its plan field"}
+			return resp
+		}
+		plan, err := d.Plan(*req.Plan)
+		if err != nil {
+			var e *Error
+			if asError(err, &e) {
+				resp.Error = e
+			} else {
+				resp.Error = &Error{Type: ErrorConfiguration, Message: err.Error()}
+			}
+			return resp
+		}
+		if err := plan.Validate(); err != nil {
+			resp.Error = &Error{Type: ErrorBug, Message: "driver made an invalid plan: " + err.Error()}
+			return resp
+		}
+		resp.Plan = &plan
+	default:
+		resp.Error = &Error{Type: ErrorBug, Message: fmt.Sprintf("unknown operation %q", req.Op)}
+	}
+	return resp
+}
+
+func asError(err error, target **Error) bool {
+	for err != nil {
+		if e, ok := err.(*Error); ok {
+			*target = e
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+// Run makes d a WASM driver: build the main package with
+// GOOS=wasip1 GOARCH=wasm and call Run(driver) from main. It reads one
+// request on stdin and writes one answer on stdout.
+func Run(d Driver) {
+	in, err := io.ReadAll(io.LimitReader(os.Stdin, MaxRequestBytes+1))
+	if err != nil {
+		in = nil
+	}
+	if len(in) > MaxRequestBytes {
+		in = []byte("request too large")
+	}
+	if _, err := os.Stdout.Write(Handle(d, in)); err != nil {
+		fmt.Fprintln(os.Stderr, "writing the answer:", err)
+		os.Exit(1)
+	}
+}
+
+// Errorf returns a driver error of the given type.
+func Errorf(errType, format string, args ...any) *Error {
+	return &Error{Type: errType, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,3 @@
+module github.com/lavalab/lavalab/sdk
+
+go 1.26
