@@ -175,17 +175,20 @@ type Jobs interface {
 	// ListJobs returns a page of the jobs the viewer may see and the
 	// number of such jobs in all.
 	ListJobs(ctx context.Context, v Viewer, f JobFilter) ([]model.Job, int, error)
-	// CancelJob: Submitted goes straight to Finished/Canceled; Scheduled,
-	// Scheduling and Running go to Canceling (the worker stops it); a
-	// Scheduled job not yet started by a worker is Finished/Canceled and its
-	// device freed. Finished or Canceling: ErrConflict.
+	// CancelJob: Submitted goes straight to Finished/Canceled; Scheduling
+	// and Scheduled jobs (not yet started by a worker) are Finished/Canceled
+	// and their device freed; Running goes to Canceling (the worker stops
+	// it). Finished or Canceling: ErrConflict.
 	CancelJob(ctx context.Context, id int64) (model.Job, error)
 	// StartJob moves a Scheduled job to Running and its device to Running.
+	// Starting a Running job again returns it unchanged (a worker's resend).
 	StartJob(ctx context.Context, id int64) (model.Job, error)
 	// FinishJob moves a job to Finished with its health (forced to
 	// Canceled if it was Canceling), frees its device and updates the
-	// device's health (health check: Complete → Good, else Bad; an
-	// infrastructure error on a normal job → Unknown), in one transaction.
+	// device's health (health check: Complete → Good, Incomplete → Bad,
+	// Canceled → Unknown; an infrastructure error on a normal job →
+	// Unknown; a device in Maintenance, Bad or Retired keeps its health),
+	// in one transaction. A finished job: ErrConflict.
 	FinishJob(ctx context.Context, id int64, r JobResult) (model.Job, error)
 }
 
@@ -208,7 +211,8 @@ func InfrastructureError(errorType string) bool {
 
 // Snapshot is what one scheduling pass needs, read in one go.
 type Snapshot struct {
-	// Queued are the Submitted jobs without a device, any order.
+	// Queued are the Submitted jobs without a device, any order, without
+	// their Definition (not needed to plan; megabytes on a long queue).
 	Queued []model.Job
 	// Devices are the devices that could take a job now: Idle, on an
 	// Online+Active worker under its job limit, health Good or Unknown
@@ -277,16 +281,21 @@ type Results interface {
 
 // Topics of events.
 const (
-	// TopicJobSubmitted: a job entered the queue (scheduler wakes).
+	// TopicJobSubmitted: a job entered the queue (scheduler wakes). Key:
+	// the job id.
 	TopicJobSubmitted = "job_submitted"
 	// TopicDeviceFree: a device became Idle, or its health or worker
-	// changed so it may take a job (scheduler wakes).
+	// changed so it may take a job (scheduler wakes). Key: the device
+	// hostname (the worker's, or the device type's name, when a worker or
+	// device type changed).
 	TopicDeviceFree = "device_free"
-	// TopicJobScheduled: a job got a device (its worker wakes).
+	// TopicJobScheduled: a job got a device (its worker wakes). Key: the
+	// worker hostname.
 	TopicJobScheduled = "job_scheduled"
-	// TopicJobCanceling: a job is to be stopped (its worker wakes).
+	// TopicJobCanceling: a job is to be stopped (its worker wakes). Key:
+	// the worker hostname.
 	TopicJobCanceling = "job_canceling"
-	// TopicJobFinished: a job ended (log followers wake).
+	// TopicJobFinished: a job ended (log followers wake). Key: the job id.
 	TopicJobFinished = "job_finished"
 	// TopicLogs: records were appended (log followers wake); Key is the job id.
 	TopicLogs = "logs"

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+//go:embed qemu-job.yaml
+var defaultJob []byte
+
+type config struct {
+	url, token, file, db string
+	clients, n           int
+	spawn, noSched, keep bool
+	timeout              time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.url, "url", "http://127.0.0.1:8000", "server URL (loopback only)")
+	flag.StringVar(&c.token, "token", "", "API token of a user (not needed with -spawn)")
+	flag.IntVar(&c.clients, "clients", 32, "concurrent clients")
+	flag.IntVar(&c.n, "n", 20000, "jobs to submit")
+	flag.StringVar(&c.file, "file", "", "job definition to submit (default: an embedded ~1 KB qemu job)")
+	flag.BoolVar(&c.spawn, "spawn", false, "build and start lava-server with a temp data dir, prepare it, run, stop it")
+	flag.StringVar(&c.db, "db", "", "with -spawn: database URL (default SQLite in the temp dir)")
+	flag.BoolVar(&c.noSched, "no-scheduler", false, "with -spawn: start the server with --no-scheduler")
+	flag.BoolVar(&c.keep, "keep", false, "with -spawn: keep the temp dir and print its path")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "stop after this long whatever happens")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "submit:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config) error {
+	if c.clients < 1 || c.n < 1 {
+		return errors.New("-clients and -n must be >= 1")
+	}
+	job := defaultJob
+	if c.file != "" {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			return fmt.Errorf("reading the job: %w", err)
+		}
+		job = b
+	}
+	if c.spawn {
+		srv, err := spawn(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		c.url, c.token = srv.url, srv.token
+	}
+	if err := loopbackOnly(c.url); err != nil {
+		return err
+	}
+	if c.token == "" {
+		return errors.New("-token is required (or use -spawn)")
+	}
+	fmt.Printf("submitting %d jobs (%d bytes) with %d clients to %s\n", c.n, len(job), c.clients, c.url)
+	res := load(ctx, c, job)
+	res.print(os.Stdout)
+	if res.ok == 0 {
+		return errors.New("no job was accepted")
+	}
+	return nil
+}
+
+// loopbackOnly refuses any target but this machine.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-url %s: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", raw)
+}
+
+type result struct {
+	ok, failed int
+	firstErr   string
+	elapsed    time.Duration
+	lat        []time.Duration
+}
+
+func load(ctx context.Context, c config, job []byte) result {
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: c.clients * 2, MaxIdleConnsPerHost: c.clients * 2, IdleConnTimeout: time.Minute},
+	}
+	endpoint := strings.TrimSuffix(c.url, "/") + "/api/v1/jobs"
+	var next atomic.Int64
+	var mu sync.Mutex
+	var res result
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range c.clients {
+		wg.Go(func() {
+			var lat []time.Duration
+			ok, failed := 0, 0
+			firstErr := ""
+			for next.Add(1) <= int64(c.n) && ctx.Err() == nil {
+				t0 := time.Now()
+				req, err := http.NewRequestWithContext(ctx, "POST", endpoint, bytes.NewReader(job))
+				if err != nil {
+					failed++
+					firstErr = err.Error()
+					continue
+				}
+				req.Header.Set("Content-Type", "application/yaml")
+				req.Header.Set("Authorization", "Token "+c.token)
+				resp, err := client.Do(req)
+				if err != nil {
+					failed++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					continue
+				}
+				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+				resp.Body.Close()
+				lat = append(lat, time.Since(t0))
+				if resp.StatusCode == http.StatusCreated {
+					ok++
+				} else {
+					failed++
+					if firstErr == "" {
+						firstErr = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
+					}
+				}
+			}
+			mu.Lock()
+			res.ok += ok
+			res.failed += failed
+			res.lat = append(res.lat, lat...)
+			if res.firstErr == "" {
+				res.firstErr = firstErr
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+func (r result) print(w io.Writer) {
+	slices.Sort(r.lat)
+	fmt.Fprintf(w, "accepted %d, failed %d in %.2fs\n", r.ok, r.failed, r.elapsed.Seconds())
+	fmt.Fprintf(w, "jobs/s %.0f\n", float64(r.ok)/r.elapsed.Seconds())
+	fmt.Fprintf(w, "latency p50 %v p99 %v max %v\n", pct(r.lat, 0.50).Round(10*time.Microsecond),
+		pct(r.lat, 0.99).Round(10*time.Microsecond), pct(r.lat, 1).Round(10*time.Microsecond))
+	if r.firstErr != "" {
+		fmt.Fprintf(w, "first error: %s\n", r.firstErr)
+	}
+}
+
+// ---- -spawn ----
+
+type server struct {
+	url, token string
+	dir        string
+	keep       bool
+	cmd        *exec.Cmd
+	done       chan error
+}
+
+// repoRoot finds the module root (the go.mod holding cmd/lava-server).
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("-spawn must run inside the repository (go run ./bench/submit -spawn)")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func spawn(ctx context.Context, c config) (*server, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "lava-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{dir: dir, keep: c.keep}
+	ok := false
+	defer func() {
+		if !ok {
+			s.stop()
+		}
+	}()
+	bin := filepath.Join(dir, "lava-server")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lava-server")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	fmt.Fprintln(os.Stderr, "building lava-server ...")
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("building lava-server: %w", err)
+	}
+	common := []string{"--data-dir", filepath.Join(dir, "data")}
+	if c.db != "" {
+		common = append(common, "--db", c.db)
+	}
+	admin := func(allowExists bool, args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		cmd := exec.CommandContext(ctx, bin, append(args, common...)...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			if allowExists && strings.Contains(errb.String(), "already exists") {
+				return "", nil
+			}
+			return "", fmt.Errorf("lava-server %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+		}
+		return strings.TrimSpace(out.String()), nil
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	user := "bench-" + hex.EncodeToString(suffix)
+	if s.token, err = admin(false, "user", "add", user); err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{{"worker", "add", "bench-worker"}, {"device-type", "add", "qemu"},
+		{"device", "add", "bench-qemu-01", "--type", "qemu", "--worker", "bench-worker"}} {
+		if _, err := admin(true, args...); err != nil {
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--listen", addr, "--log-level", "warn"}, common...)
+	if c.noSched {
+		args = append(args, "--no-scheduler")
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting lava-server: %w", err)
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.cmd.Wait(); logf.Close() }()
+	s.url = "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-s.done:
+			s.cmd = nil
+			return nil, fmt.Errorf("lava-server exited early (%v); see %s", err, logf.Name())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("lava-server did not answer /healthz in 30s; see %s", logf.Name())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	backend := "SQLite"
+	if c.db != "" {
+		backend = "PostgreSQL"
+	}
+	fmt.Fprintf(os.Stderr, "lava-server up at %s (%s, data in %s)\n", s.url, backend, dir)
+	ok = true
+	return s, nil
+}
+
+// stop sends SIGTERM, waits for a graceful stop (SIGKILL after 40 s) and
+// removes the temp dir unless -keep.
+func (s *server) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.done:
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "lava-server stopped: %v\n", err)
+			}
+		case <-time.After(40 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+		s.cmd = nil
+	}
+	if s.keep {
+		fmt.Fprintf(os.Stderr, "kept %s\n", s.dir)
+		return
+	}
+	_ = os.RemoveAll(s.dir)
+}

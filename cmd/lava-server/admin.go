@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/storeopen"
+	"github.com/lavalab/lavalab/core/version"
+)
+
+func versionCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	dbFlags(fs) // accepted, unused: every command takes them
+	if _, err := parseFlags(fs, args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, version.Version)
+	return nil
+}
+
+// dbFlags adds --data-dir and --db to fs.
+func dbFlags(fs *flag.FlagSet) (dataDir, db *string) {
+	dataDir = fs.String("data-dir", storeopen.DefaultDataDir, "data directory (the SQLite database lives here)")
+	db = fs.String("db", "", "database: empty for SQLite in --data-dir, postgres://... for PostgreSQL")
+	return dataDir, db
+}
+
+// openStore opens the store the flags select, creating the data directory
+// for SQLite.
+func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
+	if db == "" {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("creating the data directory: %w", err)
+		}
+	}
+	st, err := storeopen.Open(ctx, dataDir, db)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// admin runs one admin command ("user add", ...).
+func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	dataDir, db := dbFlags(fs)
+	var (
+		isAdmin     *bool
+		email, desc *string
+		jobLimit    *int
+		hcFile      *string
+		hcFreq      *int
+		hcDen       *string
+		devType     *string
+		worker      *string
+		dictFile    *string
+		health      *string
+		tags        strList
+	)
+	nargs := 1
+	switch cmd {
+	case "user add":
+		isAdmin = fs.Bool("admin", false, "make the user an admin")
+		email = fs.String("email", "", "the user's email address")
+	case "user token":
+		desc = fs.String("description", "", "what the token is for")
+	case "worker add":
+		desc = fs.String("description", "", "description")
+		jobLimit = fs.Int("job-limit", 0, "jobs the worker may run at once (0 = unlimited)")
+	case "worker token":
+	case "device-type add":
+		desc = fs.String("description", "", "description")
+		hcFile = fs.String("health-check", "", "file holding the health-check job definition")
+		hcFreq = fs.Int("health-frequency", 0, "run a health check every N hours or jobs (0 = only when health is Unknown)")
+		hcDen = fs.String("health-denominator", "hours", "unit of --health-frequency: hours or jobs")
+	case "device add":
+		devType = fs.String("type", "", "device type (required)")
+		worker = fs.String("worker", "", "worker the device is attached to")
+		dictFile = fs.String("dict", "", "file holding the device dictionary")
+		desc = fs.String("description", "", "description")
+		health = fs.String("health", "unknown", "starting health")
+		fs.Var(&tags, "tag", "a tag of the device (repeatable)")
+	case "device set-health":
+		nargs = 2
+	case "tag add":
+		desc = fs.String("description", "", "description")
+	case "group add":
+	case "group add-member":
+		nargs = 2
+	default:
+		return usagef("unknown command")
+	}
+	pos, err := parseFlags(fs, args, nargs, nargs)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	if strings.TrimSpace(name) == "" {
+		return usagef("empty name")
+	}
+	// Read files and check flags before touching the store.
+	var hcText, dictText string
+	switch cmd {
+	case "device-type add":
+		if *hcDen != "hours" && *hcDen != "jobs" {
+			return usagef("--health-denominator %q: want hours or jobs", *hcDen)
+		}
+		if *hcFreq < 0 {
+			return usagef("--health-frequency must be >= 0")
+		}
+		if *hcFile != "" {
+			b, err := os.ReadFile(*hcFile)
+			if err != nil {
+				return fmt.Errorf("reading the health check: %w", err)
+			}
+			hcText = string(b)
+		}
+	case "device add":
+		if *devType == "" {
+			return usagef("--type is required")
+		}
+		if *dictFile != "" {
+			b, err := os.ReadFile(*dictFile)
+			if err != nil {
+				return fmt.Errorf("reading the device dictionary: %w", err)
+			}
+			dictText = string(b)
+		}
+	}
+	var devHealth model.DeviceHealth
+	switch cmd {
+	case "device add":
+		if devHealth, err = model.ParseDeviceHealth(*health); err != nil {
+			return usagef("--health: %v", err)
+		}
+	case "device set-health":
+		if devHealth, err = model.ParseDeviceHealth(pos[1]); err != nil {
+			return usagef("%v", err)
+		}
+	}
+
+	st, err := openStore(ctx, *dataDir, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	switch cmd {
+	case "user add":
+		if _, err := st.CreateUser(ctx, model.User{Username: name, Email: *email, IsAdmin: *isAdmin}); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("user %q already exists; make another token with: lava-server user token %s", name, name)
+			}
+			return err
+		}
+		return newUserToken(ctx, st, name, "created with the user", stdout)
+	case "user token":
+		if _, err := st.User(ctx, name); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("user %q does not exist; create it with: lava-server user add %s", name, name)
+		}
+		return newUserToken(ctx, st, name, *desc, stdout)
+	case "worker add":
+		secret, hash := auth.NewWorkerToken()
+		err := st.CreateWorker(ctx, model.Worker{Hostname: name, Description: *desc, JobLimit: *jobLimit,
+			State: model.WorkerOffline, Health: model.WorkerActive, TokenHash: hash})
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("worker %q already exists; replace its token with: lava-server worker token %s", name, name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+	case "worker token":
+		secret, hash := auth.NewWorkerToken()
+		if err := st.SetWorkerToken(ctx, name, hash); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("worker %q does not exist; create it with: lava-server worker add %s", name, name)
+			}
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+	case "device-type add":
+		err := st.CreateDeviceType(ctx, model.DeviceType{Name: name, Description: *desc, HealthCheck: hcText,
+			HealthFrequency: *hcFreq, HealthDenominator: *hcDen, Display: true})
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("device type %q already exists", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "device type %q created\n", name)
+	case "device add":
+		if _, err := st.DeviceType(ctx, *devType); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("device type %q does not exist; create it with: lava-server device-type add %s", *devType, *devType)
+		}
+		if *worker != "" {
+			if _, err := st.Worker(ctx, *worker); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("worker %q does not exist; create it with: lava-server worker add %s", *worker, *worker)
+			}
+		}
+		err := st.CreateDevice(ctx, model.Device{Hostname: name, DeviceType: *devType, Worker: *worker,
+			Description: *desc, Dictionary: dictText, Tags: tags, Health: devHealth})
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("device %q already exists", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "device %q created (type %s, health %s)\n", name, *devType, devHealth)
+	case "device set-health":
+		d, err := st.SetDeviceHealth(ctx, name, devHealth)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("device %q does not exist", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "device %q: health %s\n", name, d.Health)
+	case "tag add":
+		err := st.CreateTag(ctx, model.Tag{Name: name, Description: *desc})
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("tag %q already exists", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "tag %q created\n", name)
+	case "group add":
+		err := st.CreateGroup(ctx, name)
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("group %q already exists", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "group %q created\n", name)
+	case "group add-member":
+		user := pos[1]
+		if _, err := st.User(ctx, user); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("user %q does not exist; create it with: lava-server user add %s", user, user)
+		}
+		if err := st.AddGroupMember(ctx, name, user); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("group %q does not exist; create it with: lava-server group add %s", name, name)
+			}
+			return err
+		}
+		fmt.Fprintf(stderr, "user %q added to group %q\n", user, name)
+	}
+	return nil
+}
+
+func newUserToken(ctx context.Context, st store.Store, user, desc string, stdout io.Writer) error {
+	secret, hash := auth.NewToken()
+	if _, err := st.CreateToken(ctx, user, desc, hash); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	return nil
+}

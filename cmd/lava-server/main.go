@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usageText = `usage: lava-server [COMMAND] [ARGS] [FLAGS]
+
+Commands:
+  serve                                 run the server (the default)
+  user add NAME [--admin] [--email E]   create a user; prints its API token
+  user token NAME [--description D]     make another API token; prints it
+  worker add NAME [--description D] [--job-limit N]
+                                        create a worker; prints its token
+  worker token NAME                     replace a worker's token; prints it
+  device-type add NAME [--health-check FILE] [--health-frequency N]
+                  [--health-denominator hours|jobs] [--description D]
+  device add HOSTNAME --type T [--worker W] [--dict FILE] [--tag T]...
+                  [--description D] [--health H]
+  device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired
+  tag add NAME [--description D]
+  group add NAME
+  group add-member GROUP USER
+  version                               print the version
+
+Every command takes --data-dir DIR (default ./lava-data) and --db URL
+(default: SQLite at DIR/lava.db; postgres://... selects PostgreSQL).
+Run "lava-server serve --help" for the server's flags.
+`
+
+// usageError is a wrong command line: exit 2 with the usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// run is the whole program, testable in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return finish(stderr, "serve", serve(ctx, args, stderr))
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, rest, stderr)
+	case "version":
+		err = versionCmd(rest, stdout)
+	case "help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	case "user", "worker", "device-type", "device", "tag", "group":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			err = usagef("%s: missing subcommand", cmd)
+			break
+		}
+		cmd = cmd + " " + rest[0]
+		err = admin(ctx, cmd, rest[1:], stdout, stderr)
+	default:
+		err = usagef("unknown command %q", cmd)
+	}
+	return finish(stderr, cmd, err)
+}
+
+func finish(stderr io.Writer, cmd string, err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "lava-server %s: %s\n\n%s", cmd, ue.msg, usageText)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "lava-server %s: %v\n", cmd, err)
+	return exitFail
+}
+
+// parseFlags parses flags placed anywhere among the positional arguments
+// and checks their number is in [min, max].
+func parseFlags(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("flags:\n%s", flagHelp(fs))
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) < minArgs || len(pos) > maxArgs {
+		if minArgs == maxArgs {
+			return nil, usagef("want %d argument(s), got %d", minArgs, len(pos))
+		}
+		return nil, usagef("want %d to %d arguments, got %d", minArgs, maxArgs, len(pos))
+	}
+	return pos, nil
+}
+
+func flagHelp(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(&b, "  --%s\t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+	})
+	return b.String()
+}
+
+// strList is a repeatable string flag.
+type strList []string
+
+func (s *strList) String() string     { return strings.Join(*s, ",") }
+func (s *strList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,505 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// ---- devices ----
+
+func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.DeviceFilter{DeviceType: q.Get("device_type"), Worker: q.Get("worker")}
+	if s := q.Get("retired"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			paramError(w, "retired", fmt.Sprintf("%q is not true or false", s))
+			return
+		}
+		f.IncludeRetired = b
+	}
+	devs, err := a.st.ListDevices(r.Context(), f)
+	if err != nil {
+		a.storeError(w, r, err, "devices")
+		return
+	}
+	out := make([]DeviceView, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, deviceView(d, false))
+	}
+	writeJSON(w, http.StatusOK, Page[DeviceView]{Count: len(out), Limit: len(out), Results: out})
+}
+
+func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	d, err := a.st.Device(r.Context(), h)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		return
+	}
+	writeJSON(w, http.StatusOK, deviceView(d, true))
+}
+
+// DeviceCreate is the body of POST /devices.
+type DeviceCreate struct {
+	Hostname    string   `json:"hostname"`
+	DeviceType  string   `json:"device_type"`
+	Worker      string   `json:"worker"`
+	Description string   `json:"description"`
+	Dictionary  string   `json:"dictionary"`
+	Tags        []string `json:"tags"`
+	// Health is the starting health (default Unknown: a health check runs
+	// first, or the device goes Good when its type has none).
+	Health string `json:"health"`
+}
+
+func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
+	var b DeviceCreate
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Hostname) == "" || strings.TrimSpace(b.DeviceType) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "hostname and device_type are required", nil)
+		return
+	}
+	d := model.Device{Hostname: b.Hostname, DeviceType: b.DeviceType, Worker: b.Worker, Description: b.Description,
+		Dictionary: b.Dictionary, Tags: b.Tags, Health: model.DeviceUnknown}
+	if b.Health != "" {
+		h, err := model.ParseDeviceHealth(b.Health)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid", "health: "+err.Error(), nil)
+			return
+		}
+		d.Health = h
+	}
+	if _, err := a.st.DeviceType(r.Context(), b.DeviceType); errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("device type %q does not exist: create it first (POST /api/v1/device-types)", b.DeviceType), nil)
+		return
+	}
+	if b.Worker != "" {
+		if _, err := a.st.Worker(r.Context(), b.Worker); errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("worker %q does not exist: create it first (POST /api/v1/workers)", b.Worker), nil)
+			return
+		}
+	}
+	if err := a.st.CreateDevice(r.Context(), d); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", b.Hostname))
+		return
+	}
+	d, err := a.st.Device(r.Context(), b.Hostname)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", b.Hostname))
+		return
+	}
+	a.log.Info("device created", "hostname", d.Hostname, "device_type", d.DeviceType, "by", userFrom(r.Context()).Username)
+	writeJSON(w, http.StatusCreated, deviceView(d, true))
+}
+
+// DeviceUpdate is the body of PATCH /devices/{hostname}: absent fields
+// are kept.
+type DeviceUpdate struct {
+	Description *string   `json:"description"`
+	Worker      *string   `json:"worker"`
+	Dictionary  *string   `json:"dictionary"`
+	Tags        *[]string `json:"tags"`
+	DeviceType  *string   `json:"device_type"`
+}
+
+func (a *API) updateDevice(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	var b DeviceUpdate
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	d, err := a.st.UpdateDevice(r.Context(), h, func(d *model.Device) error {
+		if b.Description != nil {
+			d.Description = *b.Description
+		}
+		if b.Worker != nil {
+			d.Worker = *b.Worker
+		}
+		if b.Dictionary != nil {
+			d.Dictionary = *b.Dictionary
+		}
+		if b.Tags != nil {
+			d.Tags = *b.Tags
+		}
+		if b.DeviceType != nil {
+			d.DeviceType = *b.DeviceType
+		}
+		return nil
+	})
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		return
+	}
+	writeJSON(w, http.StatusOK, deviceView(d, true))
+}
+
+// HealthChange is the body of POST /devices/{hostname}/health.
+type HealthChange struct {
+	Health string `json:"health"`
+}
+
+func (a *API) setDeviceHealth(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	var b HealthChange
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	health, err := model.ParseDeviceHealth(b.Health)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "health: "+err.Error(), nil)
+		return
+	}
+	d, err := a.st.SetDeviceHealth(r.Context(), h, health)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		return
+	}
+	a.log.Info("device health set", "hostname", h, "health", health, "by", userFrom(r.Context()).Username)
+	writeJSON(w, http.StatusOK, deviceView(d, true))
+}
+
+// ---- device types ----
+
+func (a *API) listDeviceTypes(w http.ResponseWriter, r *http.Request) {
+	dts, err := a.st.ListDeviceTypes(r.Context())
+	if err != nil {
+		a.storeError(w, r, err, "device types")
+		return
+	}
+	out := make([]DeviceTypeView, 0, len(dts))
+	for _, dt := range dts {
+		out = append(out, deviceTypeView(dt))
+	}
+	writeJSON(w, http.StatusOK, Page[DeviceTypeView]{Count: len(out), Limit: len(out), Results: out})
+}
+
+func (a *API) showDeviceType(w http.ResponseWriter, r *http.Request) {
+	n := chi.URLParam(r, "name")
+	dt, err := a.st.DeviceType(r.Context(), n)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		return
+	}
+	writeJSON(w, http.StatusOK, deviceTypeView(dt))
+}
+
+// DeviceTypeCreate is the body of POST /device-types.
+type DeviceTypeCreate struct {
+	Name              string         `json:"name"`
+	Description       string         `json:"description"`
+	HealthCheck       string         `json:"health_check"`
+	HealthFrequency   int            `json:"health_frequency"`
+	HealthDenominator string         `json:"health_denominator"`
+	HealthDisabled    bool           `json:"health_disabled"`
+	Aliases           []string       `json:"aliases"`
+	Settings          map[string]any `json:"settings"`
+	Display           *bool          `json:"display"`
+}
+
+func (a *API) createDeviceType(w http.ResponseWriter, r *http.Request) {
+	var b DeviceTypeCreate
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Name) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "name is required", nil)
+		return
+	}
+	dt := model.DeviceType{Name: b.Name, Description: b.Description, HealthCheck: b.HealthCheck,
+		HealthFrequency: b.HealthFrequency, HealthDenominator: b.HealthDenominator, HealthDisabled: b.HealthDisabled,
+		Aliases: b.Aliases, Settings: b.Settings, Display: b.Display == nil || *b.Display}
+	if msg := checkHealth(dt); msg != "" {
+		writeError(w, http.StatusBadRequest, "invalid", msg, nil)
+		return
+	}
+	if err := a.st.CreateDeviceType(r.Context(), dt); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", b.Name))
+		return
+	}
+	dt, err := a.st.DeviceType(r.Context(), b.Name)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", b.Name))
+		return
+	}
+	writeJSON(w, http.StatusCreated, deviceTypeView(dt))
+}
+
+// checkHealth says what is wrong with a device type's health-check
+// fields ("" if nothing).
+func checkHealth(dt model.DeviceType) string {
+	if dt.HealthFrequency < 0 {
+		return "health_frequency must be >= 0"
+	}
+	switch dt.HealthDenominator {
+	case "", "hours", "jobs":
+	default:
+		return fmt.Sprintf("health_denominator %q: want hours or jobs", dt.HealthDenominator)
+	}
+	return ""
+}
+
+// DeviceTypeUpdate is the body of PATCH /device-types/{name}: absent
+// fields are kept. Settings are changed through /settings.
+type DeviceTypeUpdate struct {
+	Description       *string   `json:"description"`
+	HealthCheck       *string   `json:"health_check"`
+	HealthFrequency   *int      `json:"health_frequency"`
+	HealthDenominator *string   `json:"health_denominator"`
+	HealthDisabled    *bool     `json:"health_disabled"`
+	Aliases           *[]string `json:"aliases"`
+	Display           *bool     `json:"display"`
+}
+
+func (a *API) updateDeviceType(w http.ResponseWriter, r *http.Request) {
+	n := chi.URLParam(r, "name")
+	var b DeviceTypeUpdate
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	var bad string
+	dt, err := a.st.UpdateDeviceType(r.Context(), n, func(dt *model.DeviceType) error {
+		set(&dt.Description, b.Description)
+		set(&dt.HealthCheck, b.HealthCheck)
+		set(&dt.HealthFrequency, b.HealthFrequency)
+		set(&dt.HealthDenominator, b.HealthDenominator)
+		set(&dt.HealthDisabled, b.HealthDisabled)
+		set(&dt.Aliases, b.Aliases)
+		set(&dt.Display, b.Display)
+		if bad = checkHealth(*dt); bad != "" {
+			return errBadInput
+		}
+		return nil
+	})
+	if errors.Is(err, errBadInput) {
+		writeError(w, http.StatusBadRequest, "invalid", bad, nil)
+		return
+	}
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		return
+	}
+	writeJSON(w, http.StatusOK, deviceTypeView(dt))
+}
+
+var errBadInput = errors.New("bad input")
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// SettingsResult is the answer of the settings endpoints.
+type SettingsResult struct {
+	DeviceType string         `json:"device_type"`
+	Settings   map[string]any `json:"settings"`
+}
+
+func (a *API) deviceTypeSettings(w http.ResponseWriter, r *http.Request) {
+	n := chi.URLParam(r, "name")
+	dt, err := a.st.DeviceType(r.Context(), n)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		return
+	}
+	writeJSON(w, http.StatusOK, SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings})
+}
+
+// replaceDeviceTypeSettings (PUT): the body, a JSON object, becomes the
+// whole set of overrides; {} removes them all.
+func (a *API) replaceDeviceTypeSettings(w http.ResponseWriter, r *http.Request) {
+	a.changeSettings(w, r, func(_ map[string]any, body map[string]any) map[string]any { return body })
+}
+
+// mergeDeviceTypeSettings (PATCH): JSON merge patch (RFC 7396) of the
+// overrides: a key set to null is removed, objects merge recursively,
+// anything else replaces.
+func (a *API) mergeDeviceTypeSettings(w http.ResponseWriter, r *http.Request) {
+	a.changeSettings(w, r, func(old, body map[string]any) map[string]any { return mergePatch(old, body) })
+}
+
+func (a *API) changeSettings(w http.ResponseWriter, r *http.Request, fn func(old, body map[string]any) map[string]any) {
+	n := chi.URLParam(r, "name")
+	var body map[string]any
+	if !decodeJSON(w, r, MaxBody, &body) {
+		return
+	}
+	if body == nil {
+		writeError(w, http.StatusBadRequest, "invalid_json", "settings must be a JSON object", nil)
+		return
+	}
+	dt, err := a.st.UpdateDeviceType(r.Context(), n, func(dt *model.DeviceType) error {
+		old := dt.Settings
+		if old == nil {
+			old = map[string]any{}
+		}
+		dt.Settings = fn(old, body)
+		return nil
+	})
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		return
+	}
+	a.log.Info("device type settings changed", "device_type", n, "method", r.Method, "by", userFrom(r.Context()).Username)
+	writeJSON(w, http.StatusOK, SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings})
+}
+
+// mergePatch applies a JSON merge patch (RFC 7396) to an object.
+func mergePatch(dst, patch map[string]any) map[string]any {
+	out := make(map[string]any, len(dst)+len(patch))
+	for k, v := range dst {
+		out[k] = v
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(out, k)
+			continue
+		}
+		if pm, ok := v.(map[string]any); ok {
+			dm, _ := out[k].(map[string]any)
+			out[k] = mergePatch(dm, pm)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// ---- workers ----
+
+func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) {
+	ws, err := a.st.ListWorkers(r.Context())
+	if err != nil {
+		a.storeError(w, r, err, "workers")
+		return
+	}
+	out := make([]WorkerView, 0, len(ws))
+	for _, wk := range ws {
+		out = append(out, workerView(wk))
+	}
+	writeJSON(w, http.StatusOK, Page[WorkerView]{Count: len(out), Limit: len(out), Results: out})
+}
+
+func (a *API) showWorker(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	wk, err := a.st.Worker(r.Context(), h)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
+		return
+	}
+	writeJSON(w, http.StatusOK, workerView(wk))
+}
+
+// WorkerCreate is the body of POST /workers.
+type WorkerCreate struct {
+	Hostname    string `json:"hostname"`
+	Description string `json:"description"`
+	JobLimit    int    `json:"job_limit"`
+}
+
+func (a *API) createWorker(w http.ResponseWriter, r *http.Request) {
+	var b WorkerCreate
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Hostname) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "hostname is required", nil)
+		return
+	}
+	if b.JobLimit < 0 {
+		writeError(w, http.StatusBadRequest, "invalid", "job_limit must be >= 0", nil)
+		return
+	}
+	secret, hash := auth.NewWorkerToken()
+	wk := model.Worker{Hostname: b.Hostname, Description: b.Description, JobLimit: b.JobLimit,
+		State: model.WorkerOffline, Health: model.WorkerActive, TokenHash: hash}
+	if err := a.st.CreateWorker(r.Context(), wk); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("worker %q", b.Hostname))
+		return
+	}
+	wk, err := a.st.Worker(r.Context(), b.Hostname)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("worker %q", b.Hostname))
+		return
+	}
+	a.log.Info("worker created", "hostname", b.Hostname, "by", userFrom(r.Context()).Username)
+	v := workerView(wk)
+	v.Token = secret
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (a *API) rotateWorkerToken(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	secret, hash := auth.NewWorkerToken()
+	if err := a.st.SetWorkerToken(r.Context(), h, hash); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
+		return
+	}
+	wk, err := a.st.Worker(r.Context(), h)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
+		return
+	}
+	a.log.Info("worker token replaced", "hostname", h, "by", userFrom(r.Context()).Username)
+	v := workerView(wk)
+	v.Token = secret
+	writeJSON(w, http.StatusOK, v)
+}
+
+// ---- tags ----
+
+// TagView is a tag.
+type TagView struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
+	tags, err := a.st.ListTags(r.Context())
+	if err != nil {
+		a.storeError(w, r, err, "tags")
+		return
+	}
+	out := make([]TagView, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, TagView(t))
+	}
+	writeJSON(w, http.StatusOK, Page[TagView]{Count: len(out), Limit: len(out), Results: out})
+}
+
+func (a *API) createTag(w http.ResponseWriter, r *http.Request) {
+	var b TagView
+	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Name) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "name is required", nil)
+		return
+	}
+	if err := a.st.CreateTag(r.Context(), model.Tag(b)); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("tag %q", b.Name))
+		return
+	}
+	writeJSON(w, http.StatusCreated, b)
+}
+
+func (a *API) deleteTag(w http.ResponseWriter, r *http.Request) {
+	n := chi.URLParam(r, "name")
+	if err := a.st.DeleteTag(r.Context(), n); err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("tag %q", n))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

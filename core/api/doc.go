@@ -1,0 +1,16 @@
+// Package api is the lab's REST API, /api/v1, on chi v5: jobs (submit,
+// validate, list, show, definition, cancel, resubmit, logs, results),
+// devices, device types and their settings overrides, workers, tags, users,
+// API tokens and groups, the system version, an OpenAPI 3 description
+// (/api/v1/openapi.json) and /healthz.
+//
+// Every error is JSON of one shape, {"error": {"code", "message",
+// "details"}}; request bodies are size-limited and JSON bodies refuse
+// unknown fields. Requests authenticate with "Authorization: Token <secret>"
+// (or Bearer); job visibility is decided by the store from a store.Viewer,
+// never here.
+//
+// It imports core/model, core/store, core/job, core/auth and core/version;
+// it must not import a store backend (sqlite, postgres; tests excepted), the
+// scheduler, the worker protocol, the web pages or cmd/.
+package api

@@ -1,0 +1,548 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// jobBody is the JSON form of a submission.
+type jobBody struct {
+	Definition string `json:"definition"`
+}
+
+// readDefinition reads a job definition from the raw body (YAML) or from
+// {"definition": "..."}; false means an answer was written.
+func readDefinition(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	ct := r.Header.Get("Content-Type")
+	mt := ""
+	if ct != "" {
+		var err error
+		mt, _, err = mime.ParseMediaType(ct)
+		if err != nil {
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf("Content-Type %q: %v", ct, err), nil)
+			return nil, false
+		}
+	}
+	var text []byte
+	switch mt {
+	case "application/json":
+		var b jobBody
+		if !decodeJSON(w, r, MaxJobBody, &b) {
+			return nil, false
+		}
+		text = []byte(b.Definition)
+	case "", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain":
+		b, ok := readBody(w, r, MaxJobBody)
+		if !ok {
+			return nil, false
+		}
+		text = b
+	default:
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type",
+			fmt.Sprintf("Content-Type %q: send the YAML as application/yaml, text/yaml or text/plain, or JSON {\"definition\": \"...\"} as application/json", ct), nil)
+		return nil, false
+	}
+	if strings.TrimSpace(string(text)) == "" {
+		writeError(w, http.StatusBadRequest, "invalid_job", "empty job definition", []job.Issue{{Message: "empty job definition"}})
+		return nil, false
+	}
+	return text, true
+}
+
+// problems lists why a valid definition cannot run here (missing device
+// types, devices, tags or groups).
+func (a *API) problems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
+	var out []job.Issue
+	if len(def.Tags) > 0 || def.IsMultinode() {
+		tags, err := a.st.ListTags(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing tags: %w", err)
+		}
+		known := map[string]bool{}
+		for _, t := range tags {
+			known[t.Name] = true
+		}
+		check := func(path string, ts []string) {
+			for _, t := range ts {
+				if !known[t] {
+					out = append(out, job.Issue{Path: path, Message: fmt.Sprintf("Device tag %q does not exist.", t)})
+				}
+			}
+		}
+		check("tags", def.Tags)
+		for _, r := range def.Roles {
+			check("protocols.lava-multinode.roles."+r.Name+".tags", r.Tags)
+		}
+	}
+	if def.Visibility.Kind == model.VisibilityGroup {
+		groups, err := a.st.ListGroups(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing groups: %w", err)
+		}
+		for _, g := range def.Visibility.Groups {
+			if !slices.ContainsFunc(groups, func(x model.Group) bool { return x.Name == g }) {
+				out = append(out, job.Issue{Path: "visibility.group", Message: fmt.Sprintf("group %q does not exist", g)})
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	if !def.IsMultinode() {
+		msg, err := a.available(ctx, def.DeviceType, def.Tags, 1)
+		if err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			out = append(out, job.Issue{Path: "device_type", Message: msg})
+		}
+		return out, nil
+	}
+	need := map[string]int{}
+	var types []string
+	for _, r := range def.Roles {
+		path := "protocols.lava-multinode.roles." + r.Name
+		if r.DeviceType == "" {
+			out = append(out, job.Issue{Path: path, Message: fmt.Sprintf("role %q: connection roles (no device_type) are not supported by this server", r.Name)})
+			continue
+		}
+		msg, err := a.available(ctx, r.DeviceType, r.Tags, max(r.Count, 1))
+		if err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			out = append(out, job.Issue{Path: path + ".device_type", Message: fmt.Sprintf("role %q: %s", r.Name, msg)})
+			continue
+		}
+		if need[r.DeviceType] == 0 {
+			types = append(types, r.DeviceType)
+		}
+		need[r.DeviceType] += max(r.Count, 1)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	// Roles of one type share its devices: together they need the sum.
+	for _, dt := range types {
+		msg, err := a.available(ctx, dt, nil, need[dt])
+		if err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			out = append(out, job.Issue{Path: "protocols.lava-multinode.roles", Message: msg})
+		}
+	}
+	return out, nil
+}
+
+// available says why count devices of the type with all the tags cannot
+// be had ("" when they can): the type must exist and have enough devices
+// that are not Retired.
+func (a *API) available(ctx context.Context, deviceType string, tags []string, count int) (string, error) {
+	if _, err := a.st.DeviceType(ctx, deviceType); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Sprintf("Device type %q does not exist.", deviceType), nil
+		}
+		return "", fmt.Errorf("device type %q: %w", deviceType, err)
+	}
+	devs, err := a.st.ListDevices(ctx, store.DeviceFilter{DeviceType: deviceType})
+	if err != nil {
+		return "", fmt.Errorf("devices of type %q: %w", deviceType, err)
+	}
+	n, tagged := 0, 0
+	for _, d := range devs {
+		if d.Health == model.DeviceRetired {
+			continue
+		}
+		n++
+		if hasAll(d.Tags, tags) {
+			tagged++
+		}
+	}
+	switch {
+	case n == 0:
+		return fmt.Sprintf("No devices of type %s are available.", deviceType), nil
+	case tagged == 0:
+		return fmt.Sprintf("No devices of type %s are available which have all of the tags '%s'.", deviceType, strings.Join(tags, ", ")), nil
+	case tagged < count && len(tags) == 0:
+		return fmt.Sprintf("Not enough devices of type %s are available: %d needed, %d exist.", deviceType, count, tagged), nil
+	case tagged < count:
+		return fmt.Sprintf("Not enough devices of type %s are available: %d needed, %d have all of the tags.", deviceType, count, tagged), nil
+	}
+	return "", nil
+}
+
+func hasAll(have, want []string) bool {
+	for _, t := range want {
+		if !slices.Contains(have, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// jobsOf makes the jobs to store for a definition.
+func jobsOf(def *job.Definition, submitter string) []model.Job {
+	base := model.Job{
+		Description:   def.JobName,
+		Priority:      def.Priority,
+		Visibility:    def.Visibility.Kind,
+		ViewingGroups: slices.Clone(def.Visibility.Groups),
+		Submitter:     submitter,
+		QueueTimeout:  def.Timeouts.Queue,
+	}
+	if !def.IsMultinode() {
+		j := base
+		j.Definition = string(def.Text)
+		j.RequestedDeviceType = def.DeviceType
+		j.Tags = slices.Clone(def.Tags)
+		return []model.Job{j}
+	}
+	var out []model.Job
+	for _, s := range def.Split() {
+		j := base
+		j.Definition = string(s.Text)
+		j.RequestedDeviceType = s.DeviceType
+		j.Tags = slices.Clone(s.Tags)
+		out = append(out, j)
+	}
+	return out
+}
+
+func invalidJob(w http.ResponseWriter, issues []job.Issue) {
+	msgs := make([]string, 0, len(issues))
+	for _, i := range issues {
+		msgs = append(msgs, i.String())
+	}
+	msg := "invalid job definition: " + strings.Join(msgs, "; ")
+	if len(issues) > 5 {
+		msg = fmt.Sprintf("invalid job definition: %d errors, the first: %s", len(issues), msgs[0])
+	}
+	writeError(w, http.StatusBadRequest, "invalid_job", msg, issues)
+}
+
+// SubmitResult is the answer to a submission.
+type SubmitResult struct {
+	ID       int64       `json:"id,omitempty"`
+	IDs      []int64     `json:"ids,omitempty"`
+	Warnings []job.Issue `json:"warnings,omitempty"`
+}
+
+// submit parses, checks and stores a definition for the user.
+func (a *API) submit(w http.ResponseWriter, r *http.Request, text []byte, submitter string) {
+	def, rep := job.Parse(text)
+	if !rep.OK() || def == nil {
+		invalidJob(w, rep.Errors)
+		return
+	}
+	probs, err := a.problems(r.Context(), def)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	if len(probs) > 0 {
+		invalidJob(w, probs)
+		return
+	}
+	jobs, err := a.st.CreateJobs(r.Context(), jobsOf(def, submitter))
+	if err != nil {
+		a.storeError(w, r, err, "job")
+		return
+	}
+	res := SubmitResult{Warnings: rep.Warnings}
+	if def.IsMultinode() {
+		for _, j := range jobs {
+			res.IDs = append(res.IDs, j.ID)
+		}
+	} else {
+		res.ID = jobs[0].ID
+	}
+	a.log.Info("job submitted", "id", jobs[0].ID, "jobs", len(jobs), "submitter", submitter, "device_type", jobs[0].RequestedDeviceType)
+	writeJSON(w, http.StatusCreated, res)
+}
+
+func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	if u == nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "submitting a job needs a user: send Authorization: Token <secret>", nil)
+		return
+	}
+	text, ok := readDefinition(w, r)
+	if !ok {
+		return
+	}
+	a.submit(w, r, text, u.Username)
+}
+
+// ValidateResult is the answer of /jobs/validate.
+type ValidateResult struct {
+	Valid    bool        `json:"valid"`
+	Errors   []job.Issue `json:"errors"`
+	Warnings []job.Issue `json:"warnings"`
+}
+
+func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
+	text, ok := readDefinition(w, r)
+	if !ok {
+		return
+	}
+	def, rep := job.Parse(text)
+	res := ValidateResult{Errors: rep.Errors, Warnings: rep.Warnings}
+	if rep.OK() && def != nil {
+		probs, err := a.problems(r.Context(), def)
+		if err != nil {
+			a.internal(w, r, err)
+			return
+		}
+		res.Errors = append(res.Errors, probs...)
+	}
+	if res.Errors == nil {
+		res.Errors = []job.Issue{}
+	}
+	if res.Warnings == nil {
+		res.Warnings = []job.Issue{}
+	}
+	res.Valid = len(res.Errors) == 0
+	writeJSON(w, http.StatusOK, res)
+}
+
+// csvParam parses a comma-separated list of names with parse.
+func csvParam[T any](w http.ResponseWriter, r *http.Request, name string, parse func(string) (T, error)) ([]T, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return nil, true
+	}
+	var out []T
+	for part := range strings.SplitSeq(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		v, err := parse(part)
+		if err != nil {
+			paramError(w, name, err.Error())
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
+func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.JobFilter{DeviceType: q.Get("device_type"), Device: q.Get("device"), Submitter: q.Get("submitter"), Text: q.Get("q")}
+	var ok bool
+	if f.States, ok = csvParam(w, r, "state", model.ParseJobState); !ok {
+		return
+	}
+	if f.Healths, ok = csvParam(w, r, "health", model.ParseJobHealth); !ok {
+		return
+	}
+	if hc := q.Get("health_check"); hc != "" {
+		b, err := strconv.ParseBool(hc)
+		if err != nil {
+			paramError(w, "health_check", fmt.Sprintf("%q is not true or false", hc))
+			return
+		}
+		f.HealthCheck = &b
+	}
+	if f.Limit, ok = intParam(w, r, "limit", 50, 1, 1000); !ok {
+		return
+	}
+	if f.Offset, ok = intParam(w, r, "offset", 0, 0, 1<<31-1); !ok {
+		return
+	}
+	jobs, total, err := a.st.ListJobs(r.Context(), viewer(r.Context()), f)
+	if err != nil {
+		a.storeError(w, r, err, "jobs")
+		return
+	}
+	page := Page[JobView]{Count: total, Limit: f.Limit, Offset: f.Offset, Results: make([]JobView, 0, len(jobs))}
+	for _, j := range jobs {
+		page.Results = append(page.Results, jobView(j))
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// visibleJob loads the job of the {id} path parameter if the caller may
+// see it; false means an answer was written (a job the caller may not see
+// is a 404, the same as one that does not exist).
+func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, bool) {
+	s := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		paramError(w, "id", fmt.Sprintf("%q is not a job id (a positive integer)", s))
+		return model.Job{}, false
+	}
+	j, err := a.st.Job(r.Context(), viewer(r.Context()), id)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("job %d", id))
+		return model.Job{}, false
+	}
+	return j, true
+}
+
+func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
+	if j, ok := a.visibleJob(w, r); ok {
+		writeJSON(w, http.StatusOK, jobView(j))
+	}
+}
+
+func (a *API) jobDefinition(w http.ResponseWriter, r *http.Request) {
+	j, ok := a.visibleJob(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(j.Definition))
+}
+
+func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	if u == nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "canceling a job needs a user: send Authorization: Token <secret>", nil)
+		return
+	}
+	j, ok := a.visibleJob(w, r)
+	if !ok {
+		return
+	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may cancel it", j.ID, j.Submitter), nil)
+		return
+	}
+	id := j.ID
+	j, err := a.st.CancelJob(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("job %d cannot be canceled: it is already finished or being canceled", id), nil)
+			return
+		}
+		a.storeError(w, r, err, "job")
+		return
+	}
+	a.log.Info("job canceled", "id", j.ID, "by", u.Username)
+	writeJSON(w, http.StatusOK, jobView(j))
+}
+
+func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	if u == nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "resubmitting a job needs a user: send Authorization: Token <secret>", nil)
+		return
+	}
+	j, ok := a.visibleJob(w, r)
+	if !ok {
+		return
+	}
+	if j.TargetGroup != "" {
+		writeError(w, http.StatusBadRequest, "not_resubmittable",
+			fmt.Sprintf("job %d is one sub-job of a multinode job: submit the whole multinode definition again", j.ID), nil)
+		return
+	}
+	if j.HealthCheck {
+		writeError(w, http.StatusBadRequest, "not_resubmittable",
+			fmt.Sprintf("job %d is a health check: the scheduler runs health checks itself", j.ID), nil)
+		return
+	}
+	a.submit(w, r, []byte(j.Definition), u.Username)
+}
+
+// LogsResult is a page of a job's log.
+type LogsResult struct {
+	JobID int64 `json:"job_id"`
+	Start int64 `json:"start"`
+	// Next is the index to ask for next.
+	Next int64 `json:"next"`
+	// Total is the number of records stored so far.
+	Total    int64     `json:"total"`
+	Finished bool      `json:"finished"`
+	Records  []LogView `json:"records"`
+}
+
+func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
+	j, ok := a.visibleJob(w, r)
+	if !ok {
+		return
+	}
+	start, ok := intParam(w, r, "start", 0, 0, 1<<62)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 1000, 1, 10000)
+	if !ok {
+		return
+	}
+	total, err := a.st.LogCount(r.Context(), j.ID)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		return
+	}
+	recs, err := a.st.ReadLogs(r.Context(), j.ID, int64(start), limit)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		return
+	}
+	res := LogsResult{JobID: j.ID, Start: int64(start), Next: int64(start), Total: total,
+		Finished: j.State == model.JobFinished, Records: make([]LogView, 0, len(recs))}
+	for _, rec := range recs {
+		res.Records = append(res.Records, logView(rec))
+		res.Next = rec.Index + 1
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ResultsResult is a page of a job's test results.
+type ResultsResult struct {
+	JobID  int64      `json:"job_id"`
+	Suites []string   `json:"suites"`
+	Offset int        `json:"offset"`
+	Limit  int        `json:"limit"`
+	Cases  []CaseView `json:"cases"`
+}
+
+func (a *API) jobResults(w http.ResponseWriter, r *http.Request) {
+	j, ok := a.visibleJob(w, r)
+	if !ok {
+		return
+	}
+	offset, ok := intParam(w, r, "offset", 0, 0, 1<<31-1)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 1000, 1, 10000)
+	if !ok {
+		return
+	}
+	suites, err := a.st.ListTestSuites(r.Context(), j.ID)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		return
+	}
+	cases, err := a.st.ListTestCases(r.Context(), j.ID, r.URL.Query().Get("suite"), offset, limit)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		return
+	}
+	res := ResultsResult{JobID: j.ID, Suites: make([]string, 0, len(suites)), Offset: offset, Limit: limit, Cases: make([]CaseView, 0, len(cases))}
+	for _, s := range suites {
+		res.Suites = append(res.Suites, s.Name)
+	}
+	for _, c := range cases {
+		res.Cases = append(res.Cases, caseView(c))
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -1,0 +1,16 @@
+// Package sched is the scheduler: it gives queued jobs to free devices.
+//
+// A pass reads one store.Snapshot, computes assignments with the pure
+// function Plan (priority high first, then submit time; device type,
+// requested device and tags honoured; health checks first for devices whose
+// health is Unknown or whose health check is due) and applies them through
+// store.Assign, where each job+device change is one transaction that checks
+// both are still as the snapshot saw them.
+//
+// Run wakes on store events (job submitted, device freed) and on a slow
+// safety timer, never in a busy loop, and only while it holds the store's
+// leadership, so one scheduler acts at a time among several instances.
+//
+// It imports core/model, core/store and core/job; it must not import the API,
+// the web pages, the worker protocol or any backend.
+package sched

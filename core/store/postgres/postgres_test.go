@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/store/storetest"
+	"github.com/lavalab/lavalab/core/testenv"
+)
+
+// dsnEnv names the server the tests use; each store gets a fresh schema,
+// dropped after the test.
+const dsnEnv = "LAVA_TEST_POSTGRES_DSN"
+
+func needDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	testenv.Need(t, dsn != "", "LAVA_TEST_POSTGRES_DSN is not set (PostgreSQL tests need a server)")
+	return dsn
+}
+
+// withSearchPath returns dsn with search_path set to schema.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", dsnEnv, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// freshSchema creates a uniquely named schema, dropped at cleanup, and
+// returns a DSN that works in it.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := needDSN(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", dsnEnv, err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "lava_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(t, dsn, schema)
+}
+
+func open(t testing.TB) store.Store {
+	t.Helper()
+	dsn := freshSchema(t)
+	st, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() }) // runs before the schema is dropped
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	needDSN(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	needDSN(b)
+	storetest.Bench(b, open)
+}
+
+func TestLeaderExclusive(t *testing.T) {
+	dsn := freshSchema(t)
+	ctx := context.Background()
+	a, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn) // a second instance on the same schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	release, ok, err := a.Leader(ctx, "scheduler")
+	if err != nil || !ok {
+		t.Fatalf("first Leader = %v, %v", ok, err)
+	}
+	if _, ok, err := b.Leader(ctx, "scheduler"); err != nil || ok {
+		t.Fatalf("second instance Leader = %v, %v; want not granted", ok, err)
+	}
+	if _, ok, err := b.Leader(ctx, "other"); err != nil || !ok {
+		t.Fatalf("another name = %v, %v; want granted", ok, err)
+	}
+	release()
+	waitLeader(t, b, "scheduler")
+
+	// Leadership also ends with the context.
+	lctx, cancel := context.WithCancel(ctx)
+	_, ok, err = b.Leader(lctx, "ctx")
+	if err != nil || !ok {
+		t.Fatalf("Leader(ctx) = %v, %v", ok, err)
+	}
+	cancel()
+	waitLeader(t, a, "ctx")
+}
+
+func waitLeader(t *testing.T, s *Store, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		rel, ok, err := s.Leader(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			rel()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("leadership %q never freed", name)
+}
+
+// TestEventsAcrossInstances: an event committed by one instance reaches the
+// subscribers of another (LISTEN/NOTIFY), and survives the listener's
+// connection being killed.
+func TestEventsAcrossInstances(t *testing.T) {
+	dsn := freshSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ch, err := b.Subscribe(ctx, store.TopicLogs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Event{Topic: store.TopicLogs, Key: "42"}
+	if err := a.Publish(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, want)
+
+	// Kill b's listener session; b reconnects and hears events again.
+	if _, err := a.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	want2 := store.Event{Topic: store.TopicLogs, Key: "43"}
+	deadline := time.After(20 * time.Second)
+	for {
+		if err := a.Publish(ctx, want2); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-ch:
+			if ev == want2 {
+				return
+			}
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no event after the listener's connection was killed")
+		}
+	}
+}
+
+func waitFor(t *testing.T, ch <-chan store.Event, want store.Event) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ev == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no event %+v", want)
+		}
+	}
+}
+
+func TestMigrationsRecorded(t *testing.T) {
+	dsn := freshSchema(t)
+	ctx := context.Background()
+	for range 2 {
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("schema_migrations has %d rows, want 1", n)
+		}
+		s.Close()
+	}
+}

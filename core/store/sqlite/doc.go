@@ -1,0 +1,15 @@
+// Package sqlite is the embedded store backend: SQLite through the pure-Go
+// driver modernc.org/sqlite (no cgo), the default that makes lava-server
+// work on one machine with no database server.
+//
+// Open takes an exclusive flock on <path>.lock (two server processes never
+// share a database), sets WAL mode, busy_timeout, foreign keys and
+// synchronous=NORMAL, applies the embedded migrations, and runs writes
+// through a one-connection pool (BEGIN IMMEDIATE) and reads through a
+// separate pool. Events are delivered in-process after commit; Leader is
+// always granted (one machine, one scheduler). The SQL itself lives in
+// core/store/sqlstore.
+//
+// It imports core/store, core/store/sqlstore, migrations and the driver; it
+// must not import the API, the scheduler or driver code.
+package sqlite

@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/store/sqlstore"
+	"github.com/lavalab/lavalab/migrations"
+)
+
+// BusyTimeoutMS is how long a connection waits for a lock before failing.
+const BusyTimeoutMS = 10000
+
+// Store is the SQLite store.
+type Store struct {
+	*sqlstore.DB
+	path   string
+	write  *sql.DB
+	read   *sql.DB
+	lock   *os.File
+	hub    sqlstore.Hub
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutMS))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if write {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return path + "?" + q.Encode()
+}
+
+func dialect() sqlstore.Dialect {
+	code := func(err error) int {
+		var e *msqlite.Error
+		if errors.As(err, &e) {
+			return e.Code()
+		}
+		return 0
+	}
+	return sqlstore.Dialect{
+		Name: "sqlite",
+		IsUnique: func(err error) bool {
+			c := code(err)
+			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		},
+		IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
+	}
+}
+
+// Open opens (creating it and its parent directories if needed) the SQLite
+// database at path and brings its schema up to date. It fails if another
+// process has the database open.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: creating the directory of %s: %w", path, err)
+	}
+	lockPath := path + ".lock"
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening lock file %s: %w", lockPath, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("sqlite: database %s is in use by another process (lock %s is held): stop the other lava-server or use another --data-dir", path, lockPath)
+		}
+		return nil, fmt.Errorf("sqlite: locking %s: %w", lockPath, err)
+	}
+	s := &Store{path: path, lock: lock}
+	fail := func(err error) (*Store, error) {
+		s.closeAll()
+		return nil, err
+	}
+	if s.write, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		return fail(fmt.Errorf("sqlite: opening %s: %w", path, err))
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetMaxIdleConns(1)
+	s.write.SetConnMaxLifetime(0)
+	s.write.SetConnMaxIdleTime(0)
+	if err := s.write.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlite: opening %s: %w", path, err))
+	}
+	ms, err := sqlstore.Migrations(migrations.SQLite, "sqlite")
+	if err != nil {
+		return fail(fmt.Errorf("sqlite: %w", err))
+	}
+	// The flock makes this process the only one migrating.
+	if _, err := sqlstore.Migrate(ctx, s.write, ms); err != nil {
+		return fail(fmt.Errorf("sqlite: migrating %s: %w", path, err))
+	}
+	if s.read, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return fail(fmt.Errorf("sqlite: opening %s for reading: %w", path, err))
+	}
+	n := max(runtime.NumCPU(), 4)
+	s.read.SetMaxOpenConns(n)
+	s.read.SetMaxIdleConns(n)
+	s.DB = sqlstore.New(sqlstore.Config{
+		Dialect:     dialect(),
+		Write:       s.write,
+		Read:        s.read,
+		AfterCommit: func(evs []store.Event) { s.hub.Deliver(evs...) },
+		GroupCommit: true,
+	})
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Backend returns "sqlite".
+func (s *Store) Backend() string { return "sqlite" }
+
+// Subscribe returns the in-process events of the given topics.
+func (s *Store) Subscribe(ctx context.Context, topics ...string) (<-chan store.Event, error) {
+	return s.hub.Subscribe(ctx, topics...)
+}
+
+// Leader is always granted: SQLite serves one machine, whose flock already
+// excludes a second server.
+func (s *Store) Leader(ctx context.Context, name string) (func(), bool, error) {
+	return func() {}, true, nil
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	if s.lock != nil {
+		_ = syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes the database, ends every subscription and releases the
+// lock.
+func (s *Store) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.hub.CloseAll()
+	if err := s.closeAll(); err != nil {
+		return fmt.Errorf("sqlite: closing %s: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// HubBuffer is each subscriber's channel capacity; a subscriber that falls
+// further behind misses events (delivery is best effort).
+const HubBuffer = 256
+
+// Hub fans events out to in-process subscribers. The zero Hub is ready.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[*sub]struct{}
+}
+
+type sub struct {
+	topics []string
+	ch     chan store.Event
+}
+
+// Subscribe returns a channel of the events of the given topics (all
+// topics if none), closed when ctx ends.
+func (h *Hub) Subscribe(ctx context.Context, topics ...string) (<-chan store.Event, error) {
+	s := &sub{topics: slices.Clone(topics), ch: make(chan store.Event, HubBuffer)}
+	h.mu.Lock()
+	if h.subs == nil {
+		h.subs = map[*sub]struct{}{}
+	}
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		h.mu.Lock()
+		if _, ok := h.subs[s]; ok {
+			delete(h.subs, s)
+			close(s.ch)
+		}
+		h.mu.Unlock()
+	}()
+	return s.ch, nil
+}
+
+// Deliver hands the events to every interested subscriber without
+// blocking.
+func (h *Hub) Deliver(evs ...store.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		for _, ev := range evs {
+			if len(s.topics) > 0 && !slices.Contains(s.topics, ev.Topic) {
+				continue
+			}
+			select {
+			case s.ch <- ev:
+			default: // slow subscriber: it re-reads on its timer
+			}
+		}
+	}
+}
+
+// CloseAll closes every subscriber's channel (on store Close).
+func (h *Hub) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		close(s.ch)
+		delete(h.subs, s)
+	}
+}

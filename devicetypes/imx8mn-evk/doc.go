@@ -1,0 +1,6 @@
+// Command imx8mn-evk is the NXP i.MX8M Nano EVK device-type driver: a WASM module built with
+// GOOS=wasip1 GOARCH=wasm that answers the lab's describe and plan requests.
+// Its settings and their defaults are in settings.yaml, embedded at build time.
+//
+// It imports the sdk module and devicetypes/internal packages only.
+package main

@@ -1,0 +1,107 @@
+package plugins_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+func TestDecodeResponse(t *testing.T) {
+	tests := []struct {
+		name  string
+		out   string
+		op    string
+		fault string
+	}{
+		{"plan", `{"abi_version":1,"plan":{"steps":[{"kind":"disconnect"}]}}`, sdk.OpPlan, ""},
+		{"describe", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, ""},
+		{"empty", ``, sdk.OpPlan, plugins.FaultMalformed},
+		{"garbage", `nope`, sdk.OpPlan, plugins.FaultMalformed},
+		{"two documents", `{"abi_version":1,"plan":{"steps":[]}} {}`, sdk.OpPlan, plugins.FaultMalformed},
+		{"wrong abi", `{"abi_version":9,"plan":{"steps":[]}}`, sdk.OpPlan, plugins.FaultABI},
+		{"reported", `{"abi_version":1,"error":{"type":"Job","message":"no"}}`, sdk.OpPlan, plugins.FaultReported},
+		{"plan missing", `{"abi_version":1}`, sdk.OpPlan, plugins.FaultMalformed},
+		{"describe missing", `{"abi_version":1}`, sdk.OpDescribe, plugins.FaultMalformed},
+		{"invalid plan", `{"abi_version":1,"plan":{"steps":[{"kind":"warp"}]}}`, sdk.OpPlan, plugins.FaultInvalidPlan},
+		{"describe abi", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":2,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
+		{"no name", `{"abi_version":1,"describe":{"version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
+		{"no version", `{"abi_version":1,"describe":{"name":"a","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
+		{"no device type", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, fault, err := plugins.DecodeResponse([]byte(tc.out), tc.op)
+			if fault != tc.fault || (err == nil) != (tc.fault == "") {
+				t.Fatalf("fault %q err %v, want fault %q", fault, err, tc.fault)
+			}
+			if tc.fault == plugins.FaultReported {
+				var se *sdk.Error
+				if !errors.As(err, &se) || se.Type != sdk.ErrorJob {
+					t.Fatalf("reported error lost its type: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"abi_version":1,"plan":{"steps":[{"kind":"disconnect"}]}}`,
+		`{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1,"device_types":["x"]}}`,
+		`{"abi_version":1,"error":{"message":"x"}}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, plan bool) {
+		op := sdk.OpDescribe
+		if plan {
+			op = sdk.OpPlan
+		}
+		resp, fault, err := plugins.DecodeResponse(b, op)
+		if (fault == "") != (err == nil) {
+			t.Fatalf("fault %q with err %v", fault, err)
+		}
+		if err == nil && plan && (resp.Plan == nil || resp.Plan.Validate() != nil) {
+			t.Fatal("accepted an invalid plan")
+		}
+	})
+}
+
+func TestErrorNamesDriverAndFault(t *testing.T) {
+	err := error(&plugins.Error{Driver: plugins.Label("u-boot", "1.2.0", strings.Repeat("ab", 32)), Fault: plugins.FaultTimeout, Err: errors.New("no answer within 2s")})
+	want := "driver u-boot/1.2.0 (sha256 abababababab): timeout: no answer within 2s"
+	if err.Error() != want {
+		t.Fatalf("got %q, want %q", err, want)
+	}
+	if plugins.FaultOf(err) != plugins.FaultTimeout || plugins.FaultOf(errors.New("x")) != "" {
+		t.Fatal("FaultOf")
+	}
+}
+
+func TestBoundedBufferAndSummary(t *testing.T) {
+	b := &plugins.BoundedBuffer{Max: 10}
+	for range 3 {
+		if n, err := b.Write([]byte("12345678")); n != 8 || err != nil {
+			t.Fatal(n, err)
+		}
+	}
+	if got := string(b.Bytes()); !strings.HasPrefix(got, "1234567812\n[14 more bytes") {
+		t.Fatalf("bounded = %q", got)
+	}
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"a\nb\n\n", "b"},
+		{"x\npanic: boom\n\ngoroutine 1 [running]:\nmain.main()\n", "panic: boom"},
+		{"fatal error: out of memory\nruntime stack:\n", "fatal error: out of memory"},
+		{strings.Repeat("z", 300), strings.Repeat("z", 200) + "..."},
+	}
+	for _, tc := range tests {
+		if got := plugins.StderrSummary([]byte(tc.in)); got != tc.want {
+			t.Errorf("summary(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+// Defaults of Options.
+const (
+	DefaultMemoryLimitMiB = 64
+	DefaultTimeout        = 2 * time.Second
+	DefaultMaxAnswerBytes = 8 << 20
+	DefaultMaxStderrBytes = 64 << 10
+)
+
+// Options configure a Host. Zero values mean the defaults.
+type Options struct {
+	// CacheDir holds the compilation cache; "" keeps compiled code in
+	// memory only (every process start compiles again).
+	CacheDir string
+	// MemoryLimitMiB caps each instance's linear memory (default 64 MiB).
+	MemoryLimitMiB int
+	// Timeout bounds each call (default 2 s). A shorter deadline on the
+	// caller's context wins.
+	Timeout time.Duration
+	// MaxAnswerBytes caps what a driver may write on stdout (default 8 MiB).
+	MaxAnswerBytes int
+	// MaxStderrBytes caps the diagnostics kept per call (default 64 KiB);
+	// the rest is counted and dropped.
+	MaxStderrBytes int
+	// Prewarm is how many fresh instances of each module are kept started
+	// and waiting for a request (default 1; negative: none). Each instance
+	// still serves exactly one call; prewarming takes the module's
+	// instantiation and the driver's runtime start-up (milliseconds for a Go
+	// driver) off the call's latency.
+	Prewarm int
+	// Logger gets the host's own log lines (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MemoryLimitMiB <= 0 {
+		o.MemoryLimitMiB = DefaultMemoryLimitMiB
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxAnswerBytes <= 0 {
+		o.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
+	if o.MaxStderrBytes <= 0 {
+		o.MaxStderrBytes = DefaultMaxStderrBytes
+	}
+	if o.Prewarm == 0 {
+		o.Prewarm = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Host runs WASM drivers. It is safe for concurrent use; one Host serves a
+// whole process.
+type Host struct {
+	opts  Options
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	modules map[*Module]struct{}
+}
+
+// NewHost starts a wazero runtime with the options' limits and WASI preview1.
+func NewHost(ctx context.Context, opts Options) (*Host, error) {
+	opts.defaults()
+	pages := uint32(opts.MemoryLimitMiB) * 16 // 64 KiB pages
+	if pages > 65536 {
+		return nil, fmt.Errorf("wasm host: memory limit %d MiB is over the 4 GiB of wasm32", opts.MemoryLimitMiB)
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(true)
+	var cache wazero.CompilationCache
+	if opts.CacheDir != "" {
+		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("wasm host: compilation cache: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wasm host: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		cache = c
+		cfg = cfg.WithCompilationCache(c)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("wasm host: WASI: %w", err)
+	}
+	return &Host{opts: opts, rt: rt, cache: cache, modules: map[*Module]struct{}{}}, nil
+}
+
+// Options returns the host's options with the defaults filled in.
+func (h *Host) Options() Options { return h.opts }
+
+// Close closes every module (waiting for calls in flight), then the runtime.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	mods := make([]*Module, 0, len(h.modules))
+	for m := range h.modules {
+		mods = append(mods, m)
+	}
+	h.mu.Unlock()
+	for _, m := range mods {
+		_ = m.Close(ctx)
+	}
+	err := h.rt.Close(ctx)
+	if h.cache != nil {
+		if cerr := h.cache.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Module is one compiled driver version. It is safe for concurrent use:
+// each call runs in a fresh instance.
+type Module struct {
+	h        *Host
+	compiled wazero.CompiledModule
+	sha      string
+	desc     sdk.Description
+	label    string
+
+	mu     sync.RWMutex // held for reading by calls, for writing by Close
+	closed bool
+
+	// Prewarmed instances (see instance.go).
+	pool      chan *instance
+	stopping  chan struct{}
+	wg        sync.WaitGroup
+	refilling atomic.Int32
+	noPrewarm atomic.Bool
+}
+
+var _ plugins.Driver = (*Module)(nil)
+
+// SHA256Hex returns the hex SHA-256 of data, the id of a module.
+func SHA256Hex(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// Load compiles wasm (or takes it from the compilation cache), calls describe
+// and checks the answer: the ABI version, a name, a version and at least one
+// device type. name is what the caller calls the module (a file name) until
+// describe names it. A module that fails is closed and an *plugins.Error
+// says why.
+func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
+	sha := SHA256Hex(wasm)
+	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
+	compiled, err := h.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
+	}
+	m.compiled = compiled
+	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
+	if err != nil {
+		_ = compiled.Close(ctx)
+		if len(stderr) > 0 {
+			h.opts.Logger.Debug("driver describe diagnostics", "driver", m.label, "stderr", string(stderr))
+		}
+		return nil, err
+	}
+	m.desc = *resp.Describe
+	m.label = plugins.Label(m.desc.Name, m.desc.Version, sha)
+	h.mu.Lock()
+	h.modules[m] = struct{}{}
+	h.mu.Unlock()
+	if h.opts.Prewarm > 0 {
+		m.pool = make(chan *instance, h.opts.Prewarm)
+		m.stopping = make(chan struct{})
+		for range h.opts.Prewarm {
+			m.refill()
+		}
+	}
+	return m, nil
+}
+
+// Describe returns the checked describe answer.
+func (m *Module) Describe() sdk.Description { return m.desc }
+
+// SHA256 returns the module's hex SHA-256.
+func (m *Module) SHA256() string { return m.sha }
+
+// Label names the driver in messages.
+func (m *Module) Label() string { return m.label }
+
+// Plan asks the driver for the steps of one action. It returns the driver's
+// diagnostics (bounded stderr) also on error.
+func (m *Module) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []byte, error) {
+	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpPlan, Plan: &req})
+	if err != nil {
+		return sdk.Plan{}, stderr, err
+	}
+	return *resp.Plan, stderr, nil
+}
+
+// Close frees the compiled module once the calls in flight are done.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.h.mu.Lock()
+	delete(m.h.modules, m)
+	m.h.mu.Unlock()
+	m.stopPool()
+	return m.compiled.Close(ctx)
+}
+
+// errAnswerTooLarge is what the driver's stdout write gets past the cap.
+var errAnswerTooLarge = errors.New("answer too large")
+
+// capWriter keeps up to max bytes and fails writes past it.
+type capWriter struct {
+	max  int
+	buf  bytes.Buffer
+	over bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	if w.over || w.buf.Len()+len(p) > w.max {
+		w.over = true
+		return 0, errAnswerTooLarge
+	}
+	return w.buf.Write(p)
+}
+
+// call runs one request in a fresh instance (prewarmed if one is ready) and
+// judges the answer.
+func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byte, error) {
+	fail := func(fault string, err error) error {
+		return &plugins.Error{Driver: m.label, Fault: fault, Err: err}
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return sdk.Response{}, nil, fail(plugins.FaultClosed, nil)
+	}
+	in, err := json.Marshal(req)
+	if err != nil {
+		return sdk.Response{}, nil, fail(plugins.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
+	}
+	inst := m.take()
+	start := time.Now()
+	err = inst.run(ctx, in, m.h.opts.Timeout)
+	took := time.Since(start)
+	diag := inst.stderr.Bytes()
+	if inst.stdout.over {
+		return sdk.Response{}, diag, fail(plugins.FaultOversized, fmt.Errorf("the driver wrote more than %d bytes on stdout", m.h.opts.MaxAnswerBytes))
+	}
+	if err != nil {
+		fault, err := m.classify(inst, err, diag, took)
+		return sdk.Response{}, diag, fail(fault, err)
+	}
+	resp, fault, err := plugins.DecodeResponse(inst.stdout.buf.Bytes(), req.Op)
+	if err != nil {
+		return resp, diag, fail(fault, err)
+	}
+	return resp, diag, nil
+}
+
+// classify turns an instantiation error into a fault and a detail.
+func (m *Module) classify(inst *instance, err error, stderr []byte, took time.Duration) (string, error) {
+	summary := plugins.StderrSummary(stderr)
+	with := func(e error) error {
+		if summary != "" {
+			return fmt.Errorf("%w (stderr: %s)", e, summary)
+		}
+		return e
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch code := exit.ExitCode(); {
+		case inst.timedOut.Load():
+			return plugins.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))
+		case inst.canceled.Load() || code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded:
+			return plugins.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
+		default:
+			switch {
+			case strings.Contains(string(stderr), "out of memory"):
+				return plugins.FaultOutOfMemory, with(fmt.Errorf("exited with code %d past the %d MiB memory cap", code, m.h.opts.MemoryLimitMiB))
+			case strings.HasPrefix(summary, "panic:"):
+				return plugins.FaultPanic, with(fmt.Errorf("exited with code %d", code))
+			}
+			return plugins.FaultExit, with(fmt.Errorf("exited with code %d", code))
+		}
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "memory") && (strings.Contains(msg, "limit") || strings.Contains(msg, "exceeds") || strings.Contains(msg, "max")):
+		return plugins.FaultOutOfMemory, with(err)
+	case strings.Contains(msg, "wasm error:"):
+		return plugins.FaultTrap, with(err)
+	}
+	return plugins.FaultTrap, with(err)
+}

@@ -1,0 +1,308 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/plugins/internal/testbuild"
+	"github.com/lavalab/lavalab/plugins/wasm"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+func newHost(t testing.TB, opts wasm.Options) *wasm.Host {
+	t.Helper()
+	if opts.CacheDir == "" {
+		opts.CacheDir = t.TempDir()
+	}
+	h, err := wasm.NewHost(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+func goodWASM(t testing.TB) []byte {
+	return testbuild.Read(t, "plugins/wasm/testdata/good", testbuild.WASM, "")
+}
+
+func planRequest() sdk.PlanRequest {
+	return sdk.PlanRequest{
+		JobID:    "42",
+		Action:   sdk.Action{Kind: sdk.ActionBoot, Method: "u-boot"},
+		Settings: sdk.Values{"console_device": "ttyAMA0"},
+		Device:   sdk.DeviceFacts{Hostname: "board-01", DeviceType: "qemu-test"},
+	}
+}
+
+func TestGoodDriver(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{})
+	bin := goodWASM(t)
+	m, err := h.Load(ctx, "good.wasm", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	d := m.Describe()
+	if d.Name != "testdrv" || d.Version != "1.0.0" || d.ABIVersion != sdk.ABIVersion || len(d.DeviceTypes) != 1 || d.DeviceTypes[0] != "qemu-test" {
+		t.Fatalf("describe = %+v", d)
+	}
+	if m.SHA256() != wasm.SHA256Hex(bin) || len(m.SHA256()) != 64 {
+		t.Fatalf("sha256 = %q", m.SHA256())
+	}
+	plan, stderr, err := m.Plan(ctx, planRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) != 3 || plan.Steps[0].Power.Commands[0] != "pdu on board-01" || plan.Steps[2].Expect.Patterns[0].Regex != "ttyAMA0" {
+		t.Fatalf("plan = %+v", plan)
+	}
+	if !strings.Contains(string(stderr), "planning job 42 action boot") {
+		t.Fatalf("stderr = %q", stderr)
+	}
+
+	// A failure the driver reports itself keeps its type.
+	req := planRequest()
+	req.Action = sdk.Action{Kind: "fail", Method: "nope"}
+	_, _, err = m.Plan(ctx, req)
+	var se *sdk.Error
+	if !errors.As(err, &se) || se.Type != sdk.ErrorJob || plugins.FaultOf(err) != plugins.FaultReported {
+		t.Fatalf("reported error = %v (%T)", err, err)
+	}
+	if !strings.Contains(err.Error(), "testdrv/1.0.0 (sha256 "+m.SHA256()[:12]+")") {
+		t.Fatalf("error does not name the driver: %v", err)
+	}
+
+	// Closed modules refuse calls.
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Plan(ctx, planRequest()); plugins.FaultOf(err) != plugins.FaultClosed {
+		t.Fatalf("plan after close = %v", err)
+	}
+}
+
+// TestMaliciousDrivers proves that each misbehaviour becomes a clear error
+// naming the driver and the fault, and that the host goes on serving.
+func TestMaliciousDrivers(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{Timeout: 15 * time.Second, MemoryLimitMiB: 64, MaxAnswerBytes: 8 << 20, MaxStderrBytes: 4096})
+	good, err := h.Load(ctx, "good.wasm", goodWASM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir       string
+		loadFails bool
+		deadline  time.Duration // of the caller's context, if any
+		fault     string
+		want      string // in the message
+		stderr    string // in the diagnostics
+	}{
+		{dir: "loop", deadline: time.Second, fault: plugins.FaultTimeout, want: "no answer within"},
+		{dir: "membomb", fault: plugins.FaultOutOfMemory, want: "64 MiB memory cap"},
+		{dir: "panic", fault: plugins.FaultPanic, want: "panic: boom: the driver gave up", stderr: "goroutine"},
+		{dir: "garbage", fault: plugins.FaultMalformed, want: "not one JSON response"},
+		{dir: "huge", fault: plugins.FaultOversized, want: "more than 8388608 bytes"},
+		{dir: "exit3", fault: plugins.FaultExit, want: "exited with code 3 (stderr: giving up with status 3)"},
+		{dir: "badplan", fault: plugins.FaultInvalidPlan, want: `kind "power" without its "power" payload`},
+		{dir: "wrongabi", loadFails: true, fault: plugins.FaultABI, want: "ABI version 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dir, func(t *testing.T) {
+			bin := testbuild.Read(t, "plugins/wasm/testdata/"+tc.dir, testbuild.WASM, "")
+			sha := wasm.SHA256Hex(bin)[:12]
+			m, err := h.Load(ctx, tc.dir+".wasm", bin)
+			var stderr []byte
+			if !tc.loadFails {
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				defer m.Close(ctx)
+				cctx, cancel := context.WithCancel(ctx)
+				if tc.deadline > 0 {
+					cctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				}
+				defer cancel()
+				start := time.Now()
+				_, stderr, err = m.Plan(cctx, planRequest())
+				t.Logf("took %s", time.Since(start).Round(time.Millisecond))
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			t.Logf("error: %v", err)
+			var pe *plugins.Error
+			if !errors.As(err, &pe) || pe.Fault != tc.fault {
+				t.Fatalf("fault = %q, want %q (err %v)", plugins.FaultOf(err), tc.fault, err)
+			}
+			msg := err.Error()
+			wantName := "evil-" + tc.dir + "/6.6.6 (sha256 " + sha + ")"
+			if tc.loadFails {
+				wantName = tc.dir + ".wasm (sha256 " + sha + ")"
+			}
+			for _, w := range []string{wantName, tc.fault, tc.want} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+			if !strings.Contains(string(stderr), tc.stderr) {
+				t.Errorf("stderr lacks %q: %q", tc.stderr, stderr)
+			}
+			// The host survives and serves the good driver.
+			if _, _, err := good.Plan(ctx, planRequest()); err != nil {
+				t.Fatalf("good driver after %s: %v", tc.dir, err)
+			}
+		})
+	}
+}
+
+// TestHostTimeout checks the host's own deadline (Options.Timeout).
+func TestHostTimeout(t *testing.T) {
+	h := newHost(t, wasm.Options{Timeout: 500 * time.Millisecond})
+	m, err := h.Load(context.Background(), "loop.wasm", testbuild.Read(t, "plugins/wasm/testdata/loop", testbuild.WASM, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = m.Plan(context.Background(), planRequest())
+	if plugins.FaultOf(err) != plugins.FaultTimeout || !strings.Contains(err.Error(), "no answer within ") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestStderrIsBounded(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{MaxStderrBytes: 4096})
+	m, err := h.Load(ctx, "stderrspam.wasm", testbuild.Read(t, "plugins/wasm/testdata/stderrspam", testbuild.WASM, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, stderr, err := m.Plan(ctx, planRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) != 1 || plan.Steps[0].Kind != sdk.StepDisconnect {
+		t.Fatalf("plan = %+v", plan)
+	}
+	if len(stderr) > 4096+100 || !strings.Contains(string(stderr), "more bytes of driver diagnostics dropped") {
+		t.Fatalf("stderr: %d bytes, ends %q", len(stderr), stderr[len(stderr)-60:])
+	}
+}
+
+// Hand-made modules: a trap in _start, and a memory larger than the cap.
+var (
+	trapModule = []byte{
+		0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+		0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: func() -> ()
+		0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+		0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00, // export _start
+		0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: unreachable
+	}
+	bigMemoryModule = []byte{
+		0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+		0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+		0x03, 0x02, 0x01, 0x00,
+		0x05, 0x04, 0x01, 0x00, 0xd0, 0x0f, // memory: min 2000 pages (125 MiB)
+		0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00,
+		0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: nothing
+	}
+)
+
+func TestBadModules(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{})
+	tests := []struct {
+		name   string
+		wasm   []byte
+		faults []string
+		want   string
+	}{
+		{"trap.wasm", trapModule, []string{plugins.FaultTrap}, "unreachable"},
+		{"bigmem.wasm", bigMemoryModule, []string{plugins.FaultOutOfMemory, plugins.FaultCompile}, "memory"},
+		{"junk.wasm", []byte("#!/bin/sh\necho hello\n"), []string{plugins.FaultCompile}, "invalid module"},
+		{"empty.wasm", nil, []string{plugins.FaultCompile}, "invalid module"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.Load(ctx, tc.name, tc.wasm)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			t.Logf("error: %v", err)
+			f := plugins.FaultOf(err)
+			ok := false
+			for _, w := range tc.faults {
+				ok = ok || f == w
+			}
+			if !ok || !strings.Contains(err.Error(), tc.name+" (sha256 ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("fault %q, error %v", f, err)
+			}
+		})
+	}
+}
+
+func TestCanceledCall(t *testing.T) {
+	h := newHost(t, wasm.Options{Timeout: 10 * time.Second})
+	m, err := h.Load(context.Background(), "loop.wasm", testbuild.Read(t, "plugins/wasm/testdata/loop", testbuild.WASM, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, _, err = m.Plan(ctx, planRequest())
+	if plugins.FaultOf(err) != plugins.FaultCanceled {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{})
+	m, err := h.Load(ctx, "good.wasm", goodWASM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 8 {
+		wg.Go(func() {
+			for range 8 {
+				req := planRequest()
+				if _, _, err := m.Plan(ctx, req); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestCompilationCacheIsUsed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := goodWASM(t)
+	h1 := newHost(t, wasm.Options{CacheDir: dir})
+	if _, err := h1.Load(ctx, "good.wasm", bin); err != nil {
+		t.Fatal(err)
+	}
+	_ = h1.Close(ctx)
+	h2 := newHost(t, wasm.Options{CacheDir: dir})
+	start := time.Now()
+	if _, err := h2.Load(ctx, "good.wasm", bin); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("load from the cache took %s", time.Since(start))
+	if n := countFiles(t, dir); n == 0 {
+		t.Fatal("the compilation cache directory is empty")
+	}
+}

@@ -1,0 +1,27 @@
+// Command exit3 is a malicious test driver: it exits with status 3 on plan.
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+)
+
+// describeOnly answers describe like a good driver and returns false for any
+// other request.
+func describeOnly() bool {
+	in, _ := io.ReadAll(os.Stdin)
+	if bytes.Contains(in, []byte(`"op":"describe"`)) {
+		os.Stdout.WriteString(`{"abi_version":1,"describe":{"name":"evil-exit3","version":"6.6.6","abi_version":1,"device_types":["evil"]}}`)
+		return true
+	}
+	return false
+}
+
+func main() {
+	if describeOnly() {
+		return
+	}
+	os.Stderr.WriteString("giving up with status 3\n")
+	os.Exit(3)
+}
