@@ -10,7 +10,7 @@ DRIVERS := $(patsubst devicetypes/%/main.go,%,$(wildcard devicetypes/*/main.go))
 COMMANDS := $(patsubst cmd/%/,%,$(wildcard cmd/*/))
 FUZZTIME ?= 20s
 
-.PHONY: all build drivers commands test test-short test-e2e lint fmt vet staticcheck bench fuzz demo demo-stop clean
+.PHONY: all build drivers commands test test-short test-e2e lint fmt vet staticcheck bench fuzz demo demo-stop clean vlab-images
 
 all: build
 
@@ -68,6 +68,12 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The virtual lab's QEMU board images (scripts/vlab/images.sh): installs
+# qemu-system-arm, u-boot-qemu, busybox-static and u-boot-tools when missing,
+# builds into $${LAVALAB_VLAB_CACHE:-~/.cache/lavalab/vlab}; a no-op when done.
+vlab-images:
+	@bash scripts/vlab/images.sh
 
 demo: build
 	@bash scripts/demo.sh

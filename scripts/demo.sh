@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # make demo: start a lab on this machine and run a job through it.
-#   scripts/demo.sh        build, start, submit, follow, print results
+#   scripts/demo.sh        (after `make build`) start lava-server (SQLite in
+#                          ./demo-data) and one lava-worker with device
+#                          local-01 (type local: a shell on this host), submit
+#                          examples/jobs/local-smoke.yaml, follow its live log,
+#                          print its results; both keep running
 #   scripts/demo.sh stop   stop what the demo started
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +17,10 @@ PIDS="$DATA/pids"
 stop() {
   if [ -f "$PIDS" ]; then
     while read -r pid name; do
-      if kill -0 "$pid" 2>/dev/null; then kill "$pid" && echo "stopped $name (pid $pid)"; fi
+      if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" && echo "stopped $name (pid $pid)"
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
     done < "$PIDS"
     rm -f "$PIDS"
   fi
@@ -23,35 +30,32 @@ if [ "${1:-}" = stop ]; then stop; exit 0; fi
 stop
 rm -rf "$DATA"
 mkdir -p "$DATA"
+go build -o "$BIN/democlient" ./scripts/democlient
 srv() { "$BIN/lava-server" "$@" --data-dir "$DATA"; }
 
 echo "==> setting up the lab in $DATA"
 TOKEN="$(srv user add demo --admin)"
 echo "$TOKEN" > "$DATA/demo.token"
 srv worker add demo-worker > "$DATA/worker.token"
-srv device-type add local >/dev/null
-srv device add local-01 --type local --worker demo-worker >/dev/null
-srv device set-health local-01 good >/dev/null
+srv device-type add local >/dev/null 2>&1
+srv device add local-01 --type local --worker demo-worker --dict examples/devices/local-01.yaml --health good >/dev/null 2>&1
 
 echo "==> starting lava-server on $URL"
-"$BIN/lava-server" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" > "$DATA/server.log" 2>&1 &
+"$BIN/lava-server" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --worker-binaries "$BIN" > "$DATA/server.log" 2>&1 &
 echo "$! lava-server" >> "$PIDS"
-for _ in $(seq 1 100); do
-  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$URL/healthz" >/dev/null || { echo "lava-server did not start; see $DATA/server.log"; exit 1; }
+"$BIN/democlient" wait "$URL" || { echo "lava-server did not start; see $DATA/server.log"; exit 1; }
+
+echo "==> starting lava-worker demo-worker (drivers from $BIN/drivers)"
+"$BIN/lava-worker" --url "$URL" --name demo-worker --token-file "$DATA/worker.token" \
+  --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" > "$DATA/worker.log" 2>&1 &
+echo "$! lava-worker" >> "$PIDS"
 
 echo "==> submitting examples/jobs/local-smoke.yaml"
-ANSWER="$(curl -fsS -X POST -H "Authorization: Token $TOKEN" -H 'Content-Type: application/yaml' \
-  --data-binary @examples/jobs/local-smoke.yaml "$URL/api/v1/jobs")"
-echo "$ANSWER"
-ID="$(printf '%s' "$ANSWER" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p')"
-[ -n "$ID" ] || { echo "no job id in the answer"; exit 1; }
+ID="$("$BIN/democlient" submit "$URL" "$TOKEN" examples/jobs/local-smoke.yaml)"
+echo "job $ID: following its log"
+"$BIN/democlient" follow "$URL" "$TOKEN" "$ID" || {
+  echo "the job did not complete; see $DATA/server.log and $DATA/worker.log"; exit 1; }
 
-echo "==> job $ID as the server sees it"
-curl -fsS -H "Authorization: Token $TOKEN" "$URL/api/v1/jobs/$ID"
 echo
-echo
-echo "The job is queued for device local-01: running jobs on a worker comes with the worker issue."
-echo "The server keeps running at $URL (token in $DATA/demo.token); stop it with: make demo-stop"
+echo "lava-server and lava-worker keep running: open $URL (API token in $DATA/demo.token)"
+echo "stop them with: make demo-stop"

@@ -327,6 +327,10 @@ type ServeStep struct {
 	Roles []string `json:"roles"`
 	TFTP  bool     `json:"tftp,omitempty"`
 	HTTP  bool     `json:"http,omitempty"`
+	// NFS exports the nfsrootfs role (unpacked) over NFS for the board to
+	// mount as its root file system. Added in ABI version 1 without a
+	// version change: hosts that do not know it ignore it.
+	NFS bool `json:"nfs,omitempty"`
 }
 
 // FlashStep runs a host command that writes an image to the board.

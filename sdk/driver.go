@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,13 +23,41 @@ const MaxRequestBytes = 16 << 20
 
 // Handle answers one encoded request. It never panics: a panicking driver
 // answers a Bug error. Golden tests call it directly; Run wraps it for WASM.
+//
+// The answer is written without HTML escaping, so U-Boot prompts such as
+// "=>" stay readable in logs and golden files.
 func Handle(d Driver, in []byte) (out []byte) {
 	resp := handle(d, in)
-	b, err := json.Marshal(resp)
+	b, err := marshal(resp)
 	if err != nil {
-		b, _ = json.Marshal(Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: "encoding the answer: " + err.Error()}})
+		b, _ = marshal(Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: "encoding the answer: " + err.Error()}})
 	}
 	return b
+}
+
+// marshal is json.Marshal without HTML escaping and without the encoder's
+// trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// warmUp runs encoding/json over the request and answer types once. A
+// fresh Go runtime builds its reflection caches on first use (milliseconds
+// in WebAssembly); the host starts instances ahead of calls, so work done
+// before stdin is read is off the call's latency.
+func warmUp() {
+	var req Request
+	_ = json.Unmarshal([]byte(`{"abi_version":1,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,"x",true,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`), &req)
+	all := Step{Power: &PowerStep{}, Connect: &ConnectStep{Serial: &SerialPort{}}, Expect: &ExpectStep{Patterns: []Pattern{{}}},
+		Send: &SendStep{}, Interrupt: &InterruptStep{}, Commands: &CommandsStep{}, Serve: &ServeStep{}, Flash: &FlashStep{},
+		Login: &LoginStep{}, Shell: &ShellStep{}, TestShell: &TestShellStep{}, Host: &HostStep{}, OnFailure: &Failure{}}
+	_, _ = marshal(Response{Plan: &Plan{Steps: []Step{all}}, Describe: &Description{Settings: []SettingSpec{{}}}, Error: &Error{}})
 }
 
 func handle(d Driver, in []byte) (resp Response) {
@@ -96,7 +125,11 @@ func asError(err error, target **Error) bool {
 // Run makes d a WASM driver: build the main package with
 // GOOS=wasip1 GOARCH=wasm and call Run(driver) from main. It reads one
 // request on stdin and writes one answer on stdout.
+//
+// Before it reads stdin it warms encoding/json up over the ABI types, so a
+// prewarmed instance answers its call without that start-up cost.
 func Run(d Driver) {
+	warmUp()
 	in, err := io.ReadAll(io.LimitReader(os.Stdin, MaxRequestBytes+1))
 	if err != nil {
 		in = nil

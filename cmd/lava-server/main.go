@@ -37,6 +37,14 @@ Commands:
   worker token NAME                     replace a worker's token; prints it
   device-type add NAME [--health-check FILE] [--health-frequency N]
                   [--health-denominator hours|jobs] [--description D]
+  device-type settings NAME [--set KEY=VALUE]... [--unset KEY]...
+                                        change a device type's setting overrides
+                                        (checked against its driver); prints the
+                                        settings with their source
+  driver list                           list driver versions (* = active)
+  driver install FILE [--name N]        check a .wasm driver and activate it
+  driver activate NAME SHA256           activate a known version (prefix ok)
+  driver rollback NAME                  re-activate the previous version
   device add HOSTNAME --type T [--worker W] [--dict FILE] [--tag T]...
                   [--description D] [--health H]
   device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired
@@ -72,12 +80,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
-	case "user", "worker", "device-type", "device", "tag", "group":
+	case "user", "worker", "device-type", "device", "tag", "group", "driver":
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			err = usagef("%s: missing subcommand", cmd)
 			break
 		}
 		cmd = cmd + " " + rest[0]
+		if isDriverCmd(cmd) {
+			err = driverCmd(ctx, cmd, rest[1:], stdout, stderr)
+			break
+		}
 		err = admin(ctx, cmd, rest[1:], stdout, stderr)
 	default:
 		err = usagef("unknown command %q", cmd)

@@ -9,15 +9,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/lavarest"
+	"github.com/lavalab/lavalab/core/lavarpc"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/version"
+	"github.com/lavalab/lavalab/core/workerproto"
 )
 
 // ShutdownGrace is how long in-flight requests get on SIGINT/SIGTERM.
@@ -49,6 +55,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	safety := fs.Duration("safety-interval", sched.MinSafetyInterval, "scheduler's slow safety timer (minimum 20s)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	workerBins := fs.String("worker-binaries", "", "directory of lava-worker builds served for --auto-upgrade (default: the directory of this executable)")
+	workerSilent := fs.Duration("worker-silent", workerproto.DefaultSilent, "a worker silent longer than this goes Offline")
+	workerGrace := fs.Duration("worker-grace", workerproto.DefaultGrace, "jobs of an Offline worker end Incomplete after this grace")
+	workerCheck := fs.Duration("worker-check", workerproto.DefaultCheckEvery, "period of the worker liveness check")
+	pollWait := fs.Duration("poll-wait", workerproto.DefaultPollWait, "how long a worker's poll is held when there is no work")
+	drvFlags := addDriverFlags(fs, true)
 	if _, err := parseFlags(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -64,11 +76,35 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	drv, err := serveDrivers(ctx, st, *dataDir, drvFlags, log)
+	if err != nil {
+		return err
+	}
+	defer drv.Close(context.WithoutCancel(ctx))
 
 	root := chi.NewRouter()
 	root.NotFound(api.NotFound)
 	root.MethodNotAllowed(api.MethodNotAllowed)
-	api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version}).Mount(root)
+	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.reg}})
+	a.Mount(root)
+	lavarpc.New(lavarpc.Options{Store: st, Logger: log}).Mount(root)
+	lavarest.New(lavarest.Options{Store: st, Logger: log}).Mount(root)
+	mets := metrics.New()
+	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.reg}}, mets, log, *dataDir, *tlsCert != ""); err != nil {
+		return err
+	}
+
+	if *workerBins == "" {
+		if exe, err := os.Executable(); err == nil {
+			*workerBins = filepath.Dir(exe)
+		}
+	}
+	wproto, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: log, Version: version.Version,
+		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins})
+	if err != nil {
+		return err
+	}
+	wproto.Mount(root)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -85,15 +121,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
 	if !*noSched {
-		s := sched.New(st, log, sched.Options{SafetyInterval: *safety})
+		s := sched.New(st, log, sched.Options{SafetyInterval: *safety,
+			DriverFor: driverFor(drv.reg), DriverSettings: driverSettings(drv.reg),
+			OnPass: func(p sched.PassStats) { mets.ObserveSchedPass(p.Duration, p.Assigned) }})
 		wg.Go(func() {
 			if err := s.Run(runCtx); err != nil && runCtx.Err() == nil {
 				errc <- fmt.Errorf("scheduler: %w", err)
 			}
 		})
 	}
+	wg.Go(func() { mets.Run(runCtx, st, metrics.DefaultRefresh, log) })
+	wg.Go(func() { syncDrivers(runCtx, st, drv.reg, log) })
+	wg.Go(func() {
+		if err := wproto.Run(runCtx); err != nil && runCtx.Err() == nil {
+			errc <- fmt.Errorf("worker protocol: %w", err)
+		}
+	})
 	scheme := "http"
 	if *tlsCert != "" {
 		scheme = "https"

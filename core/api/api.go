@@ -29,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the server's version, answered by /api/v1/system/version.
 	Version string
+	// Drivers is the driver registry (nil: the /drivers endpoints answer
+	// 503 and device-type settings are not checked).
+	Drivers Drivers
 }
 
 // API serves /api/v1 and /healthz.
@@ -36,6 +39,9 @@ type API struct {
 	st      store.Store
 	log     *slog.Logger
 	version string
+	drivers Drivers
+	// avail remembers recent positive device availability answers.
+	avail *availCache
 }
 
 // NewAPI returns the API, to Mount on a router shared with other parts
@@ -49,7 +55,7 @@ func NewAPI(o Options) *API {
 	if v == "" {
 		v = "dev"
 	}
-	return &API{st: o.Store, log: log, version: v}
+	return &API{avail: newAvailCache(), st: o.Store, log: log, version: v, drivers: o.Drivers}
 }
 
 // New returns a handler serving the API alone: /api/v1/..., /healthz, and
@@ -109,6 +115,15 @@ func (a *API) Routes() chi.Router {
 		r.Get("/{name}/settings", a.deviceTypeSettings)
 		r.With(a.adminOnly).Put("/{name}/settings", a.replaceDeviceTypeSettings)
 		r.With(a.adminOnly).Patch("/{name}/settings", a.mergeDeviceTypeSettings)
+	})
+
+	r.Route("/drivers", func(r chi.Router) {
+		r.Get("/", a.listDrivers)
+		r.With(a.adminOnly).Post("/", a.uploadDriver)
+		r.Get("/{name}", a.showDriver)
+		r.With(a.adminOnly).Post("/{name}/activate", a.activateDriver)
+		r.With(a.adminOnly).Post("/{name}/rollback", a.rollbackDriver)
+		r.With(a.adminOnly).Get("/{sha256}/module", a.driverModule)
 	})
 
 	r.Route("/workers", func(r chi.Router) {

@@ -305,6 +305,11 @@ func set[T any](dst *T, v *T) {
 type SettingsResult struct {
 	DeviceType string         `json:"device_type"`
 	Settings   map[string]any `json:"settings"`
+	// Driver is the active driver serving the device type, if any; the
+	// overrides are checked against the settings it declares.
+	Driver *DriverRef `json:"driver,omitempty"`
+	// Effective lists the driver's settings with the overrides applied.
+	Effective []EffectiveSetting `json:"effective,omitempty"`
 }
 
 func (a *API) deviceTypeSettings(w http.ResponseWriter, r *http.Request) {
@@ -314,7 +319,7 @@ func (a *API) deviceTypeSettings(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
 		return
 	}
-	writeJSON(w, http.StatusOK, SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings})
+	writeJSON(w, http.StatusOK, withDriver(SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings}, a.settingsDriver(n)))
 }
 
 // replaceDeviceTypeSettings (PUT): the body, a JSON object, becomes the
@@ -340,6 +345,16 @@ func (a *API) changeSettings(w http.ResponseWriter, r *http.Request, fn func(old
 		writeError(w, http.StatusBadRequest, "invalid_json", "settings must be a JSON object", nil)
 		return
 	}
+	drv := a.settingsDriver(n)
+	if drv != nil {
+		if err := CheckSettings(drv.Description.Settings, body); err != nil {
+			var se *SettingError
+			errors.As(err, &se)
+			writeError(w, http.StatusBadRequest, "invalid_setting",
+				fmt.Sprintf("device type %q, driver %s %s: %v", n, drv.Name, drv.Version, err), map[string]string{"key": se.Key})
+			return
+		}
+	}
 	dt, err := a.st.UpdateDeviceType(r.Context(), n, func(dt *model.DeviceType) error {
 		old := dt.Settings
 		if old == nil {
@@ -353,7 +368,7 @@ func (a *API) changeSettings(w http.ResponseWriter, r *http.Request, fn func(old
 		return
 	}
 	a.log.Info("device type settings changed", "device_type", n, "method", r.Method, "by", userFrom(r.Context()).Username)
-	writeJSON(w, http.StatusOK, SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings})
+	writeJSON(w, http.StatusOK, withDriver(SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings}, drv))
 }
 
 // mergePatch applies a JSON merge patch (RFC 7396) to an object.

@@ -151,6 +151,19 @@ func (a *API) problems(ctx context.Context, def *job.Definition) ([]job.Issue, e
 // be had ("" when they can): the type must exist and have enough devices
 // that are not Retired.
 func (a *API) available(ctx context.Context, deviceType string, tags []string, count int) (string, error) {
+	key := availKey(deviceType, tags, count)
+	if a.avail.ok(key) {
+		return "", nil
+	}
+	msg, err := a.checkAvailable(ctx, deviceType, tags, count)
+	if err == nil && msg == "" {
+		a.avail.remember(key)
+	}
+	return msg, err
+}
+
+// checkAvailable answers available from the store.
+func (a *API) checkAvailable(ctx context.Context, deviceType string, tags []string, count int) (string, error) {
 	if _, err := a.st.DeviceType(ctx, deviceType); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Sprintf("Device type %q does not exist.", deviceType), nil
@@ -370,7 +383,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	page := Page[JobView]{Count: total, Limit: f.Limit, Offset: f.Offset, Results: make([]JobView, 0, len(jobs))}
 	for _, j := range jobs {
-		page.Results = append(page.Results, jobView(j))
+		v := jobView(j)
+		v.Settings = nil
+		page.Results = append(page.Results, v)
 	}
 	writeJSON(w, http.StatusOK, page)
 }

@@ -47,6 +47,11 @@ type JobView struct {
 	QueueTimeoutSeconds float64  `json:"queue_timeout_seconds,omitempty"`
 	ErrorType           string   `json:"error_type,omitempty"`
 	FailureComment      string   `json:"failure_comment,omitempty"`
+	// DriverSHA256 is the driver version the job was scheduled with.
+	DriverSHA256 string `json:"driver_sha256,omitempty"`
+	// Settings are the merged settings recorded when the job was
+	// scheduled (not in lists).
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 func jobView(j model.Job) JobView {
@@ -60,6 +65,7 @@ func jobView(j model.Job) JobView {
 		SubmitTime: ts(j.SubmitTime), StartTime: ts(j.StartTime), EndTime: ts(j.EndTime),
 		QueueTimeoutSeconds: j.QueueTimeout.Seconds(),
 		ErrorType:           j.ErrorType, FailureComment: j.FailureComment,
+		DriverSHA256: j.DriverSHA256, Settings: j.Settings,
 	}
 }
 

@@ -52,6 +52,9 @@ type Job struct {
 	FailureComment string
 	// DriverSHA256 is the driver version the job was scheduled with.
 	DriverSHA256 string
+	// Settings are the merged settings the job was scheduled with (driver
+	// defaults < device-type overrides < device dictionary); nil before.
+	Settings map[string]any
 	// TokenHash is the SHA-256 of the per-job token given to the worker.
 	TokenHash []byte
 }

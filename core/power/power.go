@@ -120,13 +120,13 @@ func Run(ctx context.Context, command string, timeout time.Duration, env []strin
 		pgid := cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
-		case werr = <-waited:
+		case <-waited:
 		case <-time.After(killGrace):
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			// Children may keep the pipes open: close our ends.
 			_ = stdout.(io.Closer).Close()
 			_ = stderr.(io.Closer).Close()
-			werr = <-waited
+			<-waited
 		}
 		if ctx.Err() != nil {
 			return &Error{Command: command, Err: ctx.Err()}

@@ -11,6 +11,11 @@
 // safety timer, never in a busy loop, and only while it holds the store's
 // leadership, so one scheduler acts at a time among several instances.
 //
-// It imports core/model, core/store and core/job; it must not import the API,
+// Each assignment records the driver version (Options.DriverFor) and the
+// merged settings of the job: the driver's defaults
+// (Options.DriverSettings) < the device type's overrides < the device
+// dictionary.
+//
+// It imports core/model, core/store, core/job and core/devdict; it must not import the API,
 // the web pages, the worker protocol or any backend.
 package sched

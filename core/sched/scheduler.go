@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -25,6 +27,11 @@ type Options struct {
 	// DriverFor pins the active driver version of a device type on each
 	// assignment ("" = none). May be nil.
 	DriverFor func(deviceType string) string
+	// DriverSettings returns the setting defaults of the driver version
+	// with the given SHA-256 (one DriverFor returned). Each assignment
+	// records the merged settings: these defaults < the device type's
+	// overrides < the device dictionary. May be nil (no defaults).
+	DriverSettings func(ctx context.Context, sha string) (map[string]any, error)
 	// OnPass, if set, is called after every pass (metrics).
 	OnPass func(PassStats)
 }
@@ -167,6 +174,7 @@ func (s *Scheduler) Pass(ctx context.Context) (PassStats, error) {
 		}
 		dec = Plan(snap, now, s.opts.DriverFor)
 	}
+	s.recordSettings(ctx, snap, dec.Assignments)
 	applied, err := s.st.Assign(ctx, dec.Assignments)
 	if err != nil {
 		return stats, fmt.Errorf("assigning jobs: %w", err)
@@ -180,4 +188,50 @@ func (s *Scheduler) Pass(ctx context.Context) (PassStats, error) {
 		s.opts.OnPass(stats)
 	}
 	return stats, nil
+}
+
+// recordSettings fills each assignment's merged settings: the driver's
+// defaults < the device type's overrides < the device dictionary. A
+// dictionary that does not parse, or defaults that cannot be read, are
+// logged and left out (the job then fails where the plan is made, with the
+// reason).
+func (s *Scheduler) recordSettings(ctx context.Context, snap store.Snapshot, as []store.Assignment) {
+	if len(as) == 0 {
+		return
+	}
+	devs := make(map[string]*model.Device, len(snap.Devices))
+	for i := range snap.Devices {
+		devs[snap.Devices[i].Hostname] = &snap.Devices[i]
+	}
+	defaults := map[string]map[string]any{}
+	for i := range as {
+		a := &as[i]
+		var layers []map[string]any
+		if a.DriverSHA256 != "" && s.opts.DriverSettings != nil {
+			d, ok := defaults[a.DriverSHA256]
+			if !ok {
+				var err error
+				if d, err = s.opts.DriverSettings(ctx, a.DriverSHA256); err != nil {
+					s.log.Warn("reading a driver's setting defaults", "driver_sha256", a.DriverSHA256, "err", err)
+				}
+				defaults[a.DriverSHA256] = d
+			}
+			layers = append(layers, d)
+		}
+		dev := devs[a.Device]
+		if dev == nil {
+			a.Settings = devdict.Merge(layers...)
+			continue
+		}
+		layers = append(layers, snap.Types[dev.DeviceType].Settings)
+		if strings.TrimSpace(dev.Dictionary) != "" {
+			dict, err := devdict.Parse([]byte(dev.Dictionary))
+			if err != nil {
+				s.log.Warn("device dictionary does not parse: its settings are not recorded with the job", "device", dev.Hostname, "err", err)
+			} else {
+				layers = append(layers, dict.Values)
+			}
+		}
+		a.Settings = devdict.Merge(layers...)
+	}
 }

@@ -70,6 +70,7 @@ type Store interface {
 	Logs
 	Results
 	Events
+	DriverModules
 	// Leader tries to become the one scheduler among several server
 	// instances (PostgreSQL advisory lock; always granted with SQLite, which
 	// serves one machine). It returns ok=false when another instance leads.
@@ -211,8 +212,10 @@ func InfrastructureError(errorType string) bool {
 
 // Snapshot is what one scheduling pass needs, read in one go.
 type Snapshot struct {
-	// Queued are the Submitted jobs without a device, any order, without
-	// their Definition (not needed to plan; megabytes on a long queue).
+	// Queued are the Submitted jobs without a device, any order, with only
+	// the fields planning reads: ID, TargetGroup, Priority, requested
+	// device type and device, Tags, HealthCheck, SubmitTime, QueueTimeout,
+	// Submitter and Visibility (a long queue is read on every pass).
 	Queued []model.Job
 	// Devices are the devices that could take a job now: Idle, on an
 	// Online+Active worker under its job limit, health Good or Unknown
@@ -240,6 +243,9 @@ type Assignment struct {
 	Device string
 	// DriverSHA256 pins the driver version for the job.
 	DriverSHA256 string
+	// Settings are the merged settings recorded with the job (driver
+	// defaults < device-type overrides < device dictionary); nil = none.
+	Settings map[string]any
 }
 
 // Scheduling is what the scheduler reads and writes.

@@ -46,7 +46,7 @@ func (d driver) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 		case "tmpfs":
 			return drv.Empty(), nil
 		case "nfs":
-			return sdk.Plan{Steps: []sdk.Step{{Kind: sdk.StepServe, Name: "nfs-deploy", Serve: &sdk.ServeStep{Roles: []string{"nfsrootfs"}}}}}, nil
+			return sdk.Plan{Steps: []sdk.Step{{Kind: sdk.StepServe, Name: "nfs-deploy", Serve: &sdk.ServeStep{Roles: []string{"nfsrootfs"}, NFS: true}}}}, nil
 		}
 		return sdk.Plan{}, drv.Unsupported(d.Name, a, deployMethods)
 	case sdk.ActionBoot:

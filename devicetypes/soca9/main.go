@@ -11,8 +11,9 @@ import (
 //go:embed settings.yaml
 var settings []byte
 
-// version is the driver's version, reported by describe.
-const version = "1.0.0"
+// version is the driver's version, reported by describe (a var so a
+// build can set it: -ldflags "-X main.version=1.1.0").
+var version = "1.0.0"
 
 func driver() ubootboard.Board {
 	b := ubootboard.New("soca9", version, "Altera/Intel Cyclone V SoC board booted by U-Boot over TFTP (bootz, arm uImages)", settings)

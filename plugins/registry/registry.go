@@ -72,6 +72,9 @@ type Options struct {
 	NativeOptions native.Options
 	// Logger gets the registry's log lines (default slog.Default()).
 	Logger *slog.Logger
+	// OnPlan, if set, is told about every plan call of every driver
+	// version (metrics: duration and failures by driver).
+	OnPlan plugins.PlanObserver
 }
 
 type entry struct {
@@ -92,6 +95,9 @@ type Registry struct {
 
 	loadMu sync.Mutex // serializes loading by SHA-256 (one compile per module)
 	watch  *watcher
+
+	actMu    sync.Mutex      // serializes activation changes with Sync
+	syncSkip map[string]bool // stored modules Sync failed to load (by SHA-256)
 }
 
 // New loads the store's modules, the native drivers and the directory, then
@@ -185,7 +191,7 @@ func (r *Registry) load(ctx context.Context, label string, data []byte, source, 
 		return nil, err
 	}
 	d := m.Describe()
-	e = &entry{drv: m, info: Info{
+	e = &entry{drv: plugins.Observed(m, r.opts.OnPlan), info: Info{
 		Name: d.Name, Version: d.Version, SHA256: sha, Kind: plugins.KindWASM,
 		DeviceTypes: slices.Clone(d.DeviceTypes), Source: source, Path: path,
 		LoadedAt: time.Now(), Description: d,
@@ -211,10 +217,10 @@ func (r *Registry) Install(ctx context.Context, name string, module []byte) (Inf
 	}
 	e, err := r.load(ctx, label, module, SourceAPI, "")
 	if err != nil {
-		return Info{}, fmt.Errorf("installing driver %s: refused: %w", label, err)
+		return Info{}, fmt.Errorf("installing driver %s: %w: %w", label, ErrRefused, err)
 	}
 	if name != "" && e.info.Name != name {
-		return Info{}, fmt.Errorf("installing driver %s: refused: the module describes itself as %q", name, e.info.Name)
+		return Info{}, fmt.Errorf("installing driver %s: %w: the module describes itself as %q", name, ErrRefused, e.info.Name)
 	}
 	return r.Activate(ctx, e.info.Name, e.info.SHA256)
 }
@@ -232,7 +238,7 @@ func (r *Registry) AddNative(ctx context.Context, spec NativeSpec) (Info, error)
 			return Info{}, err
 		}
 		desc := d.Describe()
-		e = &entry{drv: d, info: Info{
+		e = &entry{drv: plugins.Observed(d, r.opts.OnPlan), info: Info{
 			Name: desc.Name, Version: desc.Version, SHA256: sha, Kind: plugins.KindNative,
 			DeviceTypes: slices.Clone(desc.DeviceTypes), Source: SourceNative, Path: spec.Path,
 			LoadedAt: time.Now(), Description: desc,
@@ -252,6 +258,8 @@ func (r *Registry) AddNative(ctx context.Context, spec NativeSpec) (Info, error)
 // Activate makes the version with SHA-256 sha the active one of name. Jobs
 // scheduled before keep the version they got (BySHA256).
 func (r *Registry) Activate(ctx context.Context, name, sha string) (Info, error) {
+	r.actMu.Lock()
+	defer r.actMu.Unlock()
 	r.mu.Lock()
 	e, ok := r.versions[sha]
 	if !ok || e.info.Name != name {
@@ -279,11 +287,13 @@ func (r *Registry) Activate(ctx context.Context, name, sha string) (Info, error)
 // Rollback activates the version of name that was active before the current
 // one.
 func (r *Registry) Rollback(ctx context.Context, name string) (Info, error) {
+	r.actMu.Lock()
+	defer r.actMu.Unlock()
 	r.mu.Lock()
 	h := r.history[name]
 	if len(h) < 2 {
 		r.mu.Unlock()
-		return Info{}, fmt.Errorf("rolling back driver %s: no earlier version was active", name)
+		return Info{}, fmt.Errorf("rolling back driver %s: %w", name, ErrNoEarlierVersion)
 	}
 	h = slices.Clone(h[:len(h)-1])
 	r.history[name] = h

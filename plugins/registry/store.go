@@ -16,6 +16,14 @@ import (
 // ErrNotFound is returned for an unknown module or driver.
 var ErrNotFound = errors.New("not found")
 
+// ErrRefused is wrapped by Install's errors when the module failed its
+// checks (the message gives the reason); other errors are the store's.
+var ErrRefused = errors.New("refused")
+
+// ErrNoEarlierVersion is Rollback's error when the driver has no earlier
+// version to go back to.
+var ErrNoEarlierVersion = errors.New("no earlier version was active")
+
 // ModuleStore persists driver modules (content-addressed) and the activation
 // history of each driver name. Implementations must be safe for concurrent
 // use. The server backs it with its database; DirStore is the one-machine

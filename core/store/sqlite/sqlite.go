@@ -124,6 +124,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		Read:        s.read,
 		AfterCommit: func(evs []store.Event) { s.hub.Deliver(evs...) },
 		GroupCommit: true,
+		// modernc.org/sqlite parses every query text anew.
+		CacheStatements: true,
 	})
 	return s, nil
 }
@@ -168,6 +170,9 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.hub.CloseAll()
+	if s.DB != nil {
+		s.DB.CloseStatements()
+	}
 	if err := s.closeAll(); err != nil {
 		return fmt.Errorf("sqlite: closing %s: %w", s.path, err)
 	}

@@ -77,7 +77,7 @@ func (s *DB) CreateDeviceType(ctx context.Context, dt model.DeviceType) error {
 
 // DeviceType returns one device type.
 func (s *DB) DeviceType(ctx context.Context, name string) (model.DeviceType, error) {
-	dt, err := scanDeviceType(s.r.QueryRowContext(ctx, `SELECT `+deviceTypeCols+` FROM device_types WHERE name = $1`, name))
+	dt, err := scanDeviceType(s.rq.QueryRowContext(ctx, `SELECT `+deviceTypeCols+` FROM device_types WHERE name = $1`, name))
 	return dt, s.wrap(err, "device type %q", name)
 }
 
@@ -100,7 +100,7 @@ func (s *DB) deviceTypes(ctx context.Context, q querier, where string, a ...any)
 
 // ListDeviceTypes returns every device type, by name.
 func (s *DB) ListDeviceTypes(ctx context.Context) ([]model.DeviceType, error) {
-	out, err := s.deviceTypes(ctx, s.r, "")
+	out, err := s.deviceTypes(ctx, s.rq, "")
 	return out, s.wrap(err, "listing device types")
 }
 
@@ -150,7 +150,7 @@ func (s *DB) CreateTag(ctx context.Context, tg model.Tag) error {
 
 // ListTags returns every tag, by name.
 func (s *DB) ListTags(ctx context.Context) ([]model.Tag, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, description FROM tags ORDER BY name`)
+	rows, err := s.rq.QueryContext(ctx, `SELECT name, description FROM tags ORDER BY name`)
 	if err != nil {
 		return nil, s.wrap(err, "listing tags")
 	}
@@ -313,7 +313,7 @@ func (s *DB) device(ctx context.Context, q querier, hostname, lock string) (mode
 
 // Device returns one device with its tags.
 func (s *DB) Device(ctx context.Context, hostname string) (model.Device, error) {
-	return s.device(ctx, s.r, hostname, "")
+	return s.device(ctx, s.rq, hostname, "")
 }
 
 // ListDevices returns the devices the filter selects, by hostname.
@@ -333,7 +333,7 @@ func (s *DB) ListDevices(ctx context.Context, f store.DeviceFilter) ([]model.Dev
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	devs, err := s.scanDevices(ctx, s.r, q+" ORDER BY d.hostname", a...)
+	devs, err := s.scanDevices(ctx, s.rq, q+" ORDER BY d.hostname", a...)
 	return devs, s.wrap(err, "listing devices")
 }
 

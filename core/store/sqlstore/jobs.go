@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,24 +20,40 @@ import (
 var jobColumns = []string{"j.id", "j.sub_id", "j.target_group", "j.description", "j.definition", "j.state", "j.health",
 	"j.priority", "j.visibility", "j.requested_device_type", "j.requested_device", "j.actual_device", "j.worker",
 	"j.submitter", "j.health_check", "j.submit_time", "j.start_time", "j.end_time", "j.queue_timeout",
-	"j.error_type", "j.failure_comment", "j.driver_sha256", "j.token_hash"}
+	"j.error_type", "j.failure_comment", "j.driver_sha256", "j.token_hash", "j.settings"}
 
 var (
 	jobCols = strings.Join(jobColumns, ", ")
-	// jobColsNoDef reads '' for the definition (the scheduling snapshot).
-	jobColsNoDef = strings.Replace(jobCols, "j.definition", "''", 1)
 )
 
 func scanJob(sc interface{ Scan(...any) error }) (model.Job, error) {
 	var j model.Job
 	var submit, start, end, qt int64
+	var settings string
 	err := sc.Scan(&j.ID, &j.SubID, &j.TargetGroup, &j.Description, &j.Definition, &j.State, &j.Health,
 		&j.Priority, &j.Visibility, &j.RequestedDeviceType, &j.RequestedDevice, &j.ActualDevice, &j.Worker,
 		&j.Submitter, &j.HealthCheck, &submit, &start, &end, &qt,
-		&j.ErrorType, &j.FailureComment, &j.DriverSHA256, &j.TokenHash)
+		&j.ErrorType, &j.FailureComment, &j.DriverSHA256, &j.TokenHash, &settings)
 	j.SubmitTime, j.StartTime, j.EndTime = fromMicros(submit), fromMicros(start), fromMicros(end)
 	j.QueueTimeout = time.Duration(qt) * time.Microsecond
+	if err == nil && settings != "" {
+		if uerr := json.Unmarshal([]byte(settings), &j.Settings); uerr != nil {
+			err = fmt.Errorf("job %d: settings: %w", j.ID, uerr)
+		}
+	}
 	return j, err
+}
+
+// settingsText encodes a job's merged settings ("" for none).
+func settingsText(m map[string]any) (string, error) {
+	if m == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", invalid("job settings: %v", err)
+	}
+	return string(b), nil
 }
 
 // jobExtras fills the tags and viewing groups of the jobs.
@@ -320,7 +337,7 @@ func visibility(v store.Viewer, a *args) string {
 
 // Job returns one job if the viewer may see it.
 func (s *DB) Job(ctx context.Context, v store.Viewer, id int64) (model.Job, error) {
-	j, err := s.job(ctx, s.r, id, "")
+	j, err := s.job(ctx, s.rq, id, "")
 	if err != nil {
 		return model.Job{}, err
 	}
@@ -379,7 +396,7 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs j`+cond, a...).Scan(&total); err != nil {
+	if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs j`+cond, a...).Scan(&total); err != nil {
 		return nil, 0, s.wrap(err, "counting jobs")
 	}
 	limit, offset := f.Limit, f.Offset
@@ -393,7 +410,7 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 		return []model.Job{}, total, nil
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs j` + cond + ` ORDER BY j.id DESC LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)
-	jobs, err := s.scanJobs(ctx, s.r, q, true, a...)
+	jobs, err := s.scanJobs(ctx, s.rq, q, true, a...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "listing jobs")
 	}
@@ -532,10 +549,19 @@ func (s *DB) FinishJob(ctx context.Context, id int64, r store.JobResult) (model.
 	var j model.Job
 	err := s.inTx(ctx, func(t *tx) error {
 		var err error
-		j, err = s.job(ctx, t, id, s.d.ForUpdate)
-		if err != nil {
-			return err
-		}
+		j, err = s.finishJob(ctx, t, id, r)
+		return err
+	})
+	return j, err
+}
+
+// finishJob is FinishJob inside a transaction (r.Health already checked).
+func (s *DB) finishJob(ctx context.Context, t *tx, id int64, r store.JobResult) (model.Job, error) {
+	j, err := s.job(ctx, t, id, s.d.ForUpdate)
+	if err != nil {
+		return j, err
+	}
+	err = func() error {
 		switch j.State {
 		case model.JobScheduling, model.JobScheduled, model.JobRunning, model.JobCanceling:
 		default:
@@ -579,7 +605,7 @@ func (s *DB) FinishJob(ctx context.Context, id int64, r store.JobResult) (model.
 			t.emit(store.TopicDeviceFree, j.ActualDevice)
 		}
 		return nil
-	})
+	}()
 	return j, err
 }
 

@@ -67,7 +67,7 @@ func (s *DB) AppendLogs(ctx context.Context, jobID, first int64, recs []model.Lo
 // LogCount returns the number of records stored for the job.
 func (s *DB) LogCount(ctx context.Context, jobID int64) (int64, error) {
 	var n int64
-	err := s.r.QueryRowContext(ctx, `SELECT log_next FROM jobs WHERE id = $1`, jobID).Scan(&n)
+	err := s.rq.QueryRowContext(ctx, `SELECT log_next FROM jobs WHERE id = $1`, jobID).Scan(&n)
 	return n, s.wrap(err, "job %d", jobID)
 }
 
@@ -80,7 +80,7 @@ func (s *DB) ReadLogs(ctx context.Context, jobID, from int64, limit int) ([]mode
 	if from < 0 {
 		from = 0
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, dt, lvl, msg, structured, ns FROM log_records
+	rows, err := s.rq.QueryContext(ctx, `SELECT idx, dt, lvl, msg, structured, ns FROM log_records
 WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`, jobID, from, limit)
 	if err != nil {
 		return nil, s.wrap(err, "reading logs of job %d", jobID)

@@ -11,7 +11,12 @@ import (
 
 // AddTestCases stores a job's cases, creating their suites as needed.
 func (s *DB) AddTestCases(ctx context.Context, jobID int64, cases []model.TestCase) error {
-	return s.inTx(ctx, func(t *tx) error {
+	return s.inTx(ctx, func(t *tx) error { return s.addTestCases(ctx, t, jobID, cases) })
+}
+
+// addTestCases is AddTestCases inside a transaction.
+func (s *DB) addTestCases(ctx context.Context, t *tx, jobID int64, cases []model.TestCase) error {
+	{
 		var one int
 		if err := t.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = $1`, jobID).Scan(&one); err != nil {
 			return s.wrap(err, "job %d", jobID)
@@ -55,12 +60,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // ListTestSuites returns a job's suites in creation order.
 func (s *DB) ListTestSuites(ctx context.Context, jobID int64) ([]model.TestSuite, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, job_id, name FROM test_suites WHERE job_id = $1 ORDER BY id`, jobID)
+	rows, err := s.rq.QueryContext(ctx, `SELECT id, job_id, name FROM test_suites WHERE job_id = $1 ORDER BY id`, jobID)
 	if err != nil {
 		return nil, s.wrap(err, "listing suites of job %d", jobID)
 	}
@@ -98,7 +103,7 @@ FROM test_cases c JOIN test_suites ts ON ts.id = c.suite_id WHERE c.job_id = ` +
 		}
 		q += ` OFFSET ` + a.add(offset)
 	}
-	rows, err := s.r.QueryContext(ctx, q, a...)
+	rows, err := s.rq.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, s.wrap(err, "listing test cases of job %d", jobID)
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	// GroupCommit commits concurrent CreateJobs calls in one transaction
 	// (SQLite, whose single writer makes each commit a serial cost).
 	GroupCommit bool
+	// CacheStatements keeps hot queries prepared (SQLite, whose driver
+	// re-parses every query; pgx caches statements by itself).
+	CacheStatements bool
 }
 
 // DB implements every store.Store method but Events, Leader, Backend and
@@ -56,6 +59,10 @@ type DB struct {
 	d   Dialect
 	w   *sql.DB
 	r   *sql.DB
+	// rq runs plain reads (through the statement cache when enabled).
+	rq querier
+	// wc and rc are the statement caches of w and r (nil when disabled).
+	wc, rc *stmtCache
 
 	gmu        sync.Mutex
 	pending    []*createReq
@@ -76,7 +83,27 @@ func New(cfg Config) *DB {
 	if cfg.Dialect.IsForeignKey == nil {
 		cfg.Dialect.IsForeignKey = func(error) bool { return false }
 	}
-	return &DB{cfg: cfg, d: cfg.Dialect, w: cfg.Write, r: cfg.Read}
+	s := &DB{cfg: cfg, d: cfg.Dialect, w: cfg.Write, r: cfg.Read, rq: cfg.Read}
+	if cfg.CacheStatements {
+		s.wc = newStmtCache(cfg.Write)
+		s.rc = s.wc
+		if cfg.Read != cfg.Write {
+			s.rc = newStmtCache(cfg.Read)
+		}
+		s.rq = cachedDB{db: cfg.Read, cache: s.rc}
+	}
+	return s
+}
+
+// CloseStatements releases the cached prepared statements; backends call
+// it before closing their handles.
+func (s *DB) CloseStatements() {
+	if s.wc != nil {
+		s.wc.close()
+	}
+	if s.rc != nil && s.rc != s.wc {
+		s.rc.close()
+	}
 }
 
 func (s *DB) now() time.Time { return s.cfg.Now().UTC() }
@@ -91,6 +118,8 @@ type querier interface {
 // tx is a write transaction collecting the events to publish on commit.
 type tx struct {
 	*sql.Tx
+	cache  *stmtCache
+	missed []string // queries run unprepared, to cache after commit
 	events []store.Event
 }
 
@@ -111,7 +140,7 @@ func (s *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
-	t := &tx{Tx: stx}
+	t := &tx{Tx: stx, cache: s.wc}
 	if err := fn(t); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -127,6 +156,9 @@ func (s *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
 	}
 	if len(t.events) > 0 && s.cfg.AfterCommit != nil {
 		s.cfg.AfterCommit(t.events)
+	}
+	if len(t.missed) > 0 {
+		t.prepareMissed(ctx)
 	}
 	return nil
 }

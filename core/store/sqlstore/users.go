@@ -55,13 +55,13 @@ func (s *DB) scanUser(ctx context.Context, q querier, where string, a ...any) (m
 
 // User returns a user with its groups.
 func (s *DB) User(ctx context.Context, username string) (model.User, error) {
-	u, err := s.scanUser(ctx, s.r, `username = $1`, username)
+	u, err := s.scanUser(ctx, s.rq, `username = $1`, username)
 	return u, s.wrap(err, "user %q", username)
 }
 
 // ListUsers returns every user, by name.
 func (s *DB) ListUsers(ctx context.Context) ([]model.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, username, email, is_admin, created FROM users ORDER BY username`)
+	rows, err := s.rq.QueryContext(ctx, `SELECT id, username, email, is_admin, created FROM users ORDER BY username`)
 	if err != nil {
 		return nil, s.wrap(err, "listing users")
 	}
@@ -80,7 +80,7 @@ func (s *DB) ListUsers(ctx context.Context) ([]model.User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(err, "listing users")
 	}
-	members, err := s.r.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id ORDER BY g.name`)
+	members, err := s.rq.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id ORDER BY g.name`)
 	if err != nil {
 		return nil, s.wrap(err, "listing users' groups")
 	}
@@ -152,10 +152,10 @@ func scanTokens(rows *sql.Rows) ([]model.Token, error) {
 // ListTokens returns a user's tokens (hashes only), oldest first.
 func (s *DB) ListTokens(ctx context.Context, username string) ([]model.Token, error) {
 	var uid int64
-	if err := s.r.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1`, username).Scan(&uid); err != nil {
+	if err := s.rq.QueryRowContext(ctx, `SELECT id FROM users WHERE username = $1`, username).Scan(&uid); err != nil {
 		return nil, s.wrap(err, "user %q", username)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT t.id, u.username, t.description, t.hash, t.created, t.last_used
+	rows, err := s.rq.QueryContext(ctx, `SELECT t.id, u.username, t.description, t.hash, t.created, t.last_used
 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.id`, uid)
 	if err != nil {
 		return nil, s.wrap(err, "listing tokens of %q", username)
@@ -190,7 +190,7 @@ func (s *DB) UserByTokenHash(ctx context.Context, hash []byte) (model.User, erro
 		return u, notFound("token")
 	}
 	var uid, used int64
-	if err := s.r.QueryRowContext(ctx, `SELECT user_id, last_used FROM tokens WHERE hash = $1`, hash).Scan(&uid, &used); err != nil {
+	if err := s.rq.QueryRowContext(ctx, `SELECT user_id, last_used FROM tokens WHERE hash = $1`, hash).Scan(&uid, &used); err != nil {
 		return u, s.wrap(err, "token")
 	}
 	now := s.now()
@@ -203,7 +203,7 @@ func (s *DB) UserByTokenHash(ctx context.Context, hash []byte) (model.User, erro
 			return u, err
 		}
 	}
-	u, err := s.scanUser(ctx, s.r, `id = $1`, uid)
+	u, err := s.scanUser(ctx, s.rq, `id = $1`, uid)
 	return u, s.wrap(err, "token's user")
 }
 
@@ -245,7 +245,7 @@ func (s *DB) AddGroupMember(ctx context.Context, group, username string) error {
 
 // ListGroups returns every group with its members, by name.
 func (s *DB) ListGroups(ctx context.Context) ([]model.Group, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT g.name, COALESCE(u.username, '') FROM user_groups g
+	rows, err := s.rq.QueryContext(ctx, `SELECT g.name, COALESCE(u.username, '') FROM user_groups g
 LEFT JOIN group_members m ON m.group_id = g.id LEFT JOIN users u ON u.id = m.user_id ORDER BY g.name, u.username`)
 	if err != nil {
 		return nil, s.wrap(err, "listing groups")

@@ -48,13 +48,13 @@ func (s *DB) CreateWorker(ctx context.Context, w model.Worker) error {
 
 // Worker returns one worker.
 func (s *DB) Worker(ctx context.Context, hostname string) (model.Worker, error) {
-	w, err := scanWorker(s.r.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE hostname = $1`, hostname))
+	w, err := scanWorker(s.rq.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE hostname = $1`, hostname))
 	return w, s.wrap(err, "worker %q", hostname)
 }
 
 // ListWorkers returns every worker, by hostname.
 func (s *DB) ListWorkers(ctx context.Context) ([]model.Worker, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+workerCols+` FROM workers ORDER BY hostname`)
+	rows, err := s.rq.QueryContext(ctx, `SELECT `+workerCols+` FROM workers ORDER BY hostname`)
 	if err != nil {
 		return nil, s.wrap(err, "listing workers")
 	}
@@ -75,7 +75,7 @@ func (s *DB) WorkerByTokenHash(ctx context.Context, hash []byte) (model.Worker, 
 	if len(hash) == 0 {
 		return model.Worker{}, notFound("worker token")
 	}
-	w, err := scanWorker(s.r.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE token_hash = $1`, hash))
+	w, err := scanWorker(s.rq.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE token_hash = $1`, hash))
 	return w, s.wrap(err, "worker token")
 }
 

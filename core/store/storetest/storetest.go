@@ -41,6 +41,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentAssign", testConcurrentAssign},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"Leader", testLeader},
+		{"WorkerProto", testWorkerProto},
+		{"DriverModules", testDriverModules},
+		{"JobSettings", testJobSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

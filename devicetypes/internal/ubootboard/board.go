@@ -2,6 +2,7 @@ package ubootboard
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/lavalab/lavalab/devicetypes/internal/drv"
 	"github.com/lavalab/lavalab/sdk"
@@ -72,7 +73,7 @@ func (b Board) deploy(a sdk.Action) (sdk.Plan, error) {
 	}
 	return sdk.Plan{Steps: []sdk.Step{{
 		Kind: sdk.StepServe, Name: a.Method + "-deploy",
-		Serve: &sdk.ServeStep{Roles: roles, TFTP: true},
+		Serve: &sdk.ServeStep{Roles: roles, TFTP: true, NFS: slices.Contains(roles, "nfsrootfs")},
 	}}}, nil
 }
 

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/lavalab/lavalab/core/dispatch"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/plugins/registry"
+	"github.com/lavalab/lavalab/plugins/wasm"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := workerproto.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
+	stop()
+	os.Exit(code)
+}
+
+// runner runs jobs through the dispatcher with drivers from the registry.
+type runner struct {
+	d   *dispatch.Dispatcher
+	reg *registry.Registry
+}
+
+func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
+	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: filepath.Join(env.WorkDir, "wasm-cache"), Logger: env.Logger,
+		// No instance kept started per driver: a worker has many drivers and
+		// runs few jobs; a job pays the instance start (milliseconds).
+		Prewarm: -1})
+	if err != nil {
+		return nil, nil, fmt.Errorf("driver host: %w", err)
+	}
+	local, err := registry.NewDirStore(filepath.Join(env.WorkDir, "drivers"))
+	if err != nil {
+		host.Close(context.Background())
+		return nil, nil, err
+	}
+	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &fetchStore{DirStore: local, c: env.Client},
+		DriversDir: env.DriversDir, Logger: env.Logger})
+	if err != nil {
+		host.Close(context.Background())
+		return nil, nil, fmt.Errorf("driver registry: %w", err)
+	}
+	d, err := dispatch.New(ctx, dispatch.Options{WorkDir: filepath.Join(env.WorkDir, "dispatch"), Logger: env.Logger})
+	if err != nil {
+		reg.Close(context.Background())
+		host.Close(context.Background())
+		return nil, nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	closeAll := func() {
+		_ = d.Close()
+		_ = reg.Close(context.Background())
+		_ = host.Close(context.Background())
+	}
+	return &runner{d: d, reg: reg}, closeAll, nil
+}
+
+// driver finds the job's driver: the pinned SHA-256 (a local module with
+// that hash, else fetched from the server), or the active local driver of
+// the device type when the server pinned none.
+func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (plugins.Driver, error) {
+	if job.DriverSHA256 != "" {
+		drv, _, err := r.reg.BySHA256(ctx, job.DriverSHA256)
+		if err != nil {
+			return nil, fmt.Errorf("driver %s for device type %s: %w", job.DriverSHA256, job.DeviceType, err)
+		}
+		return drv, nil
+	}
+	drv, _, err := r.reg.ForDeviceType(job.DeviceType)
+	if err != nil {
+		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir) serves device type %s: %w", job.DeviceType, err)
+	}
+	return drv, nil
+}
+
+func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
+	drv, err := r.driver(ctx, job)
+	if err != nil {
+		sink.Record(model.LogRecord{Level: model.LevelError, Message: err.Error()})
+		return workerproto.Outcome{Health: model.JobIncomplete, ErrorType: sdk.ErrorConfiguration, Error: err.Error()}
+	}
+	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: drv}, sink)
+	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
+}
+
+// fetchStore is the worker's module store: modules already on disk, else
+// fetched from the server by SHA-256 (checked) and kept.
+type fetchStore struct {
+	*registry.DirStore
+	c *workerproto.Client
+}
+
+func (s *fetchStore) GetModule(ctx context.Context, sha string) ([]byte, error) {
+	b, err := s.DirStore.GetModule(ctx, sha)
+	if err == nil || !errors.Is(err, registry.ErrNotFound) {
+		return b, err
+	}
+	b, err = s.c.DriverModule(ctx, sha)
+	if err != nil {
+		return nil, fmt.Errorf("fetching driver module %s from the server: %w", sha, err)
+	}
+	if err := s.DirStore.PutModule(ctx, sha, "", b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,20 @@
+package api
+
+import (
+	"context"
+
+	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// Problems lists why a valid definition cannot run on st (missing device
+// types, devices, tags or groups): the submission checks of /api/v1, for
+// the LAVA-compatible APIs (/RPC2, /api/v0.2) to apply the same rules.
+func Problems(ctx context.Context, st store.Store, def *job.Definition) ([]job.Issue, error) {
+	return (&API{st: st}).problems(ctx, def)
+}
+
+// JobsOf makes the jobs to store for a checked definition (one per
+// multinode sub-job), submitted by submitter.
+func JobsOf(def *job.Definition, submitter string) []model.Job { return jobsOf(def, submitter) }

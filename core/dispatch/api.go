@@ -1,0 +1,92 @@
+package dispatch
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+// Sink receives a job's log records in order (model.LogRecord: time, level,
+// message; LAVA levels). Record is called from one goroutine at a time and
+// must not block for long. Index is set by the dispatcher (0, 1, 2, ...).
+type Sink interface {
+	Record(rec model.LogRecord)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(rec model.LogRecord)
+
+// Record calls f(rec).
+func (f SinkFunc) Record(rec model.LogRecord) { f(rec) }
+
+// Options configure a Dispatcher.
+type Options struct {
+	// WorkDir is the root for per-job folders ({WorkDir}/{job id}/...).
+	WorkDir string
+	// CacheDir is the artifact cache shared by jobs; "" = {WorkDir}/cache.
+	CacheDir string
+	// TFTPAddr and HTTPAddr are the addresses the shared TFTP and HTTP
+	// artifact servers listen on; "" = pick a free port on all interfaces
+	// (TFTP) / on the TFTPHost (HTTP).
+	TFTPAddr, HTTPAddr string
+	// TFTPHost is the address boards use to reach us ({SERVER_IP});
+	// "" = the host's outbound address, else 127.0.0.1.
+	TFTPHost string
+	// Logger receives the dispatcher's own diagnostics (not job logs).
+	Logger *slog.Logger
+}
+
+// Request is one job to run (or plan) on one device.
+type Request struct {
+	JobID int64
+	// Definition is the job YAML verbatim.
+	Definition []byte
+	// DeviceName names the board; "" = the dictionary's hostname, else "device".
+	DeviceName string
+	// Dictionary is the device dictionary text (jinja2 or YAML form).
+	Dictionary []byte
+	// Settings are admin overrides for the device type, merged over the
+	// driver's defaults (and under the dictionary).
+	Settings map[string]any
+	// Driver is the device type's driver, already loaded.
+	Driver plugins.Driver
+}
+
+// Outcome is how a job ended.
+type Outcome struct {
+	// Health is Complete, Incomplete or Canceled.
+	Health model.JobHealth
+	// ErrorType is one of sdk.Error* ("" for Complete); Error says what
+	// failed and where.
+	ErrorType, Error string
+	// Cases are the job's test cases (suite lava and <idx>_<name> suites),
+	// in the order they were recorded; LogStart/LogEnd are record indexes.
+	Cases []model.TestCase
+	// Settings are the merged settings the job ran with.
+	Settings map[string]any
+}
+
+// StagePlan is the plan of one job action: what --plan-only prints.
+type StagePlan struct {
+	// Level is the action's pipeline level ("1", "2", ...).
+	Level string `json:"level"`
+	// Action is the action as the driver saw it.
+	Action sdk.Action `json:"action"`
+	// TimeoutMS is the action's timeout after LAVA's rules.
+	TimeoutMS int64 `json:"timeout_ms"`
+	// FailureRetry is the action's failure_retry (1 = no retry).
+	FailureRetry int `json:"failure_retry"`
+	// Steps are the driver's steps.
+	Steps []sdk.Step `json:"steps"`
+}
+
+// Ensure the signatures stay as published (the worker builds against them).
+var (
+	_ func(context.Context, Options) (*Dispatcher, error)              = New
+	_ func(*Dispatcher) error                                          = (*Dispatcher).Close
+	_ func(*Dispatcher, context.Context, Request, Sink) Outcome        = (*Dispatcher).Run
+	_ func(*Dispatcher, context.Context, Request) ([]StagePlan, error) = (*Dispatcher).Plan
+)

@@ -1,0 +1,255 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/lavalab/lavalab/core/artifacts"
+	"github.com/lavalab/lavalab/core/testshell"
+	"github.com/lavalab/lavalab/core/ubootimg"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+// buildOverlay builds the job's LAVA test shell overlay.
+func (j *run) buildOverlay(ctx context.Context) error {
+	tj, err := testshell.JobFromYAML(j.id, j.r.Definition)
+	if err != nil {
+		return errorf(sdk.ErrorJob, "test definitions: %v", err)
+	}
+	tj.DispatcherIP = j.d.o.TFTPHost
+	if env := sdk.Values(j.p.Settings).Map("environment"); env != nil {
+		tj.DeviceEnvironment = env
+	}
+	j.log.info("building the test overlay (%d test stage(s))", len(tj.Stages))
+	opts := j.overlayOptions()
+	ov, err := testshell.Build(ctx, tj, opts)
+	if err != nil {
+		return errorf(sdk.ErrorJob, "test overlay: %v", err)
+	}
+	for _, r := range ov.Runs {
+		j.log.debug("test definition %s from %s %s %s", r.ID, r.From, r.Repository, r.Path)
+	}
+	j.overlay = ov
+	return nil
+}
+
+func (j *run) overlayOptions() testshell.Options {
+	s := sdk.Values(j.p.Settings)
+	opts := testshell.Options{
+		ResultsDir: s.String("lava_test_results_dir", testshell.DefaultResultsDir),
+		Shell:      s.String("lava_test_sh_cmd", testshell.DefaultShell),
+		Fetcher:    artifacts.Streamer{D: j.d.dl},
+		TempDir:    j.dir,
+		Logger:     j.d.o.Logger,
+	}
+	for _, st := range j.p.Stages {
+		if st.Action.Kind == sdk.ActionDeploy {
+			if os := st.Action.Params.String("os", ""); os != "" {
+				opts.OS = os
+			}
+		}
+	}
+	return opts
+}
+
+// artifact returns the facts of a deployed file.
+func (j *run) artifact(rs resource, name string) sdk.Artifact {
+	rel := j.id + "/" + rs.Role + "/" + name
+	return sdk.Artifact{
+		TFTPPath: rel,
+		URL:      j.worker.HTTPBaseURL + rs.Role + "/" + name,
+		Type:     rs.Params.String("type", ""),
+		ImageArg: rs.Params.String("image_arg", ""),
+		Format:   rs.Params.String("format", ""),
+	}
+}
+
+// deploy downloads the stage's artifacts into the job folder, adds the
+// overlay to a ramdisk or NFS root and a u-boot header where the device
+// wants one, and records the artifacts for the driver.
+func (j *run) deploy(ctx context.Context, st *stage) error {
+	for _, rs := range st.Resources {
+		name := artifacts.FileName(rs.Res)
+		dest, err := artifacts.JobPath(j.d.o.WorkDir, j.id, rs.Role, name)
+		if err != nil {
+			return errorf(sdk.ErrorJob, "%s: %v", rs.Role, err)
+		}
+		j.log.info("downloading %s: %s", rs.Role, rs.Res.URL)
+		var last int64 = -1
+		res, err := j.d.dl.Fetch(ctx, rs.Res, dest, func(done, total int64) {
+			if done == last {
+				return
+			}
+			last = done
+			if total > 0 {
+				j.log.debug("%s: %d / %d bytes (%d%%)", rs.Role, done, total, done*100/total)
+			} else {
+				j.log.debug("%s: %d bytes", rs.Role, done)
+			}
+		})
+		if err != nil {
+			var ce *artifacts.ChecksumError
+			if errors.As(err, &ce) {
+				return errorf(sdk.ErrorJob, "%s: %v", rs.Role, err)
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			return errorf(sdk.ErrorInfrastructure, "%s: %v", rs.Role, err)
+		}
+		cached := ""
+		if res.FromCache {
+			cached = " (from cache)"
+		}
+		j.log.info("%s: %s, %d bytes, sha256 %s%s", rs.Role, filepath.Base(res.Path), res.Size, res.SHA256, cached)
+		a := j.artifact(rs, name)
+		a.LocalPath = res.Path
+		switch rs.Role {
+		case "ramdisk", "initrd":
+			if a, err = j.ramdisk(ctx, rs, a); err != nil {
+				return err
+			}
+		case "nfsrootfs":
+			if j.overlay != nil && rs.Params.Bool("install_overlay", true) {
+				if err := j.overlay.Unpack(ctx, res.Path); err != nil {
+					return errorf(sdk.ErrorInfrastructure, "nfsrootfs: overlay: %v", err)
+				}
+				j.overlayOn, j.overlayInImage = true, true
+				j.log.info("nfsrootfs: test overlay unpacked at %s", j.overlay.Root)
+			}
+		}
+		j.worker.Artifacts[rs.Role] = a
+	}
+	return nil
+}
+
+// ramdisk prepares a ramdisk: strips a u-boot header the job says it has,
+// appends the test overlay (install_overlay, default true), and adds a u-boot
+// header when the device wants one (add_header: u-boot).
+func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Artifact, error) {
+	s := sdk.Values(j.p.Settings)
+	path := a.LocalPath
+	hasHeader := rs.Params.String("header", "") == "u-boot"
+	addHeader := s.String("add_header", "") == "u-boot" || hasHeader
+	withOverlay := j.overlay != nil && rs.Params.Bool("install_overlay", true)
+	if !withOverlay && !(addHeader && !hasHeader) {
+		a.UBootHeader = hasHeader
+		return a, nil
+	}
+	if withOverlay {
+		out := path + ".overlay"
+		if err := j.appendOverlay(ctx, path, out, hasHeader); err != nil {
+			return a, errorf(sdk.ErrorInfrastructure, "%s: test overlay: %v", rs.Role, err)
+		}
+		if err := os.Rename(out, path); err != nil {
+			return a, errorf(sdk.ErrorInfrastructure, "%s: %v", rs.Role, err)
+		}
+		hasHeader = false
+		j.overlayOn, j.overlayInImage = true, true
+		j.log.info("%s: test overlay appended", rs.Role)
+	}
+	if addHeader && !hasHeader {
+		arch, err := ubootimg.ParseArch(s.String("mkimage_arch", "arm64"))
+		if err != nil {
+			return a, errorf(sdk.ErrorConfiguration, "mkimage_arch: %v", err)
+		}
+		tmp := path + ".uboot"
+		if _, err := ubootimg.WrapFile(path, tmp, ubootimg.Ramdisk(arch)); err != nil {
+			return a, errorf(sdk.ErrorInfrastructure, "%s: u-boot header: %v", rs.Role, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return a, errorf(sdk.ErrorInfrastructure, "%s: %v", rs.Role, err)
+		}
+		j.log.info("%s: u-boot header added (arch %s)", rs.Role, s.String("mkimage_arch", "arm64"))
+	}
+	a.UBootHeader = addHeader
+	return a, nil
+}
+
+// appendOverlay writes in (less its u-boot header when stripHeader) plus
+// the overlay to out. The fetched file may be a hard link into the cache: it
+// is never written to.
+func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader bool) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if stripHeader {
+		if _, err := f.Seek(ubootimg.HeaderSize, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := j.overlay.AppendCPIO(ctx, r, w); err != nil {
+		w.Close()
+		os.Remove(out)
+		return err
+	}
+	if err := w.Close(); err != nil {
+		os.Remove(out)
+		return err
+	}
+	return nil
+}
+
+// serve checks that the artifacts a serve step names were deployed, and logs
+// where the board finds them.
+func (j *run) serve(s *sdk.ServeStep) error {
+	for _, role := range s.Roles {
+		a, ok := j.worker.Artifacts[role]
+		if !ok {
+			return errorf(sdk.ErrorJob, "serve: no %s was deployed", role)
+		}
+		if s.TFTP {
+			j.log.info("serving %s over TFTP as %s", role, a.TFTPPath)
+		}
+		if s.HTTP {
+			j.log.info("serving %s over HTTP at %s", role, a.URL)
+		}
+	}
+	return nil
+}
+
+// Plan returns the plan of every action without executing anything: the
+// driver is asked with the artifacts the deploy actions would place.
+func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
+	p, err := prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	j := &run{d: d, r: r, p: p, id: fmt.Sprint(r.JobID)}
+	j.worker = sdk.WorkerFacts{ServerIP: d.o.TFTPHost, HTTPBaseURL: d.httpBase(r.JobID), Artifacts: map[string]sdk.Artifact{}}
+	var out []StagePlan
+	for i := range p.Stages {
+		st := &p.Stages[i]
+		for _, rs := range st.Resources {
+			name := artifacts.FileName(rs.Res)
+			a := j.artifact(rs, name)
+			if local, err := artifacts.JobPath(d.o.WorkDir, j.id, rs.Role, name); err == nil {
+				a.LocalPath = local
+			}
+			if rs.Role == "ramdisk" || rs.Role == "initrd" {
+				a.UBootHeader = sdk.Values(p.Settings).String("add_header", "") == "u-boot" || rs.Params.String("header", "") == "u-boot"
+			}
+			j.worker.Artifacts[rs.Role] = a
+		}
+		plan, _, err := r.Driver.Plan(ctx, j.planRequest(st))
+		if err != nil {
+			return out, fmt.Errorf("actions[%d] %s: %w", st.Index, st.Name, err)
+		}
+		out = append(out, StagePlan{
+			Level: st.Action.Level, Action: st.Action, TimeoutMS: st.Timeout.Milliseconds(),
+			FailureRetry: st.Retry, Steps: plan.Steps,
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,14 @@
+// Package dispatch runs a LAVA job on one board: it turns the job's actions
+// into stages, asks the device type's driver (plugins.Driver) for each
+// stage's plan and executes the steps — power commands (core/power), the
+// console (core/console) with the expect engine (core/expect), artifacts
+// (core/artifacts) served over TFTP (core/tftp) and HTTP, the LAVA test
+// overlay and test shell (core/testshell) — and reports every log record to
+// a Sink and the test cases in the Outcome.
+//
+// It owns LAVA's timeout and failure_retry rules, the job error types, and
+// the promise that the board is powered off at the end of every job.
+//
+// It must not import core/store, core/api, core/sched or cmd/: the worker
+// and lava-run own persistence and transport.
+package dispatch

@@ -1,0 +1,269 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// DefaultRefresh is how often Run re-reads the state gauges.
+const DefaultRefresh = 15 * time.Second
+
+// Metrics is the registry and the lab's metrics. The zero value is not
+// usable: call New. Methods are safe for concurrent use and on nil.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	schedPass     prometheus.Histogram
+	schedAssigned prometheus.Counter
+	logRecords    prometheus.Counter
+	logBytes      prometheus.Counter
+	startLatency  prometheus.Histogram
+	planDuration  *prometheus.HistogramVec
+	planFailures  *prometheus.CounterVec
+
+	jobs          *prometheus.GaugeVec
+	queue         *prometheus.GaugeVec
+	devices       *prometheus.GaugeVec
+	workerOnline  *prometheus.GaugeVec
+	workerSeen    *prometheus.GaugeVec
+	refreshErrors prometheus.Counter
+	refreshTime   prometheus.Gauge
+}
+
+// New makes a registry with the lab's metrics and Go's process and runtime
+// collectors.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.schedPass = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "lava_scheduler_pass_duration_seconds", Help: "Duration of one scheduling pass.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10),
+	})
+	m.schedAssigned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lava_scheduler_assigned_jobs_total", Help: "Jobs given a device by the scheduler.",
+	})
+	m.logRecords = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lava_log_records_ingested_total", Help: "Job log records stored from workers.",
+	})
+	m.logBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lava_log_bytes_ingested_total", Help: "Bytes of job log messages stored from workers.",
+	})
+	m.startLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "lava_job_submit_to_start_seconds", Help: "Time from a job's submission to its start on a worker.",
+		Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400},
+	})
+	m.planDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "lava_driver_plan_duration_seconds", Help: "Duration of driver plan calls, by driver name.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 3, 10),
+	}, []string{"driver"})
+	m.planFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lava_driver_plan_failures_total", Help: "Driver plan calls that failed, by driver name.",
+	}, []string{"driver"})
+	m.jobs = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lava_jobs", Help: "Jobs by state and health (health is Unknown until Finished).",
+	}, []string{"state", "health"})
+	m.queue = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lava_queue_jobs", Help: "Submitted jobs waiting for a device, by requested device type.",
+	}, []string{"device_type"})
+	m.devices = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lava_devices", Help: "Devices by device type, health and state.",
+	}, []string{"device_type", "health", "state"})
+	m.workerOnline = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lava_worker_online", Help: "1 when the worker is online, else 0.",
+	}, []string{"worker"})
+	m.workerSeen = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lava_worker_last_seen_timestamp_seconds", Help: "Unix time of the worker's last request (0 = never).",
+	}, []string{"worker"})
+	m.refreshErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lava_metrics_refresh_errors_total", Help: "Failed refreshes of the state gauges.",
+	})
+	m.refreshTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "lava_metrics_refresh_timestamp_seconds", Help: "Unix time of the last successful refresh of the state gauges.",
+	})
+	m.reg.MustRegister(m.schedPass, m.schedAssigned, m.logRecords, m.logBytes, m.startLatency,
+		m.planDuration, m.planFailures, m.jobs, m.queue, m.devices, m.workerOnline, m.workerSeen,
+		m.refreshErrors, m.refreshTime,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, for other parts' own collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in Prometheus' text format (and
+// OpenMetrics when asked).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// ObserveSchedPass records one scheduling pass: its duration and the jobs
+// it assigned. Its shape fits sched.Options.OnPass through a closure.
+func (m *Metrics) ObserveSchedPass(took time.Duration, assigned int) {
+	if m == nil {
+		return
+	}
+	m.schedPass.Observe(took.Seconds())
+	m.schedAssigned.Add(float64(assigned))
+}
+
+// ObserveLogs records a stored batch of n new log records holding bytes
+// bytes of messages (count only records newly stored, not a resend).
+func (m *Metrics) ObserveLogs(n, bytes int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.logRecords.Add(float64(n))
+	m.logBytes.Add(float64(max(bytes, 0)))
+}
+
+// ObserveJobStarted records a job's submit-to-start latency; call it with
+// the job StartJob returned when it moved to Running (not on a resend).
+func (m *Metrics) ObserveJobStarted(j model.Job) {
+	if m == nil || j.SubmitTime.IsZero() || j.StartTime.IsZero() {
+		return
+	}
+	m.startLatency.Observe(max(j.StartTime.Sub(j.SubmitTime).Seconds(), 0))
+}
+
+// ObservePlan records one driver plan call; err != nil counts a failure.
+// Its signature fits plugins/registry Options.OnPlan.
+func (m *Metrics) ObservePlan(driver string, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.planDuration.WithLabelValues(driver).Observe(took.Seconds())
+	if err != nil {
+		m.planFailures.WithLabelValues(driver).Inc()
+	}
+}
+
+// Refresh re-reads the state gauges from the store: a count per job state
+// (and per health of finished jobs), one per device type for the queue, and
+// the device and worker lists (small tables). Counts use the store's
+// indexed list totals with a page of one row, so a refresh costs a dozen
+// small queries however many jobs exist.
+func (m *Metrics) Refresh(ctx context.Context, st store.Store) error {
+	if m == nil {
+		return nil
+	}
+	err := m.refresh(ctx, st)
+	if err != nil {
+		m.refreshErrors.Inc()
+		return err
+	}
+	m.refreshTime.SetToCurrentTime()
+	return nil
+}
+
+func (m *Metrics) refresh(ctx context.Context, st store.Store) error {
+	sys := store.System()
+	count := func(f store.JobFilter) (int, error) {
+		f.Limit = 1
+		_, n, err := st.ListJobs(ctx, sys, f)
+		return n, err
+	}
+	jobs := map[[2]string]int{}
+	for s := model.JobSubmitted; s <= model.JobFinished; s++ {
+		if s == model.JobFinished {
+			for h := model.JobUnknown; h <= model.JobCanceled; h++ {
+				n, err := count(store.JobFilter{States: []model.JobState{s}, Healths: []model.JobHealth{h}})
+				if err != nil {
+					return fmt.Errorf("counting %s/%s jobs: %w", s, h, err)
+				}
+				jobs[[2]string{s.String(), h.String()}] = n
+			}
+			continue
+		}
+		n, err := count(store.JobFilter{States: []model.JobState{s}})
+		if err != nil {
+			return fmt.Errorf("counting %s jobs: %w", s, err)
+		}
+		jobs[[2]string{s.String(), model.JobUnknown.String()}] = n
+	}
+	types, err := st.ListDeviceTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("listing device types: %w", err)
+	}
+	queue := map[string]int{}
+	for _, dt := range types {
+		n, err := count(store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name})
+		if err != nil {
+			return fmt.Errorf("counting the queue of %s: %w", dt.Name, err)
+		}
+		queue[dt.Name] = n
+	}
+	devs, err := st.ListDevices(ctx, store.DeviceFilter{IncludeRetired: true})
+	if err != nil {
+		return fmt.Errorf("listing devices: %w", err)
+	}
+	workers, err := st.ListWorkers(ctx)
+	if err != nil {
+		return fmt.Errorf("listing workers: %w", err)
+	}
+
+	// Reset then set, so removed device types and workers disappear.
+	m.jobs.Reset()
+	for k, n := range jobs {
+		m.jobs.WithLabelValues(k[0], k[1]).Set(float64(n))
+	}
+	m.queue.Reset()
+	for dt, n := range queue {
+		m.queue.WithLabelValues(dt).Set(float64(n))
+	}
+	m.devices.Reset()
+	for _, d := range devs {
+		m.devices.WithLabelValues(d.DeviceType, d.Health.String(), d.State.String()).Inc()
+	}
+	m.workerOnline.Reset()
+	m.workerSeen.Reset()
+	for _, w := range workers {
+		on := 0.0
+		if w.State == model.WorkerOnline {
+			on = 1
+		}
+		m.workerOnline.WithLabelValues(w.Hostname).Set(on)
+		seen := 0.0
+		if !w.LastPing.IsZero() {
+			seen = float64(w.LastPing.UnixMilli()) / 1000
+		}
+		m.workerSeen.WithLabelValues(w.Hostname).Set(seen)
+	}
+	return nil
+}
+
+// Run refreshes the state gauges now and then every interval (DefaultRefresh
+// when ≤ 0) until ctx ends. A failed refresh is logged and counted; the
+// gauges keep their last values.
+func (m *Metrics) Run(ctx context.Context, st store.Store, interval time.Duration, log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	if interval <= 0 {
+		interval = DefaultRefresh
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := m.Refresh(ctx, st); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("metrics: refreshing state gauges", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,20 @@
+// Package web serves the lab's HTML pages: home, jobs (list, job page with
+// live log, results and downloads), submit, devices, device types,
+// workers, drivers, login and logout. Pages are html/template rendered on
+// the server with embedded assets; the only script is static/log.js, which
+// follows a running job's log over Server-Sent Events. Every page works
+// without JavaScript except that live follow.
+//
+// It owns the routes /, /static/, /login, /logout, /jobs..., /submit,
+// /devices..., /device-types..., /workers and /drivers; the JSON API, the
+// worker protocol and /metrics are mounted beside it by cmd/lava-server.
+//
+// It reads only through core/store, with the store's Viewer for job
+// visibility (no second visibility rule here), validates and submits jobs
+// through a JobService (core/api's, so a definition gets exactly the API's
+// checks) and exports results with core/results. Drivers come through the
+// small Drivers interface, so the pages work without a driver registry.
+//
+// It must not import cmd/, plugins/ (drivers are seen through Drivers) or
+// the store backends.
+package web

@@ -1,0 +1,854 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/results"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// Page sizes.
+const (
+	JobsPerPage    = 50
+	LogPerPage     = 500
+	CasesPerPage   = 100
+	RecentJobs     = 10
+	DeviceJobsShow = 15
+)
+
+// ---- home ----
+
+type typeQueue struct {
+	Name  string
+	Queue int
+}
+
+type homeData struct {
+	Queue       []typeQueue
+	QueueTotal  int
+	Healths     []string
+	States      []string
+	DeviceCount map[string]map[string]int // health → state → n
+	Devices     int
+	Workers     []model.Worker
+	Online      int
+	Jobs        []model.Job
+}
+
+func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := viewer(ctx)
+	types, err := w.st.ListDeviceTypes(ctx)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device types: %w", err))
+		return
+	}
+	d := homeData{DeviceCount: map[string]map[string]int{}}
+	for _, dt := range types {
+		_, n, err := w.st.ListJobs(ctx, v, store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name, Limit: 1})
+		if err != nil {
+			w.fail(rw, r, fmt.Errorf("queue of %s: %w", dt.Name, err))
+			return
+		}
+		d.Queue = append(d.Queue, typeQueue{dt.Name, n})
+		d.QueueTotal += n
+	}
+	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{IncludeRetired: true})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("devices: %w", err))
+		return
+	}
+	for h := model.DeviceGood; h <= model.DeviceRetired; h++ {
+		d.Healths = append(d.Healths, h.String())
+		d.DeviceCount[h.String()] = map[string]int{}
+	}
+	for s := model.DeviceIdle; s <= model.DeviceRunning; s++ {
+		d.States = append(d.States, s.String())
+	}
+	for _, dev := range devs {
+		d.DeviceCount[dev.Health.String()][dev.State.String()]++
+	}
+	d.Devices = len(devs)
+	if d.Workers, err = w.st.ListWorkers(ctx); err != nil {
+		w.fail(rw, r, fmt.Errorf("workers: %w", err))
+		return
+	}
+	for _, wk := range d.Workers {
+		if wk.State == model.WorkerOnline {
+			d.Online++
+		}
+	}
+	if d.Jobs, _, err = w.st.ListJobs(ctx, v, store.JobFilter{Limit: RecentJobs}); err != nil {
+		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
+		return
+	}
+	w.render(rw, r, 0, "home", "Lab", "home", d)
+}
+
+// ---- jobs ----
+
+type jobListData struct {
+	Jobs        []model.Job
+	Total       int
+	From, To    int
+	Page, Pages int
+	Q           url.Values
+	States      []string
+	Healths     []string
+	DeviceTypes []string
+	Error       string
+}
+
+func (w *Web) jobList(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := jobListData{Q: url.Values{}}
+	for _, k := range []string{"state", "health", "device_type", "submitter", "q"} {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			d.Q.Set(k, v)
+		}
+	}
+	f := store.JobFilter{DeviceType: d.Q.Get("device_type"), Submitter: d.Q.Get("submitter"), Text: d.Q.Get("q"), Limit: JobsPerPage}
+	if s := d.Q.Get("state"); s != "" {
+		st, err := model.ParseJobState(s)
+		if err != nil {
+			w.errorPage(rw, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		f.States = []model.JobState{st}
+	}
+	if s := d.Q.Get("health"); s != "" {
+		h, err := model.ParseJobHealth(s)
+		if err != nil {
+			w.errorPage(rw, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		f.Healths = []model.JobHealth{h}
+	}
+	d.Page = 1
+	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 1 {
+		d.Page = min(p, 1<<20)
+	}
+	f.Offset = (d.Page - 1) * JobsPerPage
+	var err error
+	if d.Jobs, d.Total, err = w.st.ListJobs(ctx, viewer(ctx), f); err != nil {
+		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
+		return
+	}
+	d.Pages = max(1, (d.Total+JobsPerPage-1)/JobsPerPage)
+	if len(d.Jobs) > 0 {
+		d.From, d.To = f.Offset+1, f.Offset+len(d.Jobs)
+	}
+	for s := model.JobSubmitted; s <= model.JobFinished; s++ {
+		d.States = append(d.States, s.String())
+	}
+	for h := model.JobUnknown; h <= model.JobCanceled; h++ {
+		d.Healths = append(d.Healths, h.String())
+	}
+	types, err := w.st.ListDeviceTypes(ctx)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device types: %w", err))
+		return
+	}
+	for _, t := range types {
+		d.DeviceTypes = append(d.DeviceTypes, t.Name)
+	}
+	w.render(rw, r, 0, "jobs", "Jobs", "jobs", d)
+}
+
+// visibleJob loads the {id} job if the viewer may see it; false means an
+// answer was written.
+func (w *Web) visibleJob(rw http.ResponseWriter, r *http.Request) (model.Job, bool) {
+	s := chi.URLParam(r, "id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		w.notFound(rw, r, "Job "+strconv.Quote(s))
+		return model.Job{}, false
+	}
+	j, err := w.st.Job(r.Context(), viewer(r.Context()), id)
+	if errors.Is(err, store.ErrNotFound) {
+		w.notFound(rw, r, "Job "+s)
+		return model.Job{}, false
+	}
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d: %w", id, err))
+		return model.Job{}, false
+	}
+	return j, true
+}
+
+type jobPageData struct {
+	Job       model.Job
+	CanCancel bool
+	CanResub  bool
+	Live      bool
+	LogTotal  int64
+	LogStart  int64
+	LogNext   int64 // index after the last record shown
+	LogPrev   int64 // start of the previous page (-1 = none)
+	Follow    bool  // the script follows from LogNext
+	HasErr    bool
+	Blocks    []logBlock
+	Suites    []string
+	Cases     []model.TestCase
+	CaseOff   int
+	CaseMore  bool
+	Q         url.Values
+}
+
+func canChange(u *model.User, j model.Job) bool {
+	return u != nil && (u.IsAdmin || u.Username == j.Submitter)
+}
+
+func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
+	j, ok := w.visibleJob(rw, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	u := userFrom(ctx)
+	q := r.URL.Query()
+	d := jobPageData{Job: j, Q: url.Values{}, LogPrev: -1,
+		Live:      j.State != model.JobFinished,
+		CanCancel: canChange(u, j) && j.State != model.JobFinished && j.State != model.JobCanceling,
+		CanResub:  u != nil && j.TargetGroup == "" && !j.HealthCheck && w.jobs != nil}
+	var err error
+	if d.LogTotal, err = w.st.LogCount(ctx, j.ID); err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d log: %w", j.ID, err))
+		return
+	}
+	_, explicit := q["log_start"]
+	if s, err := strconv.ParseInt(q.Get("log_start"), 10, 64); err == nil && s > 0 {
+		d.LogStart = s
+		d.Q.Set("log_start", q.Get("log_start"))
+	}
+	recs, err := w.st.ReadLogs(ctx, j.ID, d.LogStart, LogPerPage)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d log: %w", j.ID, err))
+		return
+	}
+	d.LogNext = d.LogStart
+	if n := len(recs); n > 0 {
+		d.LogNext = recs[n-1].Index + 1
+	}
+	if d.LogStart > 0 {
+		d.LogPrev = max(0, d.LogStart-LogPerPage)
+	}
+	lines := logLines(recs, false)
+	for _, l := range lines {
+		d.HasErr = d.HasErr || l.FirstErr
+	}
+	d.Blocks = logBlocks(lines)
+	// The script follows from the first page on: it streams the rest of a
+	// long log and then the live records.
+	d.Follow = !explicit && (d.Live || d.LogNext < d.LogTotal)
+
+	suites, err := w.st.ListTestSuites(ctx, j.ID)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d suites: %w", j.ID, err))
+		return
+	}
+	for _, s := range suites {
+		d.Suites = append(d.Suites, s.Name)
+	}
+	if o, err := strconv.Atoi(q.Get("results_offset")); err == nil && o > 0 {
+		d.CaseOff = o
+	}
+	cases, err := w.st.ListTestCases(ctx, j.ID, "", d.CaseOff, CasesPerPage+1)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d results: %w", j.ID, err))
+		return
+	}
+	if len(cases) > CasesPerPage {
+		cases, d.CaseMore = cases[:CasesPerPage], true
+	}
+	d.Cases = cases
+	w.render(rw, r, 0, "job", fmt.Sprintf("Job %d", j.ID), "jobs", d)
+}
+
+func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
+	j, ok := w.visibleJob(rw, r)
+	if !ok {
+		return
+	}
+	format := chi.URLParam(r, "format")
+	type exporter struct {
+		ctype string
+		write func(w io.Writer, rows []results.Row) error
+	}
+	var ex exporter
+	switch format {
+	case "yaml":
+		ex = exporter{"application/yaml; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteYAML(w, rows) }}
+	case "csv":
+		ex = exporter{"text/csv; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteCSV(w, rows) }}
+	case "xml":
+		ex = exporter{"application/xml; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteJUnit(w, rows) }}
+	case "tap":
+		ex = exporter{"text/plain; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteTAP13(w, rows) }}
+	default:
+		w.notFound(rw, r, "Export format "+strconv.Quote(format))
+		return
+	}
+	var rows []results.Row
+	const batch = 5000
+	for off := 0; ; off += batch {
+		cases, err := w.st.ListTestCases(r.Context(), j.ID, "", off, batch)
+		if err != nil {
+			w.fail(rw, r, fmt.Errorf("job %d results: %w", j.ID, err))
+			return
+		}
+		rows = append(rows, rowsOf(j.ID, cases)...)
+		if len(cases) < batch {
+			break
+		}
+	}
+	rw.Header().Set("Content-Type", ex.ctype)
+	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="job-%d-results.%s"`, j.ID, format))
+	if err := ex.write(rw, rows); err != nil {
+		w.log.Warn("web: writing results export", "job", j.ID, "err", err)
+	}
+}
+
+// rowsOf converts stored cases to the rows core/results exports.
+func rowsOf(jobID int64, cases []model.TestCase) []results.Row {
+	out := make([]results.Row, 0, len(cases))
+	for _, c := range cases {
+		var meta map[string]any
+		if len(c.Metadata) > 0 {
+			_ = json.Unmarshal(c.Metadata, &meta)
+		}
+		level, _ := meta["level"].(string)
+		ref, _ := meta["reference"].(string)
+		out = append(out, results.Row{ID: c.ID, Job: itoa(jobID), Logged: c.Logged, Case: results.Case{
+			Suite: c.Suite, Name: c.Name, Result: c.Result.String(), Measurement: c.Measurement,
+			Units: c.Units, Set: c.Set, Reference: ref, Level: level, LogStart: c.LogStart, LogEnd: c.LogEnd, Metadata: meta,
+		}})
+	}
+	return out
+}
+
+// postForm parses a POST form and checks its CSRF token; false means an
+// answer (403) was written.
+func (w *Web) postForm(rw http.ResponseWriter, r *http.Request, maxBytes int64) bool {
+	r.Body = http.MaxBytesReader(rw, r.Body, maxBytes)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		err = r.ParseMultipartForm(maxBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		w.errorPage(rw, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return false
+	}
+	if err := w.checkCSRF(r); err != nil {
+		w.errorPage(rw, r, http.StatusForbidden, "Refused: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// needUser answers 401 with a login link when nobody is logged in.
+func (w *Web) needUser(rw http.ResponseWriter, r *http.Request) *model.User {
+	u := userFrom(r.Context())
+	if u == nil {
+		w.errorPage(rw, r, http.StatusUnauthorized, "Log in first.")
+	}
+	return u
+}
+
+func (w *Web) cancel(rw http.ResponseWriter, r *http.Request) {
+	if !w.postForm(rw, r, 1<<16) {
+		return
+	}
+	u := w.needUser(rw, r)
+	if u == nil {
+		return
+	}
+	j, ok := w.visibleJob(rw, r)
+	if !ok {
+		return
+	}
+	if !canChange(u, j) {
+		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may cancel it.", j.ID, j.Submitter))
+		return
+	}
+	if _, err := w.st.CancelJob(r.Context(), j.ID); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			w.errorPage(rw, r, http.StatusConflict, fmt.Sprintf("Job %d cannot be canceled: it is already finished or being canceled.", j.ID))
+			return
+		}
+		w.fail(rw, r, fmt.Errorf("canceling job %d: %w", j.ID, err))
+		return
+	}
+	w.log.Info("job canceled", "id", j.ID, "by", u.Username, "via", "web")
+	redirect(rw, r, fmt.Sprintf("/jobs/%d?flash=%s", j.ID, url.QueryEscape("Cancel requested.")))
+}
+
+func (w *Web) resubmit(rw http.ResponseWriter, r *http.Request) {
+	if !w.postForm(rw, r, 1<<16) {
+		return
+	}
+	u := w.needUser(rw, r)
+	if u == nil {
+		return
+	}
+	j, ok := w.visibleJob(rw, r)
+	if !ok {
+		return
+	}
+	if w.jobs == nil {
+		w.errorPage(rw, r, http.StatusServiceUnavailable, "Submitting is not configured on this server.")
+		return
+	}
+	if j.TargetGroup != "" || j.HealthCheck {
+		w.errorPage(rw, r, http.StatusBadRequest, fmt.Sprintf("Job %d is a multinode sub-job or a health check: it cannot be resubmitted alone.", j.ID))
+		return
+	}
+	ids, errs, _, err := w.jobs.SubmitJob(r.Context(), []byte(j.Definition), u.Username)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("resubmitting job %d: %w", j.ID, err))
+		return
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, 0, len(errs))
+		for _, e := range errs {
+			msgs = append(msgs, e.String())
+		}
+		w.errorPage(rw, r, http.StatusBadRequest, "The definition is refused now: "+strings.Join(msgs, "; "))
+		return
+	}
+	redirect(rw, r, fmt.Sprintf("/jobs/%d?flash=%s", ids[0], url.QueryEscape(fmt.Sprintf("Resubmitted job %d.", j.ID))))
+}
+
+// ---- login ----
+
+func (w *Web) loginPage(rw http.ResponseWriter, r *http.Request) {
+	w.render(rw, r, 0, "login", "Log in", "login", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a local path only (no open redirect).
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+		return "/"
+	}
+	return s
+}
+
+func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
+	if !w.postForm(rw, r, 1<<14) {
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	secret := strings.TrimSpace(r.PostFormValue("token"))
+	fail := func(msg string) {
+		w.render(rw, r, http.StatusUnauthorized, "login", "Log in", "login", map[string]any{"Next": next, "Error": msg})
+	}
+	if secret == "" {
+		fail("Paste an API token (make one with lava-server user add, or POST /api/v1/users/me/tokens).")
+		return
+	}
+	hash := auth.Hash(secret)
+	u, err := w.st.UserByTokenHash(r.Context(), hash)
+	if errors.Is(err, store.ErrNotFound) {
+		fail("No such API token (it may have been deleted).")
+		return
+	}
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("login: %w", err))
+		return
+	}
+	http.SetCookie(rw, w.cookie(SessionCookie, w.sessionValue(hash, w.now().Add(SessionTTL)), int(SessionTTL.Seconds())))
+	w.log.Info("web login", "user", u.Username)
+	redirect(rw, r, next)
+}
+
+func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
+	if !w.postForm(rw, r, 1<<14) {
+		return
+	}
+	http.SetCookie(rw, w.cookie(SessionCookie, "", -1))
+	redirect(rw, r, "/")
+}
+
+// ---- devices ----
+
+// jobRef is a job shown beside a device or worker: its id only when the
+// viewer may see it.
+type jobRef struct {
+	ID      int64
+	Visible bool
+}
+
+func (w *Web) jobRef(r *http.Request, id int64) (jobRef, error) {
+	if id == 0 {
+		return jobRef{}, nil
+	}
+	_, err := w.st.Job(r.Context(), viewer(r.Context()), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return jobRef{ID: id}, nil
+	}
+	if err != nil {
+		return jobRef{}, fmt.Errorf("job %d: %w", id, err)
+	}
+	return jobRef{ID: id, Visible: true}, nil
+}
+
+type deviceRow struct {
+	model.Device
+	Job jobRef
+}
+
+func (w *Web) deviceList(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	dt := r.URL.Query().Get("device_type")
+	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{DeviceType: dt, Worker: r.URL.Query().Get("worker"), IncludeRetired: r.URL.Query().Get("retired") != ""})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("devices: %w", err))
+		return
+	}
+	rows := make([]deviceRow, 0, len(devs))
+	for _, d := range devs {
+		ref, err := w.jobRef(r, d.CurrentJob)
+		if err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		rows = append(rows, deviceRow{d, ref})
+	}
+	w.render(rw, r, 0, "devices", "Devices", "devices", map[string]any{"Devices": rows, "DeviceType": dt})
+}
+
+func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	host := chi.URLParam(r, "hostname")
+	d, err := w.st.Device(ctx, host)
+	if errors.Is(err, store.ErrNotFound) {
+		w.notFound(rw, r, "Device "+strconv.Quote(host))
+		return
+	}
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device %s: %w", host, err))
+		return
+	}
+	ref, err := w.jobRef(r, d.CurrentJob)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	v := viewer(ctx)
+	recent, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, Limit: DeviceJobsShow})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device %s jobs: %w", host, err))
+		return
+	}
+	yes := true
+	checks, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, HealthCheck: &yes, Limit: DeviceJobsShow})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device %s health checks: %w", host, err))
+		return
+	}
+	var healths []string
+	for h := model.DeviceGood; h <= model.DeviceRetired; h++ {
+		healths = append(healths, h.String())
+	}
+	w.render(rw, r, 0, "device", "Device "+host, "devices", map[string]any{
+		"Device": d, "Job": ref, "Recent": recent, "Checks": checks, "Healths": healths})
+}
+
+func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
+	if !w.postForm(rw, r, 1<<14) {
+		return
+	}
+	u := w.needUser(rw, r)
+	if u == nil {
+		return
+	}
+	if !u.IsAdmin {
+		w.errorPage(rw, r, http.StatusForbidden, "Setting a device's health needs admin rights.")
+		return
+	}
+	host := chi.URLParam(r, "hostname")
+	h, err := model.ParseDeviceHealth(r.PostFormValue("health"))
+	if err != nil {
+		w.errorPage(rw, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, err := w.st.SetDeviceHealth(r.Context(), host, h); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			w.notFound(rw, r, "Device "+strconv.Quote(host))
+			return
+		}
+		w.fail(rw, r, fmt.Errorf("device %s health: %w", host, err))
+		return
+	}
+	w.log.Info("device health set", "device", host, "health", h, "by", u.Username, "via", "web")
+	redirect(rw, r, "/devices/"+url.PathEscape(host)+"?flash="+url.QueryEscape("Health set to "+h.String()+"."))
+}
+
+// ---- device types ----
+
+type typeRow struct {
+	model.DeviceType
+	Devices int
+	Driver  *DriverInfo
+}
+
+// activeDrivers maps device type → active driver ("" error when there is
+// no registry).
+func (w *Web) activeDrivers(r *http.Request) (map[string]*DriverInfo, []DriverInfo, error) {
+	out := map[string]*DriverInfo{}
+	if w.drivers == nil {
+		return out, nil, nil
+	}
+	all, err := w.drivers.ListDrivers(r.Context())
+	if err != nil {
+		return nil, nil, fmt.Errorf("drivers: %w", err)
+	}
+	for i := range all {
+		if all[i].Active {
+			for _, dt := range all[i].DeviceTypes {
+				out[dt] = &all[i]
+			}
+		}
+	}
+	return out, all, nil
+}
+
+func (w *Web) deviceTypeList(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	types, err := w.st.ListDeviceTypes(ctx)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device types: %w", err))
+		return
+	}
+	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("devices: %w", err))
+		return
+	}
+	drv, _, err := w.activeDrivers(r)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	rows := make([]typeRow, 0, len(types))
+	for _, t := range types {
+		n := 0
+		for _, d := range devs {
+			if d.DeviceType == t.Name {
+				n++
+			}
+		}
+		rows = append(rows, typeRow{t, n, drv[t.Name]})
+	}
+	w.render(rw, r, 0, "device_types", "Device types", "device-types", map[string]any{"Types": rows, "Registry": w.drivers != nil})
+}
+
+type settingRow struct {
+	Key, Type, Help string
+	Default         any
+	Override        any
+	HasOverride     bool
+}
+
+func (w *Web) deviceTypePage(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := chi.URLParam(r, "name")
+	t, err := w.st.DeviceType(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		w.notFound(rw, r, "Device type "+strconv.Quote(name))
+		return
+	}
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device type %s: %w", name, err))
+		return
+	}
+	drv, _, err := w.activeDrivers(r)
+	if err != nil {
+		w.fail(rw, r, err)
+		return
+	}
+	d := drv[name]
+	var rows []settingRow
+	seen := map[string]bool{}
+	if d != nil {
+		for _, s := range d.Description.Settings {
+			ov, has := t.Settings[s.Key]
+			rows = append(rows, settingRow{Key: s.Key, Type: s.Type, Help: s.Help, Default: s.Default, Override: ov, HasOverride: has})
+			seen[s.Key] = true
+		}
+	}
+	var extra []string
+	for k := range t.Settings {
+		if !seen[k] {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		rows = append(rows, settingRow{Key: k, Help: "(not declared by the active driver)", Override: t.Settings[k], HasOverride: true})
+	}
+	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{DeviceType: name, IncludeRetired: true})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("devices: %w", err))
+		return
+	}
+	w.render(rw, r, 0, "device_type", "Device type "+name, "device-types", map[string]any{
+		"Type": t, "Driver": d, "Settings": rows, "Devices": devs, "Registry": w.drivers != nil})
+}
+
+// ---- workers ----
+
+type workerRow struct {
+	model.Worker
+	Devices int
+	Jobs    []jobRef
+}
+
+func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	workers, err := w.st.ListWorkers(ctx)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("workers: %w", err))
+		return
+	}
+	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{})
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("devices: %w", err))
+		return
+	}
+	rows := make([]workerRow, 0, len(workers))
+	for _, wk := range workers {
+		row := workerRow{Worker: wk}
+		for _, d := range devs {
+			if d.Worker != wk.Hostname {
+				continue
+			}
+			row.Devices++
+			if d.CurrentJob != 0 {
+				ref, err := w.jobRef(r, d.CurrentJob)
+				if err != nil {
+					w.fail(rw, r, err)
+					return
+				}
+				row.Jobs = append(row.Jobs, ref)
+			}
+		}
+		rows = append(rows, row)
+	}
+	w.render(rw, r, 0, "workers", "Workers", "workers", map[string]any{"Workers": rows})
+}
+
+// ---- drivers ----
+
+func (w *Web) driverList(rw http.ResponseWriter, r *http.Request) {
+	data := map[string]any{"Registry": w.drivers != nil}
+	if w.drivers != nil {
+		_, all, err := w.activeDrivers(r)
+		if err != nil {
+			w.fail(rw, r, err)
+			return
+		}
+		slices.SortStableFunc(all, func(a, b DriverInfo) int {
+			if c := strings.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return b.LoadedAt.Compare(a.LoadedAt)
+		})
+		refused, err := w.drivers.RefusedDrivers(r.Context())
+		if err != nil {
+			w.fail(rw, r, fmt.Errorf("refused drivers: %w", err))
+			return
+		}
+		data["Drivers"], data["Refused"] = all, refused
+	}
+	w.render(rw, r, 0, "drivers", "Drivers", "drivers", data)
+}
+
+// adminPost checks the form and admin rights for driver changes.
+func (w *Web) adminPost(rw http.ResponseWriter, r *http.Request, maxBytes int64) *model.User {
+	if !w.postForm(rw, r, maxBytes) {
+		return nil
+	}
+	u := w.needUser(rw, r)
+	if u == nil {
+		return nil
+	}
+	if !u.IsAdmin {
+		w.errorPage(rw, r, http.StatusForbidden, "Managing drivers needs admin rights.")
+		return nil
+	}
+	if w.drivers == nil {
+		w.errorPage(rw, r, http.StatusServiceUnavailable, "This server runs without a driver registry.")
+		return nil
+	}
+	return u
+}
+
+func (w *Web) driverDone(rw http.ResponseWriter, r *http.Request, u *model.User, what string, info DriverInfo, err error) {
+	if err != nil {
+		w.errorPage(rw, r, http.StatusBadRequest, what+" refused: "+err.Error())
+		return
+	}
+	w.log.Info("driver "+what, "driver", info.Name, "version", info.Version, "sha256", info.SHA256, "by", u.Username, "via", "web")
+	redirect(rw, r, "/drivers?flash="+url.QueryEscape(fmt.Sprintf("%s: %s %s (%s) is active.", what, info.Name, info.Version, shortSHA(info.SHA256))))
+}
+
+func (w *Web) driverActivate(rw http.ResponseWriter, r *http.Request) {
+	u := w.adminPost(rw, r, 1<<14)
+	if u == nil {
+		return
+	}
+	info, err := w.drivers.ActivateDriver(r.Context(), r.PostFormValue("name"), r.PostFormValue("sha256"))
+	w.driverDone(rw, r, u, "Activate", info, err)
+}
+
+func (w *Web) driverRollback(rw http.ResponseWriter, r *http.Request) {
+	u := w.adminPost(rw, r, 1<<14)
+	if u == nil {
+		return
+	}
+	info, err := w.drivers.RollbackDriver(r.Context(), r.PostFormValue("name"))
+	w.driverDone(rw, r, u, "Roll back", info, err)
+}
+
+// MaxDriverUpload is the largest driver module accepted from the page.
+const MaxDriverUpload = 64 << 20
+
+func (w *Web) driverUpload(rw http.ResponseWriter, r *http.Request) {
+	u := w.adminPost(rw, r, MaxDriverUpload)
+	if u == nil {
+		return
+	}
+	f, hdr, err := r.FormFile("module")
+	if err != nil {
+		w.errorPage(rw, r, http.StatusBadRequest, "Choose a .wasm module to upload: "+err.Error())
+		return
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(f, MaxDriverUpload))
+	if err != nil {
+		w.errorPage(rw, r, http.StatusBadRequest, "Reading the upload: "+err.Error())
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" {
+		name = strings.TrimSuffix(hdr.Filename, ".wasm")
+	}
+	info, err := w.drivers.InstallDriver(r.Context(), name, buf)
+	w.driverDone(rw, r, u, "Upload", info, err)
+}

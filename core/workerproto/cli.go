@@ -1,0 +1,137 @@
+package workerproto
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lavalab/lavalab/core/version"
+)
+
+// RunnerEnv is what a Runner factory gets from the command line.
+type RunnerEnv struct {
+	WorkDir    string
+	DriversDir string
+	Client     *Client
+	Logger     *slog.Logger
+}
+
+// NewRunner makes the worker's job runner; close releases it.
+type NewRunner func(ctx context.Context, env RunnerEnv) (r Runner, close func(), err error)
+
+// HeaderName carries the worker's --name; the server refuses a token of
+// another worker.
+const HeaderName = "LAVA-Worker-Name"
+
+// Main is lava-worker's command line; it returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunner NewRunner) int {
+	fs := flag.NewFlagSet("lava-worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "", "server URL, e.g. https://lava.example.com (required)")
+	name := fs.String("name", "", "this worker's name, as made with lava-server worker add (default: the host name)")
+	workDir := fs.String("work-dir", "lava-worker-data", "working directory: job spools, caches, the token file")
+	tokenFile := fs.String("token-file", "", "file holding the worker token (default WORK-DIR/token)")
+	caCert := fs.String("ca-cert", "", "PEM file of CA certificates to trust for the server (HTTPS)")
+	driversDir := fs.String("drivers-dir", "", "directory of local driver modules (.wasm), preferred when their SHA-256 matches")
+	exitOnMismatch := fs.Bool("exit-on-version-mismatch", false, "exit 0 when the server runs another version and this worker runs no job")
+	autoUpgrade := fs.Bool("auto-upgrade", false, "on a version mismatch, install the server's worker build and restart")
+	pollWait := fs.Duration("poll-wait", DefaultPollWait, "how long the server may hold a poll")
+	logInterval := fs.Duration("log-interval", 200*time.Millisecond, "how long log records gather before a batch is sent")
+	retryMax := fs.Duration("retry-max", 5*time.Second, "longest pause between retries while the server is unreachable")
+	mismatchRetry := fs.Duration("mismatch-retry", time.Minute, "how often to ask again on a version mismatch")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.Version)
+		return 0
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "lava-worker: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if *url == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "lava-worker: --url is required (and no positional argument is taken)")
+		fs.Usage()
+		return 2
+	}
+	if *name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			fmt.Fprintf(stderr, "lava-worker: --name not given and no host name: %v\n", err)
+			return 2
+		}
+		*name = h
+	}
+	if *tokenFile == "" {
+		*tokenFile = filepath.Join(*workDir, "token")
+	}
+	tok, err := os.ReadFile(*tokenFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "lava-worker: reading the worker token: %v (make one with: lava-server worker add %s > %s)\n", err, *name, *tokenFile)
+		return 1
+	}
+	token := strings.TrimSpace(string(tok))
+	if token == "" {
+		fmt.Fprintf(stderr, "lava-worker: the token file %s is empty\n", *tokenFile)
+		return 1
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone() // proxies from HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+	tr.MaxIdleConnsPerHost = 64
+	if *caCert != "" {
+		pem, err := os.ReadFile(*caCert)
+		if err != nil {
+			fmt.Fprintf(stderr, "lava-worker: --ca-cert: %v\n", err)
+			return 1
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(stderr, "lava-worker: --ca-cert %s holds no PEM certificate\n", *caCert)
+			return 1
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
+	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, Client: client, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
+		return 1
+	}
+	defer closeRunner()
+	w, err := NewWorker(WorkerOptions{Client: client, WorkDir: *workDir, Runner: runner, Logger: log,
+		PollWait: *pollWait, LogInterval: *logInterval, RetryMax: *retryMax, MismatchRetry: *mismatchRetry,
+		ExitOnVersionMismatch: *exitOnMismatch, AutoUpgrade: *autoUpgrade})
+	if err != nil {
+		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
+		return 1
+	}
+	log.Info("lava-worker starting", "name", *name, "url", *url, "version", version.Version, "work_dir", *workDir)
+	err = w.Run(ctx)
+	switch {
+	case errors.Is(err, ErrSafeToStop):
+		log.Info("[EXIT] the server runs another version and no job runs here: exiting (--exit-on-version-mismatch)")
+		return 0
+	case err != nil:
+		log.Error("lava-worker failed", "err", err)
+		return 1
+	}
+	log.Info("lava-worker stopped")
+	return 0
+}

@@ -1,0 +1,75 @@
+// Command synthworker is lava-worker's runtime (workerproto.Main, the same
+// poll loop, spool, reporting and upgrade) with a synthetic job runner in
+// place of the dispatcher: each job emits LAVA_SYNTH_LINES records of 80
+// bytes ("line N ..."), one every LAVA_SYNTH_INTERVAL, and ends Complete
+// with one test case. It drives the protocol tests and benchmarks (no
+// board needed); it is not shipped.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/workerproto"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := workerproto.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
+	stop()
+	os.Exit(code)
+}
+
+type runner struct {
+	lines    int
+	interval time.Duration
+}
+
+func newRunner(context.Context, workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
+	r := &runner{lines: 100, interval: 10 * time.Millisecond}
+	if v := os.Getenv("LAVA_SYNTH_LINES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, nil, fmt.Errorf("LAVA_SYNTH_LINES=%q: want a count", v)
+		}
+		r.lines = n
+	}
+	if v := os.Getenv("LAVA_SYNTH_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("LAVA_SYNTH_INTERVAL=%q: %w", v, err)
+		}
+		r.interval = d
+	}
+	return r, func() {}, nil
+}
+
+// Line returns the synthetic record n: 80 bytes, numbered.
+func Line(n int) string {
+	s := fmt.Sprintf("line %d ", n)
+	return s + strings.Repeat("x", max(0, 80-len(s)))
+}
+
+func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
+	t := time.NewTicker(max(r.interval, time.Microsecond))
+	defer t.Stop()
+	for i := 0; i < r.lines; i++ {
+		if r.interval > 0 {
+			select {
+			case <-ctx.Done():
+				return workerproto.Outcome{Health: model.JobCanceled, ErrorType: "Canceled", Error: "the job was canceled"}
+			case <-t.C:
+			}
+		}
+		sink.Record(model.LogRecord{Time: time.Now(), Level: model.LevelTarget, Message: Line(i)})
+	}
+	return workerproto.Outcome{Health: model.JobComplete,
+		Cases: []model.TestCase{{Suite: "lava", Name: "synthetic", Result: model.ResultPass, LogStart: 0, LogEnd: int64(r.lines)}}}
+}
