@@ -30,6 +30,7 @@ var defaultJob []byte
 
 type config struct {
 	url, token, file, db string
+	pprof                string
 	clients, n           int
 	spawn, noSched, keep bool
 	timeout              time.Duration
@@ -45,6 +46,7 @@ func main() {
 	flag.BoolVar(&c.spawn, "spawn", false, "build and start lava-server with a temp data dir, prepare it, run, stop it")
 	flag.StringVar(&c.db, "db", "", "with -spawn: database URL (default SQLite in the temp dir)")
 	flag.BoolVar(&c.noSched, "no-scheduler", false, "with -spawn: start the server with --no-scheduler")
+	flag.StringVar(&c.pprof, "pprof", "", "with -spawn: start the server with --pprof-listen ADDR (profile it meanwhile)")
 	flag.BoolVar(&c.keep, "keep", false, "with -spawn: keep the temp dir and print its path")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "stop after this long whatever happens")
 	flag.Parse()
@@ -284,6 +286,9 @@ func spawn(ctx context.Context, c config) (*server, error) {
 	args := append([]string{"serve", "--listen", addr, "--log-level", "warn"}, common...)
 	if c.noSched {
 		args = append(args, "--no-scheduler")
+	}
+	if c.pprof != "" {
+		args = append(args, "--pprof-listen", c.pprof)
 	}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf

@@ -245,7 +245,9 @@ func TestDriverHotLoad(t *testing.T) {
 		Name, Version, SHA256 string
 		Active                bool
 	}
+	start := time.Now()
 	admin.want(201, "POST", "/api/v1/drivers?name=soca9", "application/wasm", v1, &in)
+	t.Logf("upload of soca9 v1 (%d bytes) answered in %v", len(v1), time.Since(start))
 	if in.SHA256 != sha1 || !in.Active || in.Version != "1.0.0" {
 		t.Fatalf("upload v1: %+v", in)
 	}
@@ -336,7 +338,9 @@ func TestDriverHotLoad(t *testing.T) {
 	}
 
 	// A bad module is refused with the reason; v2 stays active.
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	admin.want(422, "POST", "/api/v1/drivers", "application/wasm", []byte("\x00asm\x01\x00\x00\x00garbage"), &e)
 	if e.Error.Code != "driver_refused" || !strings.Contains(e.Error.Message, "refused") || !strings.Contains(e.Error.Message, "invalid module") {
 		t.Errorf("bad module: %+v", e.Error)

@@ -55,6 +55,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	safety := fs.Duration("safety-interval", sched.MinSafetyInterval, "scheduler's slow safety timer (minimum 20s)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	pprofListen := fs.String("pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (debugging; keep it on loopback)")
 	workerBins := fs.String("worker-binaries", "", "directory of lava-worker builds served for --auto-upgrade (default: the directory of this executable)")
 	workerSilent := fs.Duration("worker-silent", workerproto.DefaultSilent, "a worker silent longer than this goes Offline")
 	workerGrace := fs.Duration("worker-grace", workerproto.DefaultGrace, "jobs of an Offline worker end Incomplete after this grace")
@@ -87,8 +88,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	root.MethodNotAllowed(api.MethodNotAllowed)
 	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.reg}})
 	a.Mount(root)
-	lavarpc.New(lavarpc.Options{Store: st, Logger: log}).Mount(root)
-	lavarest.New(lavarest.Options{Store: st, Logger: log}).Mount(root)
+	lavarpc.New(lavarpc.Options{Store: st, Logger: log, Checker: a}).Mount(root)
+	lavarest.New(lavarest.Options{Store: st, Logger: log, Checker: a}).Mount(root)
 	mets := metrics.New()
 	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.reg}}, mets, log, *dataDir, *tlsCert != ""); err != nil {
 		return err
@@ -106,6 +107,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	wproto.Mount(root)
 
+	if *pprofListen != "" {
+		if err := servePprof(ctx, *pprofListen, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *listen, err)

@@ -10,7 +10,13 @@
 // (or Bearer); job visibility is decided by the store from a store.Viewer,
 // never here.
 //
-// It imports core/model, core/store, core/job, core/auth and core/version;
-// it must not import a store backend (sqlite, postgres; tests excepted), the
+// Device-type drivers (/drivers: list, show, upload, activate, rollback,
+// module bytes) are served through the Drivers interface defined here, which
+// the server implements over plugins/registry; device-type settings
+// overrides are checked against the active driver's declared settings.
+//
+// It imports core/model, core/store, core/job, core/auth, core/version and
+// the sdk (driver ABI types); it must not import a store backend (sqlite,
+// postgres; tests excepted), the driver registry or hosts (plugins/...), the
 // scheduler, the worker protocol, the web pages or cmd/.
 package api

@@ -5,14 +5,13 @@ import (
 
 	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
-	"github.com/lavalab/lavalab/core/store"
 )
 
-// Problems lists why a valid definition cannot run on st (missing device
+// Problems lists why a valid definition cannot run here (missing device
 // types, devices, tags or groups): the submission checks of /api/v1, for
 // the LAVA-compatible APIs (/RPC2, /api/v0.2) to apply the same rules.
-func Problems(ctx context.Context, st store.Store, def *job.Definition) ([]job.Issue, error) {
-	return (&API{st: st}).problems(ctx, def)
+func (a *API) Problems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
+	return a.problems(ctx, def)
 }
 
 // JobsOf makes the jobs to store for a checked definition (one per

@@ -39,7 +39,6 @@ var (
 		"metadata", "priority", "tags", "secrets", "environment", "protocols", "notify",
 		"reboot_to_fastboot", "actions")
 	timeoutsKeys   = set("job", "action", "actions", "connection", "connections", "queue")
-	timeoutUnits   = []string{"days", "hours", "minutes", "seconds"}
 	actionKinds    = set("deploy", "boot", "test", "command")
 	compressions   = set("bz2", "gz", "xz", "zip", "zstd")
 	testFrom       = set("git", "bzr", "url", "inline")
@@ -56,7 +55,6 @@ var (
 	callbackKeys   = set("url", "method", "token", "header", "dataset", "content-type")
 	recipientKeys  = set("method", "user", "email", "handle", "server")
 	notifyStatus   = set("all", "finished", "running", "complete", "canceled", "incomplete")
-	urlKeys        = set("url", "headers", "compression", "archive", "md5sum", "sha256sum", "sha512sum")
 	testDefKeys    = set("from", "repository", "path", "name", "branch", "history", "revision",
 		"parameters", "params", "skip_install", "lava-signal", "compression", "md5sum", "sha256sum", "sha512sum", "headers")
 )

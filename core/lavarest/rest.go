@@ -43,6 +43,8 @@ type Options struct {
 	// LAVAVersion is what /system/version/ answers (default
 	// version.LAVACompat).
 	LAVAVersion string
+	// Checker is the submission check (see lavarpc.Options.Checker).
+	Checker lavarpc.Checker
 }
 
 // API serves /api/v0.2.
@@ -63,7 +65,7 @@ func New(o Options) *API {
 	if a.version == "" {
 		a.version = version.LAVACompat
 	}
-	a.rpcs = lavarpc.New(lavarpc.Options{Store: a.st, Logger: a.log, LAVAVersion: a.version})
+	a.rpcs = lavarpc.New(lavarpc.Options{Store: a.st, Logger: a.log, LAVAVersion: a.version, Checker: o.Checker})
 	return a
 }
 
@@ -437,7 +439,7 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	jobs, err := lavarpc.Submit(r.Context(), a.st, text, u.Username)
+	jobs, err := a.rpcs.Submit(r.Context(), text, u.Username)
 	if err != nil {
 		var f *lavarpc.Fault
 		if errors.As(err, &f) {
@@ -560,7 +562,7 @@ func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, fmt.Sprintf("job %d cannot be resubmitted: it is a multinode sub-job or a health check", j.ID))
 		return
 	}
-	jobs, err := lavarpc.Submit(r.Context(), a.st, j.Definition, u.Username)
+	jobs, err := a.rpcs.Submit(r.Context(), j.Definition, u.Username)
 	if err != nil {
 		var f *lavarpc.Fault
 		if errors.As(err, &f) {

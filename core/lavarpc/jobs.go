@@ -96,9 +96,9 @@ func (s *Server) job(ctx context.Context, c *Caller, a args, i int) (model.Job, 
 }
 
 // Submit parses, checks and stores a definition for submitter with the
-// same rules as /api/v1 (core/job, api.Problems). Faults carry LAVA's
+// same rules as /api/v1 (core/job, then the Checker). Faults carry LAVA's
 // codes and messages.
-func Submit(ctx context.Context, st store.Store, text, submitter string) ([]model.Job, error) {
+func (s *Server) Submit(ctx context.Context, text, submitter string) ([]model.Job, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, Faultf(400, "Problem with submitted job data: empty job definition")
 	}
@@ -106,7 +106,7 @@ func Submit(ctx context.Context, st store.Store, text, submitter string) ([]mode
 	if !rep.OK() || def == nil {
 		return nil, Faultf(400, "Problem with submitted job data: %s", issues(rep.Errors))
 	}
-	probs, err := api.Problems(ctx, st, def)
+	probs, err := s.chk.Problems(ctx, def)
 	if err != nil {
 		return nil, fmt.Errorf("checking the job: %w", err)
 	}
@@ -118,7 +118,7 @@ func Submit(ctx context.Context, st store.Store, text, submitter string) ([]mode
 		}
 		return nil, Faultf(400, "Device unavailable: %s", issues(probs))
 	}
-	jobs, err := st.CreateJobs(ctx, api.JobsOf(def, submitter))
+	jobs, err := s.st.CreateJobs(ctx, api.JobsOf(def, submitter))
 	if err != nil {
 		return nil, fmt.Errorf("storing the job: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *Server) registerJobs() {
 			if err != nil {
 				return nil, err
 			}
-			jobs, err := Submit(ctx, s.st, text, c.User.Username)
+			jobs, err := s.Submit(ctx, text, c.User.Username)
 			if err != nil {
 				return nil, err
 			}
@@ -204,7 +204,7 @@ func (s *Server) registerJobs() {
 			if j.TargetGroup != "" {
 				return nil, Faultf(400, "Job '%s' is one sub-job of a multinode job: submit the whole multinode definition again.", j.SubID)
 			}
-			jobs, err := Submit(ctx, s.st, j.Definition, c.User.Username)
+			jobs, err := s.Submit(ctx, j.Definition, c.User.Username)
 			if err != nil {
 				return nil, err
 			}

@@ -15,7 +15,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/lavalab/lavalab/core/api"
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/version"
@@ -30,6 +32,15 @@ type Options struct {
 	LAVAVersion string
 	// Now is the clock (default time.Now), for `since` in jobs.list.
 	Now func() time.Time
+	// Checker applies the submission checks beyond the job schema (device
+	// types, devices, tags, groups). Default: a core/api API on Store;
+	// the server passes its own so both share one availability cache.
+	Checker Checker
+}
+
+// Checker is the submission check of core/api (api.API satisfies it).
+type Checker interface {
+	Problems(ctx context.Context, def *job.Definition) ([]job.Issue, error)
 }
 
 // Server serves LAVA's XML-RPC API at /RPC2.
@@ -39,6 +50,7 @@ type Server struct {
 	version string
 	now     func() time.Time
 	methods map[string]*method
+	chk     Checker
 }
 
 // method is one XML-RPC method.
@@ -75,7 +87,10 @@ func (c *Caller) name() string {
 
 // New returns the server.
 func New(o Options) *Server {
-	s := &Server{st: o.Store, log: o.Logger, version: o.LAVAVersion, now: o.Now}
+	s := &Server{st: o.Store, log: o.Logger, version: o.LAVAVersion, now: o.Now, chk: o.Checker}
+	if s.chk == nil {
+		s.chk = api.NewAPI(api.Options{Store: o.Store, Logger: o.Logger})
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

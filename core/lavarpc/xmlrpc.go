@@ -577,3 +577,52 @@ func writeInt(b *bytes.Buffer, n int64) {
 	}
 	b.WriteString("<int>" + strconv.FormatInt(n, 10) + "</int>")
 }
+
+// DecodeResponse reads a methodResponse: its value, or its fault as a
+// *Fault error (for clients and tests).
+func DecodeResponse(r io.Reader) (any, error) {
+	d := xml.NewDecoder(io.LimitReader(r, 64*MaxRequest))
+	d.Strict = true
+	p := &parser{d: d}
+	if err := p.start("methodResponse"); err != nil {
+		return nil, err
+	}
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	se, ok := t.(xml.StartElement)
+	if !ok {
+		return nil, invalid("want <params> or <fault>, got %s", tokName(t))
+	}
+	switch se.Name.Local {
+	case "params":
+		if err := p.start("param"); err != nil {
+			return nil, err
+		}
+		if err := p.start("value"); err != nil {
+			return nil, err
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.end("param"); err != nil {
+			return nil, err
+		}
+		return v, p.end("params")
+	case "fault":
+		if err := p.start("value"); err != nil {
+			return nil, err
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		m, _ := v.(map[string]any)
+		code, _ := m["faultCode"].(int64)
+		msg, _ := m["faultString"].(string)
+		return nil, &Fault{Code: int(code), Msg: msg}
+	}
+	return nil, invalid("want <params> or <fault>, got <%s>", se.Name.Local)
+}

@@ -17,6 +17,11 @@ import (
 // runs on events; the timer only catches what events missed.
 const MinSafetyInterval = 20 * time.Second
 
+// DefaultMinPassInterval is the default Options.MinPassInterval: at most
+// 200 passes a second, so a burst of thousands of submissions a second
+// does not spend a core re-reading the queue per job.
+const DefaultMinPassInterval = 5 * time.Millisecond
+
 // Options tune a Scheduler. The zero value is usable.
 type Options struct {
 	// SafetyInterval is the slow timer between passes when nothing
@@ -32,6 +37,11 @@ type Options struct {
 	// records the merged settings: these defaults < the device type's
 	// overrides < the device dictionary. May be nil (no defaults).
 	DriverSettings func(ctx context.Context, sha string) (map[string]any, error)
+	// MinPassInterval spaces passes under a burst of events (default
+	// DefaultMinPassInterval): an event after a quiet spell is acted on at
+	// once; during a burst of submissions, passes run at most this often,
+	// each covering every event since the last.
+	MinPassInterval time.Duration
 	// OnPass, if set, is called after every pass (metrics).
 	OnPass func(PassStats)
 }
@@ -59,6 +69,9 @@ func New(st store.Store, log *slog.Logger, opts Options) *Scheduler {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MinPassInterval <= 0 {
+		opts.MinPassInterval = DefaultMinPassInterval
 	}
 	if log == nil {
 		log = slog.Default()
@@ -100,6 +113,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // lead runs passes on events and on the safety timer.
 func (s *Scheduler) lead(ctx context.Context, events <-chan store.Event, timer *time.Timer) error {
 	for {
+		last := time.Now()
 		if _, err := s.Pass(ctx); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -114,7 +128,15 @@ func (s *Scheduler) lead(ctx context.Context, events <-chan store.Event, timer *
 			if !open {
 				return errors.New("event stream closed")
 			}
-			// Coalesce a burst of events into one pass.
+			// During a burst, wait out the minimum interval, then cover
+			// every event that came meanwhile with one pass.
+			if wait := s.opts.MinPassInterval - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(wait):
+				}
+			}
 			drain(events)
 		case <-timer.C:
 		}

@@ -212,7 +212,8 @@ func InfrastructureError(errorType string) bool {
 
 // Snapshot is what one scheduling pass needs, read in one go.
 type Snapshot struct {
-	// Queued are the Submitted jobs without a device, any order, with only
+	// Queued are the Submitted jobs without a device whose device type has
+	// a device in Devices (none when no device is free), any order, with only
 	// the fields planning reads: ID, TargetGroup, Priority, requested
 	// device type and device, Tags, HealthCheck, SubmitTime, QueueTimeout,
 	// Submitter and Visibility (a long queue is read on every pass).

@@ -106,6 +106,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		Write:    s.db,
 		Read:     s.db,
 		NotifyTx: s.notifyTx,
+		// One transaction (BEGIN, INSERTs, pg_notify, COMMIT) for a
+		// burst of concurrent submissions instead of one each.
+		GroupCommit: true,
 	})
 	if err := s.listen(ctx); err != nil {
 		return fail(err)

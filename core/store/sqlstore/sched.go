@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -32,10 +33,6 @@ func (s *DB) SchedulingSnapshot(ctx context.Context) (store.Snapshot, error) {
 		return snap, s.wrap(err, "reading the scheduling snapshot")
 	}
 	defer func() { _ = rtx.Rollback() }()
-
-	if snap.Queued, err = s.queued(ctx, rtx); err != nil {
-		return snap, s.wrap(err, "reading the queue")
-	}
 
 	// Workers that may take jobs, and their free slots.
 	busy := map[string]int{}
@@ -125,19 +122,31 @@ ORDER BY d.hostname`, model.DeviceIdle, model.DeviceGood, model.DeviceUnknown, m
 			snap.Types[dt.Name] = dt
 		}
 	}
+	// The queue last, and only for the device types that have a free
+	// device: with every board busy (the usual state of a long queue) a
+	// pass reads no job at all.
+	if snap.Queued, err = s.queued(ctx, rtx, slices.Sorted(maps.Keys(used))); err != nil {
+		return snap, s.wrap(err, "reading the queue")
+	}
 	return snap, nil
 }
 
-// queued reads the queue and its tags, in two queries whatever its length.
-func (s *DB) queued(ctx context.Context, q querier) ([]model.Job, error) {
+// queued reads the queue for the given device types and its tags, in two
+// queries whatever its length.
+func (s *DB) queued(ctx context.Context, q querier, deviceTypes []string) ([]model.Job, error) {
+	out := []model.Job{}
+	if len(deviceTypes) == 0 {
+		return out, nil
+	}
+	var qa args
+	cond := `j.state = ` + qa.add(model.JobSubmitted) + ` AND j.actual_device = '' AND j.requested_device_type IN (` + qa.list(anys(deviceTypes)...) + `)`
 	// Only the columns planning reads: decoding every column of a long
 	// queue was most of a pass's cost.
 	rows, err := q.QueryContext(ctx, `SELECT j.id, j.target_group, j.priority, j.requested_device_type, j.requested_device,
-j.health_check, j.submit_time, j.queue_timeout, j.submitter, j.visibility FROM jobs j WHERE j.state = $1 AND j.actual_device = ''`, model.JobSubmitted)
+j.health_check, j.submit_time, j.queue_timeout, j.submitter, j.visibility FROM jobs j WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
 	}
-	out := []model.Job{}
 	idx := map[int64]int{}
 	for rows.Next() {
 		j := model.Job{State: model.JobSubmitted, Health: model.JobUnknown}
@@ -157,7 +166,7 @@ j.health_check, j.submit_time, j.queue_timeout, j.submitter, j.visibility FROM j
 		return nil, err
 	}
 	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM job_tags t JOIN jobs j ON j.id = t.job_id
-WHERE j.state = $1 AND j.actual_device = '' ORDER BY t.job_id, t.tag`, model.JobSubmitted)
+WHERE `+cond+` ORDER BY t.job_id, t.tag`, qa...)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +189,15 @@ func (d Dialect) snapshotOpts() *sql.TxOptions {
 		return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	}
 	return nil
+}
+
+// anys converts strings to query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // errSkip rolls an assignment back without failing Assign.

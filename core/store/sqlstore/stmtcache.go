@@ -33,19 +33,16 @@ func newStmtCache(db *sql.DB) *stmtCache {
 func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
 	c.mu.RLock()
 	st, ok := c.stmts[query]
+	full := len(c.stmts) >= maxCachedStatements
 	c.mu.RUnlock()
 	if ok {
 		return st
 	}
-	c.mu.RLock()
-	full := len(c.stmts) >= maxCachedStatements
-	c.mu.RUnlock()
 	if full {
 		return nil
 	}
-	// Prepare without holding mu: preparing waits for a connection, and on
-	// a single-writer handle that connection may belong to a transaction
-	// that is itself looking a statement up (a deadlock if mu were held).
+	// Prepare without holding the lock: preparing waits for a pooled
+	// connection, and the goroutines holding them may need the lock.
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil

@@ -189,10 +189,16 @@ func (s *DB) UserByTokenHash(ctx context.Context, hash []byte) (model.User, erro
 	if len(hash) == 0 {
 		return u, notFound("token")
 	}
-	var uid, used int64
-	if err := s.rq.QueryRowContext(ctx, `SELECT user_id, last_used FROM tokens WHERE hash = $1`, hash).Scan(&uid, &used); err != nil {
+	// The token and its user in one query (authentication runs on every
+	// API request).
+	var used, created int64
+	err := s.rq.QueryRowContext(ctx, `SELECT u.id, u.username, u.email, u.is_admin, u.created, t.last_used
+FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).
+		Scan(&u.ID, &u.Username, &u.Email, &u.IsAdmin, &created, &used)
+	if err != nil {
 		return u, s.wrap(err, "token")
 	}
+	u.Created = fromMicros(created)
 	now := s.now()
 	if now.Sub(fromMicros(used)) >= TokenUseGranularity {
 		err := s.inTx(ctx, func(t *tx) error {
@@ -203,7 +209,7 @@ func (s *DB) UserByTokenHash(ctx context.Context, hash []byte) (model.User, erro
 			return u, err
 		}
 	}
-	u, err := s.scanUser(ctx, s.rq, `id = $1`, uid)
+	u.Groups, err = s.userGroups(ctx, s.rq, u.ID)
 	return u, s.wrap(err, "token's user")
 }
 
