@@ -123,7 +123,7 @@ func (a *API) Routes() chi.Router {
 		name, ctype string
 		write       func(io.Writer, []results.Row) error
 	}{
-		{"yaml", "application/yaml", results.WriteYAML},
+		{"yaml", "application/yaml", lavarpc.WriteResultsYAML},
 		{"csv", "text/csv", results.WriteCSV},
 		{"junit", "application/xml", results.WriteJUnit},
 		{"tap13", "text/plain", results.WriteTAP13},
@@ -471,6 +471,13 @@ func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) job(w http.ResponseWriter, r *http.Request) (model.Job, bool) {
 	j, err := lavarpc.FindJob(r.Context(), a.st, viewer(r.Context()), chi.URLParam(r, "id"))
+	var f *lavarpc.Fault
+	if errors.As(err, &f) && (f.Code == 403 || f.Code == 404) {
+		// DRF filters the queryset by visibility: a job you may not see
+		// does not exist.
+		detail(w, http.StatusNotFound, "Not found.")
+		return model.Job{}, false
+	}
 	if err != nil {
 		a.fault(w, r, err)
 		return model.Job{}, false

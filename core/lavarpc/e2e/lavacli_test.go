@@ -8,8 +8,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -50,18 +55,19 @@ func TestMain(m *testing.M) {
 type lab struct {
 	t       *testing.T
 	data    string
+	db      string
 	home    string
 	url     string
 	st      store.Store
 	lavacli string
 }
 
-func admin(t *testing.T, data string, args ...string) string {
+func admin(t *testing.T, data, db string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, serverBin, append(args, "--data-dir", data)...)
+	cmd := exec.CommandContext(ctx, serverBin, append(args, "--data-dir", data, "--db", db)...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("lava-server %s: %v\n%s", strings.Join(args, " "), err, errb.String())
@@ -72,15 +78,20 @@ func admin(t *testing.T, data string, args ...string) string {
 func startLab(t *testing.T) *lab {
 	lavacli := testenv.NeedTool(t, "lavacli")
 	l := &lab{t: t, data: t.TempDir(), home: t.TempDir(), lavacli: lavacli}
-	adminTok := admin(t, l.data, "user", "add", "admin", "--admin")
-	bobTok := admin(t, l.data, "user", "add", "bob")
-	admin(t, l.data, "worker", "add", "w1")
-	admin(t, l.data, "device-type", "add", "qemu")
-	admin(t, l.data, "device", "add", "qemu-01", "--type", "qemu", "--worker", "w1", "--tag", "usb")
-	admin(t, l.data, "tag", "add", "hdmi", "--description", "has HDMI")
+	// With PostgreSQL the test shares the server's store (to feed a
+	// running job's log); SQLite is locked by the server process.
+	if dsn := os.Getenv("LAVA_TEST_POSTGRES_DSN"); dsn != "" {
+		l.db = freshSchema(t, dsn)
+	}
+	adminTok := admin(t, l.data, l.db, "user", "add", "admin", "--admin")
+	bobTok := admin(t, l.data, l.db, "user", "add", "bob")
+	admin(t, l.data, l.db, "worker", "add", "w1")
+	admin(t, l.data, l.db, "device-type", "add", "qemu")
+	admin(t, l.data, l.db, "device", "add", "qemu-01", "--type", "qemu", "--worker", "w1", "--tag", "usb")
+	admin(t, l.data, l.db, "tag", "add", "hdmi", "--description", "has HDMI")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, serverBin, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data)
+	cmd := exec.CommandContext(ctx, serverBin, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data, "--db", l.db)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -121,13 +132,51 @@ func startLab(t *testing.T) *lab {
 	if err := os.WriteFile(filepath.Join(l.home, ".config", "lavacli.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err := storeopen.Open(context.Background(), l.data, "")
+	if l.db != "" {
+		st, err := storeopen.Open(context.Background(), l.data, l.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		l.st = st
+	}
+	return l
+}
+
+// freshSchema creates a schema dropped at cleanup and returns a DSN using it.
+func freshSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
+		t.Fatalf("connecting to LAVA_TEST_POSTGRES_DSN: %v", err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "lavacli_e2e_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	l.st = st
-	return l
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("LAVA_TEST_POSTGRES_DSN: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (l *lab) command(ctx context.Context, args ...string) *exec.Cmd {
@@ -230,7 +279,7 @@ func TestLavacli(t *testing.T) {
 		l.expect(0, []string{"id          : " + ids, "description : QEMU using kernel messages", "submitter   : admin",
 			"device-type : qemu", "device      : None", "state       : Submitted", "Health      : Unknown",
 			"pipeline    : True", "visibility  : Public", "submit time : 20", "start time  : None"}, "jobs", "show", ids)
-		l.expect(0, []string{"Unable to call 'jobs.show'", "404", "Job '999' was not found."}, "jobs", "show", "999")
+		l.expect(1, []string{"Unable to call 'jobs.show'", "404", "Job '999' was not found."}, "jobs", "show", "999")
 		def, err := os.ReadFile(valid)
 		if err != nil {
 			t.Fatal(err)
@@ -259,8 +308,16 @@ func TestLavacli(t *testing.T) {
 		if id1 == 0 {
 			t.Skip("no job submitted")
 		}
+		testenv.Need(t, l.st != nil, "LAVA_TEST_POSTGRES_DSN is not set: feeding a running job's log needs the server's store shared (SQLite is locked by the server)")
 		ids := fmt.Sprint(id1)
 		if _, err := l.st.SetDeviceHealth(ctx, "qemu-01", model.DeviceGood); err != nil {
+			t.Fatal(err)
+		}
+		// The worker protocol's part: w1 online, the job scheduled and started.
+		if _, err := l.st.UpdateWorker(ctx, "w1", func(w *model.Worker) error {
+			w.State, w.LastPing = model.WorkerOnline, time.Now()
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		j, err := l.st.Job(ctx, store.System(), id1)
@@ -343,7 +400,7 @@ func TestLavacli(t *testing.T) {
 			t.Errorf("jobs wait printed %q, want the Running state", wout.String())
 		}
 		l.expect(0, []string{`- {"dt": "`, `"lvl": "info", "msg": "start: 0 validate"}`}, "jobs", "logs", "--raw", "--no-follow", "--end", "1", ids)
-		l.expect(0, []string{"state       : Finished", "Health      : Incomplete", "failure     : speed too low", "device      : qemu-01"}, "jobs", "show", ids)
+		l.expect(0, []string{"device      : qemu-01", "state       : Finished", "Health      : Incomplete", "failure     : speed too low"}, "jobs", "show", ids)
 		l.expect(0, []string{"Results:", "* lava.job [pass]", "* 0_smoke.uname [pass]", "* 0_smoke.speed [fail]"}, "results", ids)
 		l.expect(0, []string{"Results:", "* 0_smoke.uname [pass]", "* 0_smoke.speed [fail]"}, "results", ids, "0_smoke")
 		l.expect(0, []string{"fail"}, "results", ids, "0_smoke", "speed")
@@ -419,7 +476,7 @@ func TestLavacli(t *testing.T) {
 	t.Run("workers", func(t *testing.T) {
 		l.t = t
 		l.expect(0, []string{"Workers:", "* w1"}, "workers", "list")
-		l.expect(0, []string{"hostname    : w1", "state       : Offline", "health      : Active", "devices     : qemu-01", "last ping   : None", "job limit   : 0"}, "workers", "show", "w1")
+		l.expect(0, []string{"hostname    : w1", "health      : Active", "devices     : qemu-01", "last ping   : ", "job limit   : 0"}, "workers", "show", "w1")
 		l.expect(1, []string{"404", "Worker 'nope' was not found."}, "workers", "show", "nope")
 		l.expect(0, nil, "workers", "add", "w2", "--description", "second worker")
 		l.expect(0, nil, "workers", "update", "w2", "--health", "MAINTENANCE", "--job-limit", "3")
