@@ -32,14 +32,18 @@ func NeedTool(t testing.TB, name string) string {
 	return p
 }
 
-// SharedDir returns ../shared/<rel> from the repository root, and skips (or
-// fails under CI) when it is absent.
+// SharedDir returns <shared>/<rel>, where <shared> is $LAVALAB_SHARED or
+// else ../shared from the repository root, and skips (or fails under CI)
+// when it is absent.
 func SharedDir(t testing.TB, rel string) string {
 	t.Helper()
-	root := RepoRoot(t)
-	p := filepath.Join(root, "..", "shared", rel)
+	base := os.Getenv("LAVALAB_SHARED")
+	if base == "" {
+		base = filepath.Join(RepoRoot(t), "..", "shared")
+	}
+	p := filepath.Join(base, rel)
 	_, err := os.Stat(p)
-	Need(t, err == nil, "the shared corpus is absent: "+p)
+	Need(t, err == nil, "the shared corpus is absent: "+p+" (set LAVALAB_SHARED to its folder)")
 	return p
 }
 
