@@ -1,0 +1,622 @@
+// Command logingest measures log ingestion on one lava-server: N jobs run
+// at once, each sending records at serial line rate (default 144 records
+// of 80 bytes a second, 115,200 baud ≈ 11.5 KB/s) for -duration, through
+// the real worker protocol (the synthetic worker: lava-worker's runtime
+// with a runner that emits numbered lines; one process runs all N jobs).
+//
+// The server and the worker are real processes (built by this command
+// unless -server-bin/-worker-bin are given). For every N of -jobs it
+// seeds a fresh store (SQLite in a temp dir, or a fresh schema of the
+// PostgreSQL database -db), submits N jobs through the REST API, starts
+// the worker, follows -sample jobs through GET /api/v1/jobs/{id}/logs and
+// reports:
+//
+//   - stored: every job Complete with every record (store checked after
+//     the server stopped);
+//   - latency from the record's creation on the worker to its first sight
+//     through the API (includes the worker's batching, -log-interval, and
+//     the follower's polling, -follow-every: an upper bound);
+//   - server CPU (utime+stime of /proc/<pid>/stat over the run, in cores);
+//   - worker RSS idle and at its peak with N jobs running.
+//
+// The ceiling is the largest N with p99 ≤ 1 s and every record stored.
+//
+//	go run ./bench/logingest -jobs 100,250,500,1000 -duration 60s [-db postgres://...]
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/storeopen"
+)
+
+type config struct {
+	jobs        []int
+	duration    time.Duration
+	rate        int
+	db          string
+	serverBin   string
+	workerBin   string
+	logInterval time.Duration
+	sample      int
+	followEvery time.Duration
+	keep        bool
+}
+
+func main() {
+	var c config
+	jobs := flag.String("jobs", "100,250,500,1000", "comma-separated numbers of concurrent jobs, one run each")
+	flag.DurationVar(&c.duration, "duration", 60*time.Second, "how long each job sends records")
+	flag.IntVar(&c.rate, "rate", 144, "records per second per job (80 bytes each; 144/s ≈ 115,200 baud)")
+	flag.StringVar(&c.db, "db", "", "store: empty for SQLite in a temp dir, or a PostgreSQL DSN (a fresh schema per run)")
+	flag.StringVar(&c.serverBin, "server-bin", "", "lava-server binary (default: built from ./cmd/lava-server)")
+	flag.StringVar(&c.workerBin, "worker-bin", "", "synthetic worker binary (default: built from ./core/workerproto/internal/synthworker)")
+	flag.DurationVar(&c.logInterval, "log-interval", 200*time.Millisecond, "the worker's --log-interval (lava-worker's default)")
+	flag.IntVar(&c.sample, "sample", 50, "jobs followed through the API for the latency")
+	flag.DurationVar(&c.followEvery, "follow-every", 100*time.Millisecond, "how often a followed job's log is read through the API")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temp dirs (server and worker logs)")
+	flag.Parse()
+	for _, f := range strings.Split(*jobs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "logingest: -jobs %q: want positive numbers\n", *jobs)
+			os.Exit(2)
+		}
+		c.jobs = append(c.jobs, n)
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "logingest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "bench-logingest-")
+	if err != nil {
+		return err
+	}
+	if !c.keep {
+		defer os.RemoveAll(tmp)
+	}
+	if c.serverBin == "" || c.workerBin == "" {
+		if err := buildBins(&c, tmp); err != nil {
+			return err
+		}
+	}
+	backend := "sqlite"
+	if c.db != "" {
+		backend = "postgres"
+	}
+	fmt.Printf("log ingestion: %s, %d records/s/job of 80 bytes for %s, worker --log-interval %s, %d jobs followed every %s; machine: %d CPUs, load %s\n",
+		backend, c.rate, c.duration, c.logInterval, c.sample, c.followEvery, numCPU(), loadavg())
+	ceiling := 0
+	for _, n := range c.jobs {
+		r, err := runOne(ctx, c, tmp, n)
+		if err != nil {
+			return fmt.Errorf("%d jobs: %w", n, err)
+		}
+		ok := r.allStored && r.p99 <= time.Second
+		if ok {
+			ceiling = max(ceiling, n)
+		}
+		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
+			backend, n, r.allStored, r.stored, r.want, r.complete, n,
+			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond), r.samples,
+			r.cpu, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
+	}
+	fmt.Printf("%s ceiling: %d jobs (largest N run with p99 ≤ 1 s and every record stored; load %s)\n", backend, ceiling, loadavg())
+	return nil
+}
+
+func buildBins(c *config, dir string) error {
+	for _, b := range []struct {
+		out       *string
+		pkg, name string
+	}{
+		{&c.serverBin, "./cmd/lava-server", "lava-server"},
+		{&c.workerBin, "./core/workerproto/internal/synthworker", "synthworker"},
+	} {
+		if *b.out != "" {
+			continue
+		}
+		out := filepath.Join(dir, b.name)
+		cmd := exec.Command("go", "build", "-o", out, "-ldflags", "-X github.com/lavalab/lavalab/core/version.Version=bench", b.pkg)
+		if o, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, o)
+		}
+		*b.out = out
+	}
+	return nil
+}
+
+type result struct {
+	allStored        bool
+	stored, want     int64
+	complete         int
+	p50, p99, max    time.Duration
+	samples          int
+	cpu              float64
+	idleRSS, peakRSS int64
+	wall             time.Duration
+}
+
+const def = `job_name: logingest
+device_type: local
+visibility: public
+timeouts:
+  job:
+    minutes: 30
+actions:
+- boot:
+    method: minimal
+`
+
+func runOne(ctx context.Context, c config, tmp string, n int) (res result, err error) {
+	dir := filepath.Join(tmp, fmt.Sprintf("n%d", n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, err
+	}
+	dsn := ""
+	if c.db != "" {
+		var drop func()
+		if dsn, drop, err = freshSchema(ctx, c.db); err != nil {
+			return res, err
+		}
+		defer drop()
+	}
+	usecret, wtokenFile, err := seed(ctx, dir, dsn, n)
+	if err != nil {
+		return res, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return res, err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	args := []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dir, "--log-level", "warn"}
+	if dsn != "" {
+		args = append(args, "--db", dsn)
+	}
+	srv, err := start(c.serverBin, args, nil, filepath.Join(dir, "server.log"))
+	if err != nil {
+		return res, err
+	}
+	defer stop(srv)
+	if err := waitHTTP(base+"/healthz", 60*time.Second); err != nil {
+		return res, fmt.Errorf("server: %w (see %s)", err, filepath.Join(dir, "server.log"))
+	}
+	lines := int(c.duration.Seconds() * float64(c.rate))
+	interval := time.Second / time.Duration(c.rate)
+	wk, err := start(c.workerBin, []string{"--url", base, "--name", "w1", "--token-file", wtokenFile,
+		"--work-dir", filepath.Join(dir, "worker"), "--log-interval", c.logInterval.String(), "--log-level", "warn"},
+		[]string{"LAVA_SYNTH_LINES=" + strconv.Itoa(lines), "LAVA_SYNTH_INTERVAL=" + interval.String()},
+		filepath.Join(dir, "worker.log"))
+	if err != nil {
+		return res, err
+	}
+	defer stop(wk)
+	// The worker's idle RSS: up and polling, no job yet.
+	time.Sleep(2 * time.Second)
+	res.idleRSS = rss(wk.Process.Pid)
+	cpu0, t0 := cpuTicks(srv.Process.Pid), time.Now()
+	ids, err := submit(base, usecret, n)
+	if err != nil {
+		return res, err
+	}
+
+	// Follow a sample of jobs; watch the worker's RSS; wait for all ends.
+	fctx, fcancel := context.WithCancel(ctx)
+	var lat []time.Duration
+	var latMu sync.Mutex
+	var fwg sync.WaitGroup
+	step := max(1, n/max(1, c.sample))
+	for i := 0; i < n; i += step {
+		id := ids[i]
+		fwg.Go(func() {
+			l := follow(fctx, base, usecret, id, int64(lines), c.followEvery)
+			latMu.Lock()
+			lat = append(lat, l...)
+			latMu.Unlock()
+		})
+	}
+	var peak atomic.Int64
+	fwg.Go(func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if r := rss(wk.Process.Pid); r > peak.Load() {
+				peak.Store(r)
+			}
+			select {
+			case <-fctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	deadline := time.Now().Add(3*c.duration + 2*time.Minute)
+	for {
+		done, err := finished(base, usecret, n)
+		if err != nil {
+			fcancel()
+			fwg.Wait()
+			return res, err
+		}
+		if done >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("  %d jobs: only %d of %d finished by the deadline\n", n, done, n)
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	res.wall = time.Since(t0)
+	res.cpu = float64(cpuTicks(srv.Process.Pid)-cpu0) / clockTicks / res.wall.Seconds()
+	// The followers stop when they have seen every record (or now).
+	time.Sleep(2 * c.followEvery)
+	fcancel()
+	fwg.Wait()
+	res.peakRSS = peak.Load()
+	stop(wk)
+	stop(srv)
+
+	slices.Sort(lat)
+	res.samples = len(lat)
+	if len(lat) > 0 {
+		q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+		res.p50, res.p99, res.max = q(0.50), q(0.99), lat[len(lat)-1]
+	} else {
+		res.p99 = time.Hour
+	}
+	// Count check on the store itself.
+	st, err := storeopen.Open(ctx, dir, dsn)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	res.want = int64(lines) * int64(n)
+	res.allStored = true
+	for _, id := range ids {
+		cnt, err := st.LogCount(ctx, id)
+		if err != nil {
+			return res, err
+		}
+		recs, err := st.ReadLogs(ctx, id, max(0, cnt-1), 1)
+		if err != nil {
+			return res, err
+		}
+		j, err := st.Job(ctx, store.System(), id)
+		if err != nil {
+			return res, err
+		}
+		res.stored += cnt
+		if j.Health == model.JobComplete {
+			res.complete++
+		}
+		lastOK := cnt == 0 || (len(recs) == 1 && strings.HasPrefix(recs[0].Message, fmt.Sprintf("line %d ", cnt-1)))
+		if cnt != int64(lines) || j.Health != model.JobComplete || !lastOK {
+			res.allStored = false
+		}
+	}
+	return res, nil
+}
+
+// seed creates the lab: a user with a token, worker w1 (token file),
+// device type local and n devices on w1.
+func seed(ctx context.Context, dir, dsn string, n int) (usecret, wtokenFile string, err error) {
+	st, err := storeopen.Open(ctx, dir, dsn)
+	if err != nil {
+		return "", "", err
+	}
+	defer st.Close()
+	wsecret, whash := auth.NewWorkerToken()
+	usecret, uhash := auth.NewToken()
+	if err := st.CreateDeviceType(ctx, model.DeviceType{Name: "local"}); err != nil {
+		return "", "", err
+	}
+	if err := st.CreateWorker(ctx, model.Worker{Hostname: "w1", State: model.WorkerOffline, Health: model.WorkerActive, TokenHash: whash}); err != nil {
+		return "", "", err
+	}
+	for i := range n {
+		if err := st.CreateDevice(ctx, model.Device{Hostname: fmt.Sprintf("d%04d", i), DeviceType: "local", Worker: "w1", Health: model.DeviceGood}); err != nil {
+			return "", "", err
+		}
+	}
+	if _, err := st.CreateUser(ctx, model.User{Username: "bench", IsAdmin: true}); err != nil {
+		return "", "", err
+	}
+	if _, err := st.CreateToken(ctx, "bench", "bench", uhash); err != nil {
+		return "", "", err
+	}
+	wtokenFile = filepath.Join(dir, "w1.token")
+	return usecret, wtokenFile, os.WriteFile(wtokenFile, []byte(wsecret+"\n"), 0o600)
+}
+
+// freshSchema makes a schema in the database and returns a DSN using it
+// and a function dropping it.
+func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("connecting to -db: %w", err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "logingest_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("creating schema %s: %w", schema, err)
+	}
+	drop := func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "logingest: dropping schema %s: %v\n", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			fmt.Fprintf(os.Stderr, "logingest: dropping schema %s: %v\n", schema, err)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		drop()
+		return "", nil, fmt.Errorf("-db: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+func submit(base, token string, n int) ([]int64, error) {
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			var out struct {
+				ID  int64   `json:"id"`
+				IDs []int64 `json:"ids"`
+			}
+			code, body, err := call("POST", base+"/api/v1/jobs", token, strings.NewReader(def), &out)
+			switch {
+			case err != nil:
+				errs[i] = err
+			case code/100 != 2:
+				errs[i] = fmt.Errorf("submit: %d %s", code, body)
+			case out.ID > 0:
+				ids[i] = out.ID
+			case len(out.IDs) > 0:
+				ids[i] = out.IDs[0]
+			default:
+				errs[i] = fmt.Errorf("submit: no job id in %s", body)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// finished counts the jobs in state Finished through the API.
+func finished(base, token string, n int) (int, error) {
+	var out struct {
+		Count int `json:"count"`
+	}
+	code, body, err := call("GET", base+"/api/v1/jobs?state=finished&limit=1", token, nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	if code != 200 {
+		return 0, fmt.Errorf("listing jobs: %d %s", code, body)
+	}
+	return out.Count, nil
+}
+
+// follow reads a job's log through the API until it has seen want records
+// or ctx ends, and returns, for each record, the time from its creation
+// (its dt, stamped by the worker) to its first sight.
+func follow(ctx context.Context, base, token string, id, want int64, every time.Duration) []time.Duration {
+	var lat []time.Duration
+	next := int64(0)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for next < want {
+		var out struct {
+			Next    int64 `json:"next"`
+			Records []struct {
+				DT time.Time `json:"dt"`
+			} `json:"records"`
+		}
+		code, _, err := call("GET", fmt.Sprintf("%s/api/v1/jobs/%d/logs?start=%d&limit=10000", base, id, next), token, nil, &out)
+		now := time.Now()
+		if err == nil && code == 200 {
+			for _, r := range out.Records {
+				lat = append(lat, now.Sub(r.DT))
+			}
+			if len(out.Records) > 0 {
+				next = out.Next
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return lat
+		case <-t.C:
+		}
+	}
+	return lat
+}
+
+var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+
+func call(method, u, token string, body io.Reader, out any) (int, []byte, error) {
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Token "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, nil, err
+	}
+	if resp.StatusCode/100 == 2 && out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, b, fmt.Errorf("%s %s: %w", method, u, err)
+		}
+	}
+	return resp.StatusCode, b, nil
+}
+
+func start(bin string, args, env []string, logPath string) (*exec.Cmd, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	go func() { _ = cmd.Wait(); f.Close() }()
+	return cmd, nil
+}
+
+// stop sends SIGTERM, then SIGKILL after 20 s.
+func stop(cmd *exec.Cmd) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	for i := 0; i < 200; i++ {
+		if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+}
+
+func waitHTTP(u string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer within %s", u, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// clockTicks is USER_HZ, 100 on Linux.
+const clockTicks = 100
+
+// cpuTicks returns utime+stime of the process (clock ticks).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	// Fields after the command name (which may hold spaces) in parentheses.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + k
+}
+
+// rss returns the resident set size in bytes (VmRSS).
+func rss(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func numCPU() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "processor\t:")
+}
