@@ -50,6 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	retryMax := fs.Duration("retry-max", 5*time.Second, "longest pause between retries while the server is unreachable")
 	mismatchRetry := fs.Duration("mismatch-retry", time.Minute, "how often to ask again on a version mismatch")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -66,7 +67,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		fmt.Fprintf(stderr, "lava-worker: --log-level %q: want debug, info, warn or error\n", *logLevel)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	var log *slog.Logger
+	switch *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	default:
+		fmt.Fprintf(stderr, "lava-worker: --log-format %q: want text or json\n", *logFormat)
+		return 2
+	}
 	if *url == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "lava-worker: --url is required (and no positional argument is taken)")
 		fs.Usage()

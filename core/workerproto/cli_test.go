@@ -1,0 +1,64 @@
+package workerproto_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lavalab/lavalab/core/workerproto"
+)
+
+type nopRunner struct{}
+
+func (nopRunner) Run(context.Context, workerproto.StartJob, workerproto.Sink) workerproto.Outcome {
+	return workerproto.Outcome{}
+}
+
+func newNop(context.Context, workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
+	return nopRunner{}, func() {}, nil
+}
+
+// TestLogFormat runs the command line with each --log-format on a
+// canceled context (it starts and stops at once) and checks what it logs.
+func TestLogFormat(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	must(t, os.WriteFile(tok, []byte("lavaw_x\n"), 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	args := func(format string) []string {
+		return []string{"--url", "http://127.0.0.1:1", "--name", "w1", "--token-file", tok, "--work-dir", dir, "--log-format", format}
+	}
+
+	var out, errb bytes.Buffer
+	if c := workerproto.Main(ctx, args("json"), &out, &errb, newNop); c != 0 {
+		t.Fatalf("--log-format json: exit %d\n%s", c, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		t.Fatal("--log-format json: nothing logged")
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["msg"] == nil || m["level"] == nil {
+			t.Fatalf("--log-format json: line %q is not a slog JSON record (%v)", l, err)
+		}
+	}
+
+	errb.Reset()
+	if c := workerproto.Main(ctx, args("text"), &out, &errb, newNop); c != 0 {
+		t.Fatalf("--log-format text: exit %d\n%s", c, errb.String())
+	}
+	if s := errb.String(); !strings.Contains(s, `msg="lava-worker starting"`) || strings.HasPrefix(s, "{") {
+		t.Fatalf("--log-format text logged %q", s)
+	}
+
+	errb.Reset()
+	if c := workerproto.Main(ctx, args("xml"), &out, &errb, newNop); c != 2 || !strings.Contains(errb.String(), "--log-format") {
+		t.Fatalf("--log-format xml: exit %d, %q; want 2 and a message naming the flag", c, errb.String())
+	}
+}
