@@ -54,6 +54,7 @@ func dialect() sqlstore.Dialect {
 		Name:              "postgres",
 		ForUpdate:         " FOR UPDATE",
 		SnapshotIsolation: true,
+		ArrayParams:       true,
 		IsUnique:          func(err error) bool { return pgCode(err) == "23505" },
 		IsForeignKey:      func(err error) bool { return pgCode(err) == "23503" },
 	}

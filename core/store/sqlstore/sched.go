@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -200,16 +200,18 @@ func anys(ss []string) []any {
 	return out
 }
 
-// errSkip rolls an assignment back without failing Assign.
-var errSkip = errors.New("assignment is stale")
+// assignChunk is how many assignments share one transaction (and one
+// statement per table): 1,000 devices assigned in one pass are one
+// transaction of a few statements.
+const assignChunk = 1000
 
-// assignChunk is how many assignments share one transaction: one commit
-// (one fsync on SQLite) per job made a 1,000-device pass cost ~300 ms.
-const assignChunk = 200
-
-// Assign applies the assignments in transactions of up to assignChunk,
-// each assignment under its own savepoint, skipping (rolling back to the
-// savepoint) those whose job or device changed since the snapshot.
+// Assign applies the assignments set-based, in transactions of up to
+// assignChunk: it locks and checks the jobs and devices (one query each),
+// skips the assignments whose job or device changed since the snapshot
+// (and any that reuse a job or device already taken in this call), creates
+// the health checks, then moves the jobs to Scheduled and the devices to
+// Reserved with one UPDATE per table. A job and its device always change
+// in the same transaction.
 func (s *DB) Assign(ctx context.Context, as []store.Assignment) ([]store.Assignment, error) {
 	var applied []store.Assignment
 	for len(as) > 0 {
@@ -217,29 +219,9 @@ func (s *DB) Assign(ctx context.Context, as []store.Assignment) ([]store.Assignm
 		as = as[len(chunk):]
 		var ok []store.Assignment
 		err := s.inTx(ctx, func(t *tx) error {
-			ok = ok[:0]
-			for _, a := range chunk {
-				if _, err := t.ExecContext(ctx, `SAVEPOINT assign_one`); err != nil {
-					return s.wrap(err, "assigning jobs")
-				}
-				nev := len(t.events)
-				err := s.assign(ctx, t, &a)
-				switch {
-				case err == nil:
-					ok = append(ok, a)
-				case errors.Is(err, errSkip):
-					t.events = t.events[:nev]
-					if _, err := t.ExecContext(ctx, `ROLLBACK TO SAVEPOINT assign_one`); err != nil {
-						return s.wrap(err, "assigning jobs")
-					}
-				default:
-					return err
-				}
-				if _, err := t.ExecContext(ctx, `RELEASE SAVEPOINT assign_one`); err != nil {
-					return s.wrap(err, "assigning jobs")
-				}
-			}
-			return nil
+			var err error
+			ok, err = s.assignSet(ctx, t, chunk)
+			return err
 		})
 		if err != nil {
 			return applied, err
@@ -249,71 +231,195 @@ func (s *DB) Assign(ctx context.Context, as []store.Assignment) ([]store.Assignm
 	return applied, nil
 }
 
-func (s *DB) assign(ctx context.Context, t *tx, a *store.Assignment) error {
-	j := &a.Job
-	if j.ID == 0 {
-		if !j.HealthCheck {
-			return invalid("assigning a job without an id to %q (only health checks are created by Assign)", a.Device)
+// queuedJob is what assignSet reads of a job it schedules.
+type queuedJob struct {
+	submit int64
+	hc     bool
+}
+
+// idleDevice is what assignSet reads of a device it reserves.
+type idleDevice struct {
+	worker string
+	health model.DeviceHealth
+}
+
+func (s *DB) assignSet(ctx context.Context, t *tx, given []store.Assignment) ([]store.Assignment, error) {
+	chunk := slices.Clone(given)
+	out := make([]store.Assignment, 0, len(chunk))
+	settings := make([]string, len(chunk))
+	var ids []int64
+	hosts := make([]string, 0, len(chunk))
+	for i := range chunk {
+		a := &chunk[i]
+		j := &a.Job
+		if j.ID == 0 {
+			if !j.HealthCheck {
+				return nil, invalid("assigning a job without an id to %q (only health checks are created by Assign)", a.Device)
+			}
+			if j.RequestedDevice == "" {
+				j.RequestedDevice = a.Device
+			}
+			if j.Submitter == "" {
+				j.Submitter = HealthCheckSubmitter
+			}
+			if err := validJob(j); err != nil {
+				return nil, err
+			}
+			if j.SubmitTime.IsZero() {
+				j.SubmitTime = s.now()
+			}
+			j.SubmitTime = fromMicros(micros(j.SubmitTime))
+			j.State, j.Health, j.TargetGroup, j.SubID = model.JobSubmitted, model.JobUnknown, "", ""
+		} else {
+			ids = append(ids, j.ID)
 		}
-		if j.RequestedDevice == "" {
-			j.RequestedDevice = a.Device
+		st, err := settingsText(a.Settings)
+		if err != nil {
+			return nil, err
 		}
-		if j.Submitter == "" {
-			j.Submitter = HealthCheckSubmitter
+		settings[i] = st
+		hosts = append(hosts, a.Device)
+	}
+	// Lock and read the jobs, then the devices (the order every job+device
+	// change takes), each sorted so concurrent writers cannot deadlock.
+	jobs := make(map[int64]queuedJob, len(ids))
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		var qa args
+		q := `SELECT id, submit_time, health_check FROM jobs WHERE ` + s.d.inSet(&qa, "id", int64Col(ids)) +
+			` AND state = ` + qa.add(model.JobSubmitted) + ` AND actual_device = '' ORDER BY id` + s.d.ForUpdate
+		rows, err := t.Tx.QueryContext(ctx, q, qa...)
+		if err != nil {
+			return nil, s.wrap(err, "reading the jobs to schedule")
 		}
-		if err := validJob(j); err != nil {
-			return err
+		for rows.Next() {
+			var id int64
+			var j queuedJob
+			if err := rows.Scan(&id, &j.submit, &j.hc); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "reading the jobs to schedule")
+			}
+			jobs[id] = j
 		}
-		if j.SubmitTime.IsZero() {
-			j.SubmitTime = s.now()
-		}
-		j.SubmitTime = fromMicros(micros(j.SubmitTime))
-		j.State, j.Health, j.TargetGroup, j.SubID = model.JobSubmitted, model.JobUnknown, "", ""
-		if err := s.insertJob(ctx, t, j); err != nil {
-			return err
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap(err, "reading the jobs to schedule")
 		}
 	}
-	var submit int64
-	var hc bool
-	settings, err := settingsText(a.Settings)
-	if err != nil {
-		return err
+	slices.Sort(hosts)
+	hosts = slices.Compact(hosts)
+	devs := make(map[string]idleDevice, len(hosts))
+	{
+		var qa args
+		lock := ""
+		if s.d.ForUpdate != "" {
+			lock = s.d.ForUpdate + " OF d"
+		}
+		q := `SELECT d.hostname, d.worker, d.health FROM devices d JOIN workers w ON w.hostname = d.worker
+WHERE ` + s.d.inSet(&qa, "d.hostname", textCol(hosts)) + ` AND d.state = ` + qa.add(model.DeviceIdle) +
+			` AND d.current_job IS NULL AND d.health IN (` + qa.list(model.DeviceGood, model.DeviceUnknown, model.DeviceLooping) +
+			`) AND w.state = ` + qa.add(model.WorkerOnline) + ` AND w.health = ` + qa.add(model.WorkerActive) + ` ORDER BY d.hostname` + lock
+		rows, err := t.Tx.QueryContext(ctx, q, qa...)
+		if err != nil {
+			return nil, s.wrap(err, "reading the devices to reserve")
+		}
+		for rows.Next() {
+			var h string
+			var d idleDevice
+			if err := rows.Scan(&h, &d.worker, &d.health); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "reading the devices to reserve")
+			}
+			devs[h] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap(err, "reading the devices to reserve")
+		}
 	}
-	err = t.QueryRowContext(ctx, `UPDATE jobs SET state = $1, actual_device = $2, driver_sha256 = $3,
-worker = COALESCE((SELECT worker FROM devices WHERE hostname = $2), ''), settings = $6
-WHERE id = $4 AND state = $5 AND actual_device = '' RETURNING submit_time, health_check`,
-		model.JobScheduled, a.Device, a.DriverSHA256, j.ID, model.JobSubmitted, settings).Scan(&submit, &hc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errSkip
+
+	// Keep the assignments whose job and device are as the snapshot saw
+	// them, each job and device once, in the order given.
+	var (
+		jobIDs                       []int64
+		jobDevs, jobSHAs, jobWorkers []string
+		jobSettings                  []string
+		devHosts                     []string
+		devJobs, devSubmits          []int64
+		devHC                        []bool
+		usedJob                      = map[int64]bool{}
+		usedDev                      = map[string]bool{}
+	)
+	for i := range chunk {
+		a := &chunk[i]
+		j := &a.Job
+		dev, ok := devs[a.Device]
+		if !ok || usedDev[a.Device] {
+			continue
+		}
+		hc := true
+		if j.ID != 0 {
+			qj, ok := jobs[j.ID]
+			if !ok || usedJob[j.ID] {
+				continue
+			}
+			hc = qj.hc
+			j.SubmitTime = fromMicros(qj.submit)
+		}
+		if !hc && dev.health != model.DeviceGood {
+			continue // Unknown and Looping devices take health checks only
+		}
+		if j.ID == 0 {
+			if err := s.insertJob(ctx, t, j); err != nil {
+				return nil, err
+			}
+		}
+		usedJob[j.ID], usedDev[a.Device] = true, true
+		jobIDs = append(jobIDs, j.ID)
+		jobDevs = append(jobDevs, a.Device)
+		jobSHAs = append(jobSHAs, a.DriverSHA256)
+		jobWorkers = append(jobWorkers, dev.worker)
+		jobSettings = append(jobSettings, settings[i])
+		devHosts = append(devHosts, a.Device)
+		devJobs = append(devJobs, j.ID)
+		devHC = append(devHC, hc)
+		devSubmits = append(devSubmits, micros(j.SubmitTime))
+		j.State, j.ActualDevice, j.Worker, j.DriverSHA256, j.HealthCheck = model.JobScheduled, a.Device, dev.worker, a.DriverSHA256, hc
+		j.Settings = a.Settings
+		out = append(out, *a)
 	}
-	if err != nil {
-		return s.wrap(err, "scheduling job %d on %q", j.ID, a.Device)
+	if len(out) == 0 {
+		return out, nil
 	}
+
 	var qa args
-	set := "state = " + qa.add(model.DeviceReserved) + ", current_job = " + qa.add(j.ID)
-	var healths string
-	if hc {
-		set += ", last_health_check = " + qa.add(submit) + ", jobs_since_check = 0"
-		healths = qa.list(model.DeviceGood, model.DeviceUnknown, model.DeviceLooping)
-	} else {
-		healths = qa.add(model.DeviceGood)
-	}
-	q := `UPDATE devices SET ` + set + `
-WHERE hostname = ` + qa.add(a.Device) + ` AND state = ` + qa.add(model.DeviceIdle) + ` AND current_job IS NULL AND health IN (` + healths + `)
-AND EXISTS (SELECT 1 FROM workers w WHERE w.hostname = devices.worker AND w.state = ` + qa.add(model.WorkerOnline) +
-		` AND w.health = ` + qa.add(model.WorkerActive) + `) RETURNING worker`
-	var worker string
-	err = t.QueryRowContext(ctx, q, qa...).Scan(&worker)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errSkip
-	}
+	q := `UPDATE jobs SET state = ` + qa.add(model.JobScheduled) + `, actual_device = v.c2, driver_sha256 = v.c3, worker = v.c4, settings = v.c5
+FROM ` + s.d.rowsTable(&qa, int64Col(jobIDs), textCol(jobDevs), textCol(jobSHAs), textCol(jobWorkers), textCol(jobSettings)) + `
+WHERE jobs.id = v.c1 AND jobs.state = ` + qa.add(model.JobSubmitted) + ` AND jobs.actual_device = ''`
+	res, err := t.Tx.ExecContext(ctx, q, qa...)
 	if err != nil {
-		return s.wrap(err, "reserving device %q for job %d", a.Device, j.ID)
+		return nil, s.wrap(err, "scheduling %d jobs", len(jobIDs))
 	}
-	j.State, j.ActualDevice, j.Worker, j.DriverSHA256, j.HealthCheck = model.JobScheduled, a.Device, worker, a.DriverSHA256, hc
-	j.Settings = a.Settings
-	t.emit(store.TopicJobScheduled, worker)
-	return nil
+	if n, err := res.RowsAffected(); err == nil && n != int64(len(jobIDs)) {
+		return nil, fmt.Errorf("scheduling %d jobs: %d changed (the rows were locked): %w", len(jobIDs), n, store.ErrConflict)
+	}
+	qa = qa[:0]
+	q = `UPDATE devices SET state = ` + qa.add(model.DeviceReserved) + `, current_job = v.c2,
+last_health_check = CASE WHEN v.c3 THEN v.c4 ELSE devices.last_health_check END,
+jobs_since_check = CASE WHEN v.c3 THEN 0 ELSE devices.jobs_since_check END
+FROM ` + s.d.rowsTable(&qa, textCol(devHosts), int64Col(devJobs), boolCol(devHC), int64Col(devSubmits)) + `
+WHERE devices.hostname = v.c1 AND devices.state = ` + qa.add(model.DeviceIdle) + ` AND devices.current_job IS NULL`
+	res, err = t.Tx.ExecContext(ctx, q, qa...)
+	if err != nil {
+		return nil, s.wrap(err, "reserving %d devices", len(devHosts))
+	}
+	if n, err := res.RowsAffected(); err == nil && n != int64(len(devHosts)) {
+		return nil, fmt.Errorf("reserving %d devices: %d changed (the rows were locked): %w", len(devHosts), n, store.ErrConflict)
+	}
+	for _, w := range jobWorkers {
+		t.emit(store.TopicJobScheduled, w)
+	}
+	return out, nil
 }
 
 // ExpireQueued cancels the Submitted jobs whose queue timeout has passed.

@@ -25,6 +25,9 @@ type Dialect struct {
 	// read-only transaction (PostgreSQL; SQLite's read transactions are
 	// snapshots already).
 	SnapshotIsolation bool
+	// ArrayParams binds the rows of set-based statements as arrays
+	// (unnest, = ANY) instead of VALUES and IN lists (PostgreSQL).
+	ArrayParams bool
 	// IsUnique reports a unique or primary key violation.
 	IsUnique func(error) bool
 	// IsForeignKey reports a foreign key violation.
