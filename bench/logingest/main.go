@@ -126,10 +126,10 @@ func run(c config) error {
 		if ok {
 			ceiling = max(ceiling, n)
 		}
-		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
+		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores, worker CPU %.2f  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
 			backend, n, r.allStored, r.stored, r.want, r.complete, n,
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond), r.samples,
-			r.cpu, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
+			r.cpu, r.workerCPU, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
 	}
 	fmt.Printf("%s ceiling: %d jobs (largest N run with p99 ≤ 1 s and every record stored; load %s)\n", backend, ceiling, loadavg())
 	return nil
@@ -162,7 +162,7 @@ type result struct {
 	complete         int
 	p50, p99, max    time.Duration
 	samples          int
-	cpu              float64
+	cpu, workerCPU   float64
 	idleRSS, peakRSS int64
 	wall             time.Duration
 }
@@ -225,7 +225,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	// The worker's idle RSS: up and polling, no job yet.
 	time.Sleep(2 * time.Second)
 	res.idleRSS = rss(wk.Process.Pid)
-	cpu0, t0 := cpuTicks(srv.Process.Pid), time.Now()
+	cpu0, wcpu0, t0 := cpuTicks(srv.Process.Pid), cpuTicks(wk.Process.Pid), time.Now()
 	ids, err := submit(base, usecret, n)
 	if err != nil {
 		return res, err
@@ -280,6 +280,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	}
 	res.wall = time.Since(t0)
 	res.cpu = float64(cpuTicks(srv.Process.Pid)-cpu0) / clockTicks / res.wall.Seconds()
+	res.workerCPU = float64(cpuTicks(wk.Process.Pid)-wcpu0) / clockTicks / res.wall.Seconds()
 	// The followers stop when they have seen every record (or now).
 	time.Sleep(2 * c.followEvery)
 	fcancel()
@@ -517,6 +518,7 @@ func start(bin string, args, env []string, logPath string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphan if the bench dies
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, err

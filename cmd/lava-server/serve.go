@@ -101,7 +101,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	wproto, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: log, Version: version.Version,
-		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins})
+		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
+		Observer: mets})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,12 @@ type lab struct {
 
 func newLab(t *testing.T, version string) *lab {
 	t.Helper()
+	return newLabWith(t, version, nil)
+}
+
+// newLabWith is newLab with an Observer on the server.
+func newLabWith(t *testing.T, version string, obs workerproto.Observer) *lab {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	st, err := storeopen.Open(ctx, t.TempDir(), "")
@@ -41,7 +47,7 @@ func newLab(t *testing.T, version string) *lab {
 	must(t, st.CreateDeviceType(ctx, model.DeviceType{Name: "local"}))
 	must(t, st.CreateWorker(ctx, model.Worker{Hostname: "w1", State: model.WorkerOnline, Health: model.WorkerActive, TokenHash: hash}))
 	must(t, st.CreateDevice(ctx, model.Device{Hostname: "d1", DeviceType: "local", Worker: "w1", Health: model.DeviceGood, Dictionary: "{% extends 'local.jinja2' %}"}))
-	srv, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Version: version, PollWait: 200 * time.Millisecond})
+	srv, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Version: version, PollWait: 200 * time.Millisecond, Observer: obs})
 	must(t, err)
 	go srv.Run(ctx)
 	r := chi.NewRouter()

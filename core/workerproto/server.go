@@ -58,6 +58,20 @@ type ServerOptions struct {
 	BinariesDir string
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// Observer, if set, is told about ingested logs and started jobs
+	// (lava-server passes its *metrics.Metrics).
+	Observer Observer
+}
+
+// Observer receives the figures the worker protocol makes. Both methods
+// must be cheap and safe for concurrent use.
+type Observer interface {
+	// ObserveLogs counts records newly stored (not a resend) and the
+	// bytes of their messages.
+	ObserveLogs(records, bytes int)
+	// ObserveJobStarted is called once per job, with the job as it moved
+	// to Running (its submit and start times).
+	ObserveJobStarted(j model.Job)
 }
 
 // Server serves the worker protocol and watches workers' liveness.
@@ -73,6 +87,16 @@ type Server struct {
 	authMu  sync.Mutex
 	workers map[string]cachedWorker // by token hash (hex)
 	jobAuth map[int64]cachedJob
+
+	// seen is what this instance observed of each unfinished job (for
+	// Observer: a resend is not counted twice).
+	seenMu sync.Mutex
+	seen   map[int64]jobSeen
+}
+
+type jobSeen struct {
+	started bool
+	logNext int64 // records acknowledged so far
 }
 
 type cachedWorker struct {
@@ -119,21 +143,24 @@ func NewServer(o ServerOptions) (*Server, error) {
 		o.Now = time.Now
 	}
 	return &Server{o: o, st: o.Store, wp: wp, log: o.Logger, bins: binaries{dir: o.BinariesDir},
-		workers: map[string]cachedWorker{}, jobAuth: map[int64]cachedJob{}}, nil
+		workers: map[string]cachedWorker{}, jobAuth: map[int64]cachedJob{}, seen: map[int64]jobSeen{}}, nil
 }
 
 // Mount adds /worker/v1/... to r.
 func (s *Server) Mount(r chi.Router) {
 	r.Route(Prefix, func(r chi.Router) {
-		r.Use(s.recoverer, s.authenticate)
-		r.Post("/poll", s.poll)
-		r.Get("/drivers/{sha256}", s.driverModule)
-		r.Get("/binaries/{goos}/{goarch}", s.binary)
-		r.Route("/jobs/{id}", func(r chi.Router) {
-			r.Use(s.jobAuthorize)
-			r.Post("/start", s.start)
-			r.Post("/logs", s.logs)
-			r.Post("/end", s.end)
+		r.Get("/openapi.json", serveOpenAPI) // public: the document only
+		r.Group(func(r chi.Router) {
+			r.Use(s.recoverer, s.authenticate)
+			r.Post("/poll", s.poll)
+			r.Get("/drivers/{sha256}", s.driverModule)
+			r.Get("/binaries/{goos}/{goarch}", s.binary)
+			r.Route("/jobs/{id}", func(r chi.Router) {
+				r.Use(s.jobAuthorize)
+				r.Post("/start", s.start)
+				r.Post("/logs", s.logs)
+				r.Post("/end", s.end)
+			})
 		})
 	})
 }
@@ -561,7 +588,45 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	if s.o.Observer != nil && s.markSeen(id, func(js *jobSeen) bool { was := js.started; js.started = true; return !was }) {
+		s.o.Observer.ObserveJobStarted(j)
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"state": j.State.String()})
+}
+
+// markSeen updates what this instance saw of a job; f's answer is
+// returned.
+func (s *Server) markSeen(id int64, f func(*jobSeen) bool) bool {
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
+	if len(s.seen) > 100000 {
+		clear(s.seen) // jobs ended while this instance did not see their end
+	}
+	js := s.seen[id]
+	ok := f(&js)
+	s.seen[id] = js
+	return ok
+}
+
+// observeLogs counts the records of batch b (first index first) that
+// this append stored: those at or past the acknowledged index this
+// instance knows (a restarted server counts a resend once more).
+func (s *Server) observeLogs(id, first int64, recs []model.LogRecord, next int64) {
+	if s.o.Observer == nil {
+		return
+	}
+	var from int64
+	s.markSeen(id, func(js *jobSeen) bool {
+		from = max(first, js.logNext)
+		js.logNext = max(js.logNext, next)
+		return true
+	})
+	n, bytes := 0, 0
+	for i := from - first; i < int64(len(recs)) && first+i < next; i++ {
+		n++
+		bytes += len(recs[i].Message)
+	}
+	s.o.Observer.ObserveLogs(n, bytes)
 }
 
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
@@ -603,6 +668,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	s.observeLogs(id, b.First, recs, next)
 	writeJSON(w, http.StatusOK, LogAck{Next: next})
 }
 
@@ -659,6 +725,9 @@ func (s *Server) end(w http.ResponseWriter, r *http.Request) {
 	s.authMu.Lock()
 	delete(s.jobAuth, id)
 	s.authMu.Unlock()
+	s.seenMu.Lock()
+	delete(s.seen, id)
+	s.seenMu.Unlock()
 	writeJSON(w, http.StatusOK, EndAck{Health: j.Health.String()})
 }
 
