@@ -2,6 +2,11 @@
 // several lava-server instances (started with --no-scheduler) on one
 // PostgreSQL database: any number may run; one leads at a time (advisory
 // lock) and the others wait to take over.
+//
+// Like lava-server serve, it opens the driver registry over the store's
+// driver tables (core/driverset), so each job it schedules records the
+// SHA-256 of the active driver of its device type and the merged settings
+// (driver defaults < device-type overrides < device dictionary).
 package main
 
 import (
@@ -11,8 +16,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 
+	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/version"
@@ -29,6 +37,9 @@ func run(args []string) int {
 	interval := fs.Duration("safety-interval", sched.MinSafetyInterval, "slow timer between passes when no event arrives (minimum 20s)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	nativeFile := fs.String("native-drivers", "", "YAML file listing the admin's native drivers: [{path: /abs/binary, sha256: <hex>}, ...] (as given to lava-server)")
+	driverCache := fs.String("driver-cache", "", "wazero compilation cache (default DATA-DIR/driver-cache)")
+	driverSync := fs.Duration("driver-sync", driverset.SyncInterval, "re-read the drivers in the store this often when no change event arrives")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,8 +67,29 @@ func run(args []string) int {
 	}
 	defer st.Close()
 	log.Info("lava-scheduler starting", "version", version.Version, "store", storeopen.Describe(*dataDir, *db))
-	s := sched.New(st, log, sched.Options{SafetyInterval: *interval})
-	if err := s.Run(ctx); err != nil {
+	drv, err := driverset.Open(ctx, st, driverset.Options{DataDir: *dataDir, NativeFile: *nativeFile, CacheDir: *driverCache, Logger: log})
+	if err != nil {
+		log.Error("lava-scheduler: cannot open the driver registry", "err", err)
+		return 1
+	}
+	defer drv.Close(context.WithoutCancel(ctx))
+	var active []string
+	for _, in := range drv.Registry.List() {
+		if in.Active {
+			active = append(active, in.Name+"/"+in.Version)
+		}
+	}
+	log.Info("driver registry ready", "active", strings.Join(active, " "))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { driverset.Sync(runCtx, st, drv.Registry, *driverSync, log) })
+	s := sched.New(st, log, sched.Options{SafetyInterval: *interval,
+		DriverFor: driverset.DriverFor(drv.Registry), DriverSettings: driverset.DriverSettings(drv.Registry)})
+	err = s.Run(ctx)
+	cancel()
+	wg.Wait()
+	if err != nil {
 		log.Error("lava-scheduler stopped", "err", err)
 		return 1
 	}

@@ -11,23 +11,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
-	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
 
 // DriverSyncInterval is how often a server re-reads the drivers in its
 // store when no event told it (another instance, or the driver commands on
 // a SQLite store, changed them).
-const DriverSyncInterval = 10 * time.Second
+const DriverSyncInterval = driverset.SyncInterval
 
 // driverFlags are the flags of the commands that open the driver registry.
 type driverFlags struct {
@@ -53,64 +52,22 @@ type driversOpts struct {
 	log        *slog.Logger
 }
 
-// drivers is an open registry and its host.
+// drivers is an open registry and its host (core/driverset).
 type drivers struct {
-	reg  *registry.Registry
-	host *wasm.Host
+	set *driverset.Set
+	reg *registry.Registry
 }
 
-func (d *drivers) Close(ctx context.Context) {
-	_ = d.reg.Close(ctx)
-	_ = d.host.Close(ctx)
-}
+func (d *drivers) Close(ctx context.Context) { d.set.Close(ctx) }
 
 // openDrivers opens the driver registry over the store's driver tables.
 func openDrivers(ctx context.Context, st store.Store, o driversOpts) (*drivers, error) {
-	cache := o.cacheDir
-	if cache == "" {
-		cache = filepath.Join(o.dataDir, "driver-cache")
-	}
-	if err := os.MkdirAll(cache, 0o750); err != nil {
-		return nil, fmt.Errorf("creating the driver compilation cache: %w", err)
-	}
-	// The server describes drivers and checks settings; plans are made
-	// where jobs run, so no instance is kept warm here.
-	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: cache, Prewarm: -1, Logger: o.log})
+	set, err := driverset.Open(ctx, st, driverset.Options{DataDir: o.dataDir, DriversDir: o.driversDir,
+		NativeFile: o.nativeFile, CacheDir: o.cacheDir, Logger: o.log})
 	if err != nil {
-		return nil, fmt.Errorf("starting the WASM driver host: %w", err)
-	}
-	var native []registry.NativeSpec
-	if o.nativeFile != "" {
-		if native, err = readNativeList(o.nativeFile); err != nil {
-			_ = host.Close(ctx)
-			return nil, err
-		}
-	}
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: storeModules{st}, DriversDir: o.driversDir,
-		Native: native, Logger: o.log})
-	if err != nil {
-		_ = host.Close(ctx)
 		return nil, err
 	}
-	return &drivers{reg: reg, host: host}, nil
-}
-
-// readNativeList reads the admin's list of native drivers pinned by SHA-256.
-func readNativeList(path string) ([]registry.NativeSpec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the native driver list: %w", err)
-	}
-	var specs []registry.NativeSpec
-	if err := yaml.Unmarshal(b, &specs); err != nil {
-		return nil, fmt.Errorf("native driver list %s: %w", path, err)
-	}
-	for i, s := range specs {
-		if !filepath.IsAbs(s.Path) || len(s.SHA256) != 64 {
-			return nil, fmt.Errorf("native driver list %s: entry %d: want an absolute path and a 64-hex-digit sha256", path, i+1)
-		}
-	}
-	return specs, nil
+	return &drivers{set: set, reg: set.Registry}, nil
 }
 
 // shippedDrivers is the directory of the drivers shipped with the binary:
@@ -153,82 +110,17 @@ func seedDriversDir(dir, src string, log *slog.Logger) error {
 	return nil
 }
 
-// syncDrivers keeps the registry in step with the store until ctx ends: on
-// each TopicDriversChanged event (every instance with PostgreSQL) and on a
-// slow timer (changes made by the driver commands on a SQLite store).
+// syncDrivers keeps the registry in step with the store until ctx ends.
 func syncDrivers(ctx context.Context, st store.Store, reg *registry.Registry, log *slog.Logger) {
-	events, err := st.Subscribe(ctx, store.TopicDriversChanged)
-	if err != nil {
-		log.Warn("driver registry: no change events; syncing on the timer only", "err", err)
-	}
-	t := time.NewTicker(DriverSyncInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-		case <-t.C:
-		}
-		if _, err := reg.Sync(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("driver registry: sync with the store failed", "err", err)
-		}
-	}
+	driverset.Sync(ctx, st, reg, DriverSyncInterval, log)
 }
 
-// driverFor is the scheduler's hook: the SHA-256 of the active driver
-// version serving a device type ("" when none does).
-func driverFor(reg *registry.Registry) func(string) string {
-	return func(dt string) string {
-		_, in, err := reg.ForDeviceType(dt)
-		if err != nil {
-			return ""
-		}
-		return in.SHA256
-	}
-}
+// driverFor is the scheduler's hook: the active version of a device type.
+func driverFor(reg *registry.Registry) func(string) string { return driverset.DriverFor(reg) }
 
 // driverSettings is the scheduler's hook: a driver version's defaults.
 func driverSettings(reg *registry.Registry) func(context.Context, string) (map[string]any, error) {
-	return func(ctx context.Context, sha string) (map[string]any, error) {
-		d, _, err := reg.BySHA256(ctx, sha)
-		if err != nil {
-			return nil, err
-		}
-		return sdk.SettingDefaults(d.Describe().Settings), nil
-	}
-}
-
-// storeModules is the registry's ModuleStore on the lab's store, so every
-// server instance serves the same drivers.
-type storeModules struct{ st store.Store }
-
-func (s storeModules) PutModule(ctx context.Context, sha, name string, data []byte) error {
-	return s.st.PutDriverModule(ctx, sha, name, data)
-}
-
-func (s storeModules) GetModule(ctx context.Context, sha string) ([]byte, error) {
-	b, err := s.st.DriverModule(ctx, sha)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("module %s: %w", sha, registry.ErrNotFound)
-	}
-	return b, err
-}
-
-func (s storeModules) ListModules(ctx context.Context) ([]string, error) {
-	return s.st.ListDriverModules(ctx)
-}
-
-func (s storeModules) SaveActivations(ctx context.Context, name string, history []string) error {
-	return s.st.SaveDriverActivations(ctx, name, history)
-}
-
-func (s storeModules) LoadActivations(ctx context.Context) (map[string][]string, error) {
-	return s.st.DriverActivations(ctx)
+	return driverset.DriverSettings(reg)
 }
 
 // apiDrivers adapts the registry to core/api's Drivers.

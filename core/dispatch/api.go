@@ -35,6 +35,16 @@ type Options struct {
 	// TFTPHost is the address boards use to reach us ({SERVER_IP});
 	// "" = the host's outbound address, else 127.0.0.1.
 	TFTPHost string
+	// NFSExport is a directory the host's NFS server exports to the boards
+	// (an /etc/exports line such as
+	// "/var/lib/lava-worker/nfs *(rw,no_root_squash,no_subtree_check)",
+	// the way LAVA exports its dispatcher tmp directory). An nfsrootfs is
+	// unpacked under NFSExport/jobs/{id}/nfsrootfs/ and removed after the
+	// job. "" = this worker serves no NFS: a plan whose serve step asks
+	// for NFS fails with an Infrastructure error naming the step.
+	NFSExport string
+	// NFSServerIP is {NFS_SERVER_IP} for the drivers; "" = TFTPHost.
+	NFSServerIP string
 	// Logger receives the dispatcher's own diagnostics (not job logs).
 	Logger *slog.Logger
 }

@@ -74,7 +74,7 @@ func (j *run) artifact(rs resource, name string) sdk.Artifact {
 func (j *run) deploy(ctx context.Context, st *stage) error {
 	for _, rs := range st.Resources {
 		name := artifacts.FileName(rs.Res)
-		dest, err := artifacts.JobPath(j.d.o.WorkDir, j.id, rs.Role, name)
+		dest, err := j.d.artifactPath(j.id, rs.Role, name)
 		if err != nil {
 			return errorf(sdk.ErrorJob, "%s: %v", rs.Role, err)
 		}
@@ -201,13 +201,37 @@ func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader boo
 	return nil
 }
 
+// artifactPath is where a deployed file of a job goes: the job folder,
+// except an nfsrootfs when the worker exports an NFS directory.
+func (d *Dispatcher) artifactPath(job, role, name string) (string, error) {
+	if role == "nfsrootfs" && d.o.NFSExport != "" {
+		return artifacts.JobPath(d.o.NFSExport, job, role, name)
+	}
+	return artifacts.JobPath(d.o.WorkDir, job, role, name)
+}
+
 // serve checks that the artifacts a serve step names were deployed, and logs
-// where the board finds them.
-func (j *run) serve(s *sdk.ServeStep) error {
+// where the board finds them. NFS needs the worker's exported directory
+// (Options.NFSExport): without it the step is refused, naming it.
+func (j *run) serve(step sdk.Step) error {
+	s := step.Serve
+	if s.NFS {
+		a, ok := j.worker.Artifacts["nfsrootfs"]
+		switch {
+		case j.d.o.NFSExport == "":
+			return errorf(sdk.ErrorInfrastructure, "serve step %s: the driver asks for the nfsrootfs over NFS and this worker exports no NFS directory (dispatcher NFSExport, lava-run --nfs-export)", stepName(step))
+		case !ok:
+			return errorf(sdk.ErrorJob, "serve step %s: NFS asked for and no nfsrootfs was deployed", stepName(step))
+		}
+		j.log.info("serving nfsrootfs over NFS as %s:%s", j.worker.NFSServerIP, a.LocalPath)
+	}
 	for _, role := range s.Roles {
 		a, ok := j.worker.Artifacts[role]
 		if !ok {
 			return errorf(sdk.ErrorJob, "serve: no %s was deployed", role)
+		}
+		if s.NFS && role == "nfsrootfs" {
+			continue
 		}
 		if s.TFTP {
 			j.log.info("serving %s over TFTP as %s", role, a.TFTPPath)
@@ -227,14 +251,14 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 		return nil, err
 	}
 	j := &run{d: d, r: r, p: p, id: fmt.Sprint(r.JobID)}
-	j.worker = sdk.WorkerFacts{ServerIP: d.o.TFTPHost, HTTPBaseURL: d.httpBase(r.JobID), Artifacts: map[string]sdk.Artifact{}}
+	j.worker = d.workerFacts(r.JobID)
 	var out []StagePlan
 	for i := range p.Stages {
 		st := &p.Stages[i]
 		for _, rs := range st.Resources {
 			name := artifacts.FileName(rs.Res)
 			a := j.artifact(rs, name)
-			if local, err := artifacts.JobPath(d.o.WorkDir, j.id, rs.Role, name); err == nil {
+			if local, err := d.artifactPath(j.id, rs.Role, name); err == nil {
 				a.LocalPath = local
 			}
 			if rs.Role == "ramdisk" || rs.Role == "initrd" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/artifacts"
 	"github.com/lavalab/lavalab/core/tftp"
+	"github.com/lavalab/lavalab/sdk"
 )
 
 // Dispatcher runs jobs. It owns the shared TFTP and HTTP servers that serve
@@ -47,6 +48,11 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 	}
 	if o.TFTPHost == "" {
 		o.TFTPHost = outboundIP()
+	}
+	if o.NFSExport != "" {
+		if fi, err := os.Stat(o.NFSExport); err != nil || !fi.IsDir() || !filepath.IsAbs(o.NFSExport) {
+			return nil, fmt.Errorf("dispatch: NFS export %q: want an existing directory, by its absolute path, that the NFS server exports", o.NFSExport)
+		}
 	}
 	d := &Dispatcher{o: o, jobsDir: filepath.Join(o.WorkDir, "jobs")}
 	if err := os.MkdirAll(d.jobsDir, 0o755); err != nil {
@@ -117,6 +123,16 @@ func (d *Dispatcher) TFTPAddr() net.Addr { return d.tftpConn.LocalAddr() }
 
 // HTTPAddr is the address the HTTP artifact server listens on.
 func (d *Dispatcher) HTTPAddr() net.Addr { return d.httpLn.Addr() }
+
+// workerFacts are the worker's facts for a job's plan requests, before any
+// artifact is deployed.
+func (d *Dispatcher) workerFacts(jobID int64) sdk.WorkerFacts {
+	nfs := d.o.NFSServerIP
+	if nfs == "" {
+		nfs = d.o.TFTPHost
+	}
+	return sdk.WorkerFacts{ServerIP: d.o.TFTPHost, NFSServerIP: nfs, HTTPBaseURL: d.httpBase(jobID), Artifacts: map[string]sdk.Artifact{}}
+}
 
 // httpBase is the URL boards fetch the job's artifacts from.
 func (d *Dispatcher) httpBase(jobID int64) string {

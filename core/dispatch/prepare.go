@@ -198,6 +198,17 @@ func stepTimeout(t job.Timeouts, s sdk.Step) time.Duration {
 	return d
 }
 
+// commandTimeout bounds each wait of a bootloader commands step (the prompt
+// after a command, the final message after the last): LAVA's connection
+// timeout, timeouts.connections.<step name> (bootloader-commands), else
+// timeouts.connection. 0 means the step's deadline alone.
+func commandTimeout(t job.Timeouts, s sdk.Step) time.Duration {
+	if x, ok := t.Connections[s.Name]; ok && x > 0 {
+		return x
+	}
+	return max(t.Connection, 0)
+}
+
 // artifactRoles are the keys of a deploy action that hold url resources.
 var artifactRoles = []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "rootfs", "image", "dtbo"}
 

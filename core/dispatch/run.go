@@ -48,7 +48,7 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 	start := time.Now()
 	j := &run{d: d, r: r, log: newJobLog(sink), id: strconv.FormatInt(r.JobID, 10)}
 	j.dir = filepath.Join(d.jobsDir, j.id)
-	j.worker = sdk.WorkerFacts{ServerIP: d.o.TFTPHost, HTTPBaseURL: d.httpBase(r.JobID), Artifacts: map[string]sdk.Artifact{}}
+	j.worker = d.workerFacts(r.JobID)
 
 	out := Outcome{Health: model.JobComplete}
 	fail := func(err error, def string) {
@@ -81,6 +81,9 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 		return out
 	}
 	defer os.RemoveAll(j.dir)
+	if d.o.NFSExport != "" {
+		defer os.RemoveAll(filepath.Join(d.o.NFSExport, "jobs", j.id))
+	}
 
 	jctx, cancel := context.WithTimeoutCause(ctx, p.JobTimeout, errJobTimeout)
 	defer cancel()
@@ -322,7 +325,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		j.disconnect()
 		return nil
 	case sdk.StepServe:
-		return j.serve(s.Serve)
+		return j.serve(s)
 	case sdk.StepTestShell:
 		return j.testShell(ctx, st, s.TestShell)
 	}
@@ -339,7 +342,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 	case sdk.StepInterrupt:
 		err = j.eng.Interrupt(ctx, *s.Interrupt)
 	case sdk.StepCommands:
-		err = j.eng.Commands(ctx, *s.Commands)
+		err = j.eng.CommandsEach(ctx, *s.Commands, commandTimeout(j.p.Def.Timeouts, s))
 	case sdk.StepLogin:
 		err = j.eng.Login(ctx, *s.Login)
 	case sdk.StepShell:

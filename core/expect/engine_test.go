@@ -438,3 +438,66 @@ func TestWindowIsBounded(t *testing.T) {
 		t.Fatalf("window buffer grew to %d bytes", n)
 	}
 }
+
+// TestCommandsEachBoundsEveryCommand: a bootloader command that never gives
+// the prompt back fails after the per-command (connection) timeout, naming
+// the command, while the step's own deadline is far away; the commands
+// after it are not sent.
+func TestCommandsEachBoundsEveryCommand(t *testing.T) {
+	b := newBoard()
+	e := New(b, Options{})
+	go func() {
+		if b.waitInput(t, "setenv autoload no\n") {
+			b.say(t, "setenv autoload no\r\n=> ")
+		}
+		if b.waitInput(t, "dhcp\n") {
+			// The network never answers: no prompt comes back.
+			b.say(t, "dhcp\r\nBOOTP broadcast 1\r\nBOOTP broadcast 2\r\n")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const per = 300 * time.Millisecond
+	err := e.CommandsEach(ctx, sdk.CommandsStep{
+		Commands: []string{"setenv autoload no", "dhcp", "tftp 0x40400000 Image", "booti 0x40400000 - 0x40000000"},
+		Prompt:   "=> ", Errors: []string{"Retry count exceeded"},
+	}, per)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Timeout != per {
+		t.Fatalf("error %v, want a timeout after %s", err, per)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the step's deadline ended the wait, not the per-command timeout")
+	}
+	want := `bootloader command 2 "dhcp": timed out after 300ms waiting for "=> " or "Retry count exceeded"; `
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error\n%s\nwant it to start with\n%s", err, want)
+	}
+	if got := b.received(); strings.Contains(got, "tftp") {
+		t.Errorf("commands after the one that timed out were sent: %q", got)
+	}
+}
+
+// TestCommandsEachBoundsTheFinalWait: after the last command, the wait for
+// the kernel's start message has the same per-command bound.
+func TestCommandsEachBoundsTheFinalWait(t *testing.T) {
+	b := newBoard()
+	e := New(b, Options{})
+	go func() {
+		if b.waitInput(t, "bootz 0x01000000 - 0x00001000\n") {
+			b.say(t, "bootz 0x01000000 - 0x00001000\r\nBad Linux ARM zImage magic!\r\n=> ")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	err := e.CommandsEach(ctx, sdk.CommandsStep{
+		Commands: []string{"bootz 0x01000000 - 0x00001000"}, Prompt: "=> ", Final: []string{"Starting kernel"},
+	}, 200*time.Millisecond)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Timeout != 200*time.Millisecond || ctx.Err() != nil {
+		t.Fatalf("error %v, want the per-command timeout", err)
+	}
+	if !strings.HasPrefix(err.Error(), `bootloader commands: after the last command "bootz 0x01000000 - 0x00001000": timed out after 200ms waiting for "Starting kernel"`) {
+		t.Errorf("error %v", err)
+	}
+}

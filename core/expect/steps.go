@@ -81,6 +81,17 @@ func (e *Engine) Interrupt(ctx context.Context, step sdk.InterruptStep) error {
 // the prompt. After the last it waits for one of Final, if given. An error
 // message fails the command it follows. ctx carries the step's deadline.
 func (e *Engine) Commands(ctx context.Context, step sdk.CommandsStep) error {
+	return e.CommandsEach(ctx, step, 0)
+}
+
+// CommandsEach is Commands with each wait (the prompt after a command, Final
+// after the last) bounded by perCommand as well as by ctx: LAVA's
+// connection timeout (timeouts.connections.bootloader-commands), so a
+// command that never gives the prompt back fails after perCommand, naming
+// the command, however long the step may take in total. perCommand <= 0
+// leaves ctx alone to bound the waits.
+func (e *Engine) CommandsEach(ctx context.Context, step sdk.CommandsStep, perCommand time.Duration) error {
+	perCommand = max(perCommand, 0)
 	prompt, err := compileWithErrors([]string{step.Prompt}, step.Errors)
 	if step.Prompt == "" {
 		err = errors.New("no prompt")
@@ -102,13 +113,17 @@ func (e *Engine) Commands(ctx context.Context, step sdk.CommandsStep) error {
 		if i == len(step.Commands)-1 {
 			break
 		}
-		if _, err := e.Expect(ctx, prompt, 0); err != nil {
+		if _, err := e.Expect(ctx, prompt, perCommand); err != nil {
 			return fmt.Errorf("bootloader command %d %s: %w", i+1, strconv.Quote(cmd), err)
 		}
 	}
 	if final != nil {
-		if _, err := e.Expect(ctx, final, 0); err != nil {
-			return fmt.Errorf("bootloader commands: after the last command: %w", err)
+		if _, err := e.Expect(ctx, final, perCommand); err != nil {
+			last := ""
+			if n := len(step.Commands); n > 0 {
+				last = " " + strconv.Quote(step.Commands[n-1])
+			}
+			return fmt.Errorf("bootloader commands: after the last command%s: %w", last, err)
 		}
 	}
 	return nil
