@@ -134,6 +134,10 @@ if [ -d "$DATA/worker" ]; then
   find "$DATA/worker" -mindepth 1 -maxdepth 1 ! -name wasm-cache -exec rm -rf {} +
 fi
 srv() { "$BIN/lava-server" "$@" --data-dir "$DATA"; }
+# The server and the worker run in their own session: Ctrl-C in this terminal
+# (or closing it) does not stop them; `make demo-stop` does.
+DETACH=
+command -v setsid >/dev/null && DETACH=setsid
 
 step "setting up the lab in $DATA: user demo (admin), worker demo-worker, the device"
 go build -o "$BIN/democlient" ./scripts/democlient
@@ -160,13 +164,13 @@ srv device add "$NAME" --type "$TYPE" --worker demo-worker --dict "$DICT" --heal
   { cat "$DATA/setup.log"; die "device add $NAME failed"; }
 
 step "starting lava-server on $URL (log: $DATA/server.log; the first start compiles the drivers)"
-"$BIN/lava-server" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --worker-binaries "$BIN" >"$DATA/server.log" 2>&1 &
+$DETACH "$BIN/lava-server" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --worker-binaries "$BIN" >"$DATA/server.log" 2>&1 &
 echo "$! $BIN/lava-server" >>"$PIDS"
 "$BIN/democlient" wait "$URL" 600 "$!" || { tail -n 5 "$DATA/server.log"; die "lava-server did not start; see $DATA/server.log"; }
 
 step "starting lava-worker demo-worker (log: $DATA/worker.log)"
 # The board's TFTP root is the dispatcher's job folder (see the dictionary).
-LAVALAB_WORK_DIR="$DATA/worker/dispatch" "$BIN/lava-worker" --url "$URL" --name demo-worker \
+LAVALAB_WORK_DIR="$DATA/worker/dispatch" $DETACH "$BIN/lava-worker" --url "$URL" --name demo-worker \
   --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" >"$DATA/worker.log" 2>&1 &
 echo "$! $BIN/lava-worker" >>"$PIDS"
 
@@ -181,6 +185,8 @@ FOLLOW=()
 echo
 if [ "$ok" = 0 ]; then
   step "done: job $ID is Complete"
+elif [ "$ok" = 2 ]; then
+  step "stopped following job $ID; it goes on"
 else
   step "job $ID did not complete: see $DATA/server.log and $DATA/worker.log"
 fi

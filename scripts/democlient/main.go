@@ -21,9 +21,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
+	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "democlient:", err)
+		if interrupted {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -198,7 +202,7 @@ func (c client) follow(ctx context.Context, id string, all bool, w io.Writer) er
 			if json.Unmarshal(r.Msg, &s) != nil {
 				s = string(r.Msg)
 			}
-			fmt.Fprintf(w, "%s %-8s %s\n", at, r.Level, printable(shorten(s)))
+			fmt.Fprintf(w, "%s %-8s %s\n", at, r.Level, printable(shorten(strings.TrimRight(s, "\r\n"))))
 		}
 		next = page.Next
 		if page.Finished && len(page.Records) == 0 {
