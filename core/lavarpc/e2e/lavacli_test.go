@@ -28,26 +28,23 @@ import (
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/testenv"
+	"github.com/lavalab/lavalab/core/testlab"
 )
 
-var serverBin string
+// bins are lava-server, lava-worker and the local driver, built once.
+var bins testlab.Bins
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lavacli-e2e-bin-")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	b, err := testlab.Build(ctx)
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	serverBin = filepath.Join(dir, "lava-server")
-	cmd := exec.Command("go", "build", "-o", serverBin, "github.com/lavalab/lavalab/cmd/lava-server")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building lava-server:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	bins = b
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(bins.Dir)
 	os.Exit(code)
 }
 
@@ -67,7 +64,7 @@ func admin(t *testing.T, data, db string, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, serverBin, append(args, "--data-dir", data, "--db", db)...)
+	cmd := exec.CommandContext(ctx, bins.Server, append(args, "--data-dir", data, "--db", db)...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("lava-server %s: %v\n%s", strings.Join(args, " "), err, errb.String())
@@ -91,7 +88,7 @@ func startLab(t *testing.T) *lab {
 	admin(t, l.data, l.db, "tag", "add", "hdmi", "--description", "has HDMI")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, serverBin, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data, "--db", l.db)
+	cmd := exec.CommandContext(ctx, bins.Server, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data, "--db", l.db)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
