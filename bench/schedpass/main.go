@@ -6,6 +6,13 @@
 //
 //	go run ./bench/schedpass                    # SQLite in a temp dir
 //	go run ./bench/schedpass -db postgres://... # PostgreSQL (emptied first? no: use a fresh database)
+//	go run ./bench/schedpass -db postgres://... -pgdata /path/to/data  # also count the PostgreSQL server's CPU
+//
+// Besides wall-clock times it prints the CPU time of the snapshot and of
+// the first pass: this process's (the store and the planner; with SQLite,
+// all of it) plus, with -pgdata, the PostgreSQL server's (the postmaster
+// and its backends). On a loaded machine the CPU figures compare runs; the
+// wall-clock ones do not.
 package main
 
 import (
@@ -23,6 +30,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lavalab/lavalab/bench/cpustat"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/store"
@@ -34,7 +42,16 @@ func main() {
 	db := flag.String("db", "", "database URL (default: SQLite in a temp dir, one per size); a PostgreSQL database must be empty and is used for the first size only")
 	devices := flag.Int("devices", 1000, "idle devices")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the passes (not the seeding) to this file")
+	pgdata := flag.String("pgdata", "", "with a PostgreSQL -db: its data directory, to count the server's CPU time too")
 	flag.Parse()
+	if *pgdata != "" {
+		pid, err := cpustat.PostmasterPID(*pgdata)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "schedpass:", err)
+			os.Exit(1)
+		}
+		serverPID = pid
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -53,8 +70,25 @@ func main() {
 // profile, when set, receives a CPU profile of the measured passes.
 var profile *os.File
 
+// serverPID, when set, is the PostgreSQL postmaster whose CPU time (with
+// its backends') is counted.
+var serverPID int
+
+// cpu returns the CPU time used so far by this process and the database
+// server.
+func cpu() time.Duration {
+	t := cpustat.Self()
+	if serverPID != 0 {
+		if s, err := cpustat.Tree(serverPID); err == nil {
+			t += s
+		}
+	}
+	return t
+}
+
 func run(ctx context.Context, sizes, db string, devices int) error {
-	fmt.Printf("%-8s %-8s %-9s %-12s %-12s %-12s %-12s\n", "queued", "devices", "assigned", "snapshot", "pass1", "pass2(busy)", "backend")
+	fmt.Printf("%-8s %-8s %-9s %-12s %-12s %-12s %-12s %-12s %-12s\n", "queued", "devices", "assigned", "snapshot", "pass1", "pass2(busy)",
+		"cpu-snap", "cpu-pass1", "backend")
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -93,25 +127,30 @@ func one(ctx context.Context, dir, db string, queued, devices int) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	c0 := cpu()
 	t0 := time.Now()
 	snap, err := st.SchedulingSnapshot(ctx)
 	if err != nil {
 		return err
 	}
 	snapDur := time.Since(t0)
+	snapCPU := cpu() - c0
 	if len(snap.Queued) != queued || len(snap.Devices) != devices {
 		return fmt.Errorf("snapshot has %d queued and %d devices, want %d and %d", len(snap.Queued), len(snap.Devices), queued, devices)
 	}
+	c1 := cpu()
 	p1, err := s.Pass(ctx)
 	if err != nil {
 		return err
 	}
+	passCPU := cpu() - c1
 	p2, err := s.Pass(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-8d %-8d %-9d %-12s %-12s %-12s %-12s\n", queued, devices, p1.Assigned,
-		snapDur.Round(time.Millisecond/10), p1.Duration.Round(time.Millisecond/10), p2.Duration.Round(time.Millisecond/10), st.Backend())
+	fmt.Printf("%-8d %-8d %-9d %-12s %-12s %-12s %-12s %-12s %-12s\n", queued, devices, p1.Assigned,
+		snapDur.Round(time.Millisecond/10), p1.Duration.Round(time.Millisecond/10), p2.Duration.Round(time.Millisecond/10),
+		snapCPU.Round(time.Millisecond), passCPU.Round(time.Millisecond), st.Backend())
 	return nil
 }
 

@@ -215,8 +215,8 @@ type Snapshot struct {
 	// Queued are the Submitted jobs without a device whose device type has
 	// a device in Devices (none when no device is free), any order, with only
 	// the fields planning reads: ID, TargetGroup, Priority, requested
-	// device type and device, Tags, HealthCheck, SubmitTime, QueueTimeout,
-	// Submitter and Visibility (a long queue is read on every pass).
+	// device type and device, Tags (sorted), HealthCheck and SubmitTime (a
+	// long queue is read on every pass; queue timeouts are ExpireQueued's).
 	Queued []model.Job
 	// Devices are the devices that could take a job now: Idle, on an
 	// Online+Active worker under its job limit, health Good or Unknown
@@ -252,10 +252,11 @@ type Assignment struct {
 // Scheduling is what the scheduler reads and writes.
 type Scheduling interface {
 	SchedulingSnapshot(ctx context.Context) (Snapshot, error)
-	// Assign applies assignments, each in its own transaction: the job
-	// goes Submitted → Scheduled and the device Idle → Reserved, only if
-	// both are still as the snapshot saw them; otherwise that assignment is
-	// skipped. It returns the applied ones (health checks with their new IDs).
+	// Assign applies assignments: each job goes Submitted → Scheduled and
+	// its device Idle → Reserved in the same transaction (many assignments
+	// share one), only if both are still as the snapshot saw them;
+	// otherwise that assignment is skipped. It returns the applied ones
+	// (health checks with their new IDs).
 	Assign(ctx context.Context, as []Assignment) ([]Assignment, error)
 	// ExpireQueued cancels Submitted jobs whose queue timeout has passed.
 	ExpireQueued(ctx context.Context, now time.Time) ([]int64, error)

@@ -58,7 +58,8 @@ func dialect() sqlstore.Dialect {
 		return 0
 	}
 	return sqlstore.Dialect{
-		Name: "sqlite",
+		Name:        "sqlite",
+		PackedQueue: true,
 		IsUnique: func(err error) bool {
 			c := code(err)
 			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY

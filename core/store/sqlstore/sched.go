@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
@@ -131,33 +132,44 @@ ORDER BY d.hostname`, model.DeviceIdle, model.DeviceGood, model.DeviceUnknown, m
 	return snap, nil
 }
 
+// queuedCond selects the jobs of the queue index jobs_queued (migration
+// 0004): its condition is written with literals, as a partial index is
+// only used when the query's condition matches it at planning time.
+var queuedCond = `j.state = ` + strconv.Itoa(int(model.JobSubmitted)) + ` AND j.actual_device = ''`
+
 // queued reads the queue for the given device types and its tags, in two
-// queries whatever its length.
+// queries whatever its length, both answered from indexes: the columns
+// read are those of jobs_queued, and job_tags is keyed by job.
 func (s *DB) queued(ctx context.Context, q querier, deviceTypes []string) ([]model.Job, error) {
 	out := []model.Job{}
 	if len(deviceTypes) == 0 {
 		return out, nil
 	}
 	var qa args
-	cond := `j.state = ` + qa.add(model.JobSubmitted) + ` AND j.actual_device = '' AND j.requested_device_type IN (` + qa.list(anys(deviceTypes)...) + `)`
+	cond := queuedCond + ` AND ` + s.d.inSet(&qa, "j.requested_device_type", textCol(deviceTypes))
+	if s.d.PackedQueue {
+		if out, ok, err := s.queuedPacked(ctx, q, cond, qa); err != nil || ok {
+			return out, err
+		}
+		// A name holding a separator: read the queue row by row.
+	}
 	// Only the columns planning reads: decoding every column of a long
 	// queue was most of a pass's cost.
 	rows, err := q.QueryContext(ctx, `SELECT j.id, j.target_group, j.priority, j.requested_device_type, j.requested_device,
-j.health_check, j.submit_time, j.queue_timeout, j.submitter, j.visibility FROM jobs j WHERE `+cond, qa...)
+j.health_check, j.submit_time FROM jobs j WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
 	}
-	idx := map[int64]int{}
+	idx := make(map[int64]int, 1024)
 	for rows.Next() {
 		j := model.Job{State: model.JobSubmitted, Health: model.JobUnknown}
-		var submit, qt int64
+		var submit int64
 		if err := rows.Scan(&j.ID, &j.TargetGroup, &j.Priority, &j.RequestedDeviceType, &j.RequestedDevice,
-			&j.HealthCheck, &submit, &qt, &j.Submitter, &j.Visibility); err != nil {
+			&j.HealthCheck, &submit); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		j.SubmitTime = fromMicros(submit)
-		j.QueueTimeout = time.Duration(qt) * time.Microsecond
 		idx[j.ID] = len(out)
 		out = append(out, j)
 	}
@@ -165,8 +177,8 @@ j.health_check, j.submit_time, j.queue_timeout, j.submitter, j.visibility FROM j
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM job_tags t JOIN jobs j ON j.id = t.job_id
-WHERE `+cond+` ORDER BY t.job_id, t.tag`, qa...)
+	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM jobs j JOIN job_tags t ON t.job_id = j.id
+WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +193,70 @@ WHERE `+cond+` ORDER BY t.job_id, t.tag`, qa...)
 			out[i].Tags = append(out[i].Tags, tag)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if len(out[i].Tags) > 1 {
+			slices.Sort(out[i].Tags)
+		}
+	}
+	return out, nil
+}
+
+// Separators of queuedPacked's text: ASCII unit and record separators.
+const (
+	packField  = "\x1f"
+	packRecord = "\x1e"
+)
+
+// queuedPacked reads the queue as one text value (SQLite): the driver's
+// cost per row and column was most of a snapshot's, and the queue is read
+// on every pass. Each job is id, priority, submit time, health check,
+// device type, device, target group, tag count, tags, separated by
+// packField; jobs are separated by packRecord. ok is false when the text
+// does not decode exactly (a name holding a separator): the caller then
+// reads the queue row by row.
+func (s *DB) queuedPacked(ctx context.Context, q querier, cond string, qa args) ([]model.Job, bool, error) {
+	f := `char(31)`
+	var n int
+	var packed sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*), group_concat(j.id || `+f+` || j.priority || `+f+` || j.submit_time || `+f+
+		` || j.health_check || `+f+` || j.requested_device_type || `+f+` || j.requested_device || `+f+` || j.target_group || `+f+
+		` || (SELECT COUNT(*) || COALESCE(`+f+` || group_concat(t.tag, `+f+`), '') FROM job_tags t WHERE t.job_id = j.id), char(30))
+FROM jobs j WHERE `+cond, qa...).Scan(&n, &packed)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]model.Job, 0, n)
+	if n == 0 {
+		return out, true, nil
+	}
+	recs := strings.Split(packed.String, packRecord)
+	if len(recs) != n {
+		return nil, false, nil
+	}
+	for _, r := range recs {
+		fs := strings.Split(r, packField)
+		if len(fs) < 8 {
+			return nil, false, nil
+		}
+		id, err1 := strconv.ParseInt(fs[0], 10, 64)
+		prio, err2 := strconv.Atoi(fs[1])
+		submit, err3 := strconv.ParseInt(fs[2], 10, 64)
+		ntags, err4 := strconv.Atoi(fs[7])
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || len(fs) != 8+ntags || (fs[3] != "0" && fs[3] != "1") {
+			return nil, false, nil
+		}
+		j := model.Job{ID: id, State: model.JobSubmitted, Health: model.JobUnknown, Priority: prio, SubmitTime: fromMicros(submit),
+			HealthCheck: fs[3] == "1", RequestedDeviceType: fs[4], RequestedDevice: fs[5], TargetGroup: fs[6]}
+		if ntags > 0 {
+			j.Tags = fs[8:]
+			slices.Sort(j.Tags)
+		}
+		out = append(out, j)
+	}
+	return out, true, nil
 }
 
 func (d Dialect) snapshotOpts() *sql.TxOptions {
@@ -427,8 +502,8 @@ func (s *DB) ExpireQueued(ctx context.Context, now time.Time) ([]int64, error) {
 	var ids []int64
 	err := s.inTx(ctx, func(t *tx) error {
 		rows, err := t.QueryContext(ctx, `UPDATE jobs SET state = $1, health = $2, end_time = $3, failure_comment = $4
-WHERE state = $5 AND actual_device = '' AND queue_timeout > 0 AND submit_time + queue_timeout < $3 RETURNING id`,
-			model.JobFinished, model.JobCanceled, micros(now), "queue timeout passed", model.JobSubmitted)
+WHERE id IN (SELECT j.id FROM jobs j WHERE `+queuedCond+` AND j.queue_timeout > 0 AND j.submit_time + j.queue_timeout < $3)
+AND state = $5 AND actual_device = '' RETURNING id`, model.JobFinished, model.JobCanceled, micros(now), "queue timeout passed", model.JobSubmitted)
 		if err != nil {
 			return s.wrap(err, "expiring queued jobs")
 		}

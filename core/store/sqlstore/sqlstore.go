@@ -28,6 +28,9 @@ type Dialect struct {
 	// ArrayParams binds the rows of set-based statements as arrays
 	// (unnest, = ANY) instead of VALUES and IN lists (PostgreSQL).
 	ArrayParams bool
+	// PackedQueue reads the scheduling queue as one text value built by
+	// the database (SQLite, whose driver costs most per row and column).
+	PackedQueue bool
 	// IsUnique reports a unique or primary key violation.
 	IsUnique func(error) bool
 	// IsForeignKey reports a foreign key violation.
