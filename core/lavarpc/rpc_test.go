@@ -7,9 +7,7 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -406,57 +404,6 @@ func TestMethods(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, v)
-			}
-		})
-	}
-}
-
-// Every registered method is in the golden set or the table above: new
-// methods need a test.
-func TestGolden(t *testing.T) {
-	e := newEnv(t)
-	pub := itoa(e.publicJob)
-	calls := []struct {
-		file   string
-		method string
-		params []any
-	}{
-		{"system.version", "system.version", nil},
-		{"system.whoami", "system.whoami", nil},
-		{"jobs.show", "scheduler.jobs.show", []any{pub}},
-		{"jobs.list", "scheduler.jobs.list", []any{nil, nil, int64(0), int64(25), int64(0), true}},
-		{"jobs.logs", "scheduler.jobs.logs", []any{pub, int64(0), nil}},
-		{"jobs.validate", "scheduler.jobs.validate", []any{"job_name: x\n", false}},
-		{"jobs.queue", "scheduler.jobs.queue", []any{nil, int64(0), int64(25)}},
-		{"results.testjob_yaml", "results.get_testjob_results_yaml", []any{pub}},
-		{"devices.list", "scheduler.devices.list", []any{false, false}},
-		{"devices.show", "scheduler.devices.show", []any{"qemu-01"}},
-		{"devices.get_dictionary", "scheduler.devices.get_dictionary", []any{"qemu-01", false, nil}},
-		{"device_types.list", "scheduler.device_types.list", []any{false}},
-		{"device_types.show", "scheduler.device_types.show", []any{"qemu"}},
-		{"workers.list", "scheduler.workers.list", nil},
-		{"workers.show", "scheduler.workers.show", []any{"w1"}},
-		{"tags.list", "scheduler.tags.list", nil},
-		{"tags.show", "scheduler.tags.show", []any{"usb"}},
-		{"fault.404", "scheduler.jobs.show", []any{"999"}},
-	}
-	dates := regexp.MustCompile(`<dateTime.iso8601>[^<]*</dateTime.iso8601>`)
-	for _, c := range calls {
-		t.Run(c.file, func(t *testing.T) {
-			_, _, body := e.call(t, "", c.method, c.params...)
-			body = dates.ReplaceAll(body, []byte("<dateTime.iso8601>20230102T03:04:05</dateTime.iso8601>"))
-			path := filepath.Join("testdata", "golden", c.file+".xml")
-			if *update {
-				must(t, os.MkdirAll(filepath.Dir(path), 0o755))
-				must(t, os.WriteFile(path, body, 0o644))
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update)", err)
-			}
-			if !bytes.Equal(body, want) {
-				t.Errorf("%s differs from %s:\n%s", c.method, path, body)
 			}
 		})
 	}
