@@ -75,6 +75,10 @@ fuzz:
 vlab-images:
 	@bash scripts/vlab/images.sh
 
+# The main job on this machine (scripts/NOTES-demo.md): lava-server, one
+# lava-worker, one job. A virtual U-Boot board under QEMU when QEMU and the
+# board images are there, else the `local` device; LAVALAB_DEMO_DEVICE=local
+# or vlab chooses. Both keep running until `make demo-stop`.
 demo: build
 	@bash scripts/demo.sh
 

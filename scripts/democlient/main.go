@@ -285,11 +285,12 @@ func shorten(s string) string {
 
 // printable replaces control characters (a board's console sends escape
 // sequences, such as busybox's cursor position query ESC[6n, which a
-// terminal would answer) by visible \xNN escapes; tabs stay.
+// terminal would answer) by visible \xNN escapes; tabs and backspaces
+// (U-Boot's autoboot countdown) stay.
 func printable(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r == '\t' || !unicode.IsControl(r) {
+		if r == '\t' || r == '\b' || !unicode.IsControl(r) {
 			b.WriteRune(r)
 			continue
 		}
