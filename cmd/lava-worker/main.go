@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,7 +11,6 @@ import (
 	"github.com/lavalab/lavalab/core/dispatch"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/workerproto"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
@@ -27,8 +25,9 @@ func main() {
 
 // runner runs jobs through the dispatcher with drivers from the registry.
 type runner struct {
-	d   *dispatch.Dispatcher
-	reg *registry.Registry
+	d     *dispatch.Dispatcher
+	reg   *registry.Registry
+	local *localDir
 }
 
 func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
@@ -44,8 +43,10 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		host.Close(context.Background())
 		return nil, nil, err
 	}
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &fetchStore{DirStore: local, c: env.Client},
-		DriversDir: env.DriversDir, Logger: env.Logger})
+	dir := newLocalDir(env.DriversDir, env.Logger)
+	// No DriversDir for the registry: it would compile every file now.
+	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client},
+		Logger: env.Logger})
 	if err != nil {
 		host.Close(context.Background())
 		return nil, nil, fmt.Errorf("driver registry: %w", err)
@@ -61,25 +62,7 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		_ = reg.Close(context.Background())
 		_ = host.Close(context.Background())
 	}
-	return &runner{d: d, reg: reg}, closeAll, nil
-}
-
-// driver finds the job's driver: the pinned SHA-256 (a local module with
-// that hash, else fetched from the server), or the active local driver of
-// the device type when the server pinned none.
-func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (plugins.Driver, error) {
-	if job.DriverSHA256 != "" {
-		drv, _, err := r.reg.BySHA256(ctx, job.DriverSHA256)
-		if err != nil {
-			return nil, fmt.Errorf("driver %s for device type %s: %w", job.DriverSHA256, job.DeviceType, err)
-		}
-		return drv, nil
-	}
-	drv, _, err := r.reg.ForDeviceType(job.DeviceType)
-	if err != nil {
-		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir) serves device type %s: %w", job.DeviceType, err)
-	}
-	return drv, nil
+	return &runner{d: d, reg: reg, local: dir}, closeAll, nil
 }
 
 func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
@@ -91,26 +74,4 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
 		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: drv}, sink)
 	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
-}
-
-// fetchStore is the worker's module store: modules already on disk, else
-// fetched from the server by SHA-256 (checked) and kept.
-type fetchStore struct {
-	*registry.DirStore
-	c *workerproto.Client
-}
-
-func (s *fetchStore) GetModule(ctx context.Context, sha string) ([]byte, error) {
-	b, err := s.DirStore.GetModule(ctx, sha)
-	if err == nil || !errors.Is(err, registry.ErrNotFound) {
-		return b, err
-	}
-	b, err = s.c.DriverModule(ctx, sha)
-	if err != nil {
-		return nil, fmt.Errorf("fetching driver module %s from the server: %w", sha, err)
-	}
-	if err := s.DirStore.PutModule(ctx, sha, "", b); err != nil {
-		return nil, err
-	}
-	return b, nil
 }

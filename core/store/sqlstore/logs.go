@@ -2,66 +2,215 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
 
-// logChunk bounds the rows of one INSERT (7 parameters each).
-const logChunk = 500
+// logChunk bounds the rows of one INSERT (SQLite: 7 anonymous parameters
+// each; PostgreSQL binds 7 arrays whatever the count).
+const logChunk = 1000
 
 // DefaultLogLimit is ReadLogs' page when limit is 0 or less.
 const DefaultLogLimit = 1000
 
+// maxLogGroup bounds the AppendLogs calls committed together.
+const maxLogGroup = 512
+
+// logGroup queues concurrent AppendLogs calls for one commit.
+type logGroup struct {
+	mu         sync.Mutex
+	pending    []*logReq
+	committing bool
+}
+
+// logReq is one AppendLogs call and its answer.
+type logReq struct {
+	job, first int64
+	recs       []model.LogRecord
+	next       int64
+	err        error
+	done       chan struct{}
+}
+
 // AppendLogs stores records numbered from first; a resent batch is skipped,
 // a gap fails with ErrConflict and changes nothing.
+//
+// Concurrent calls are committed together (group commit): the first caller
+// to find no commit under way becomes the committer and stores every call
+// queued meanwhile in one transaction (one read of the jobs' log_next, one
+// multi-row INSERT, one log_next update per job), until the queue is
+// empty. A call refused (gap, unknown job) does not stop the others; if the
+// transaction fails, its calls are retried one by one so that each gets
+// its own answer.
 func (s *DB) AppendLogs(ctx context.Context, jobID, first int64, recs []model.LogRecord) (int64, error) {
 	if first < 0 {
 		return 0, invalid("appending logs of job %d: negative index %d", jobID, first)
 	}
-	var next int64
-	err := s.inTx(ctx, func(t *tx) error {
-		if err := t.QueryRowContext(ctx, `SELECT log_next FROM jobs WHERE id = $1`+s.d.ForUpdate, jobID).Scan(&next); err != nil {
-			return s.wrap(err, "job %d", jobID)
-		}
-		if first > next {
-			return conflict("appending logs of job %d: batch starts at %d, next expected record is %d", jobID, first, next)
-		}
-		skip := next - first
-		if skip >= int64(len(recs)) {
-			return nil // all already stored: a resend
-		}
-		todo := recs[skip:]
-		for start := 0; start < len(todo); start += logChunk {
-			chunk := todo[start:min(start+logChunk, len(todo))]
-			var a args
-			var b strings.Builder
-			b.WriteString(`INSERT INTO log_records (job_id, idx, dt, lvl, msg, structured, ns) VALUES `)
-			job := a.add(jobID)
-			for i, r := range chunk {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				idx := next + int64(start+i)
-				b.WriteString("(" + job + ", " + a.list(idx, micros(r.Time), r.Level, r.Message, r.Structured, r.NS) + ")")
-			}
-			if _, err := t.ExecContext(ctx, b.String(), a...); err != nil {
-				return s.wrap(err, "appending logs of job %d", jobID)
-			}
-		}
-		next += int64(len(todo))
-		if _, err := t.ExecContext(ctx, `UPDATE jobs SET log_next = $1 WHERE id = $2`, next, jobID); err != nil {
-			return s.wrap(err, "appending logs of job %d", jobID)
-		}
-		t.emit(store.TopicLogs, strconv.FormatInt(jobID, 10))
-		return nil
-	})
-	if err != nil {
-		return 0, err
+	req := &logReq{job: jobID, first: first, recs: recs, done: make(chan struct{})}
+	g := &s.logs
+	g.mu.Lock()
+	g.pending = append(g.pending, req)
+	if g.committing {
+		g.mu.Unlock()
+		// The committer answers even if ctx ends (a commit is short), so
+		// the outcome is known.
+		<-req.done
+		return req.next, req.err
 	}
-	return next, nil
+	g.committing = true
+	g.mu.Unlock()
+	cctx := context.WithoutCancel(ctx)
+	for {
+		g.mu.Lock()
+		n := min(len(g.pending), maxLogGroup)
+		group := g.pending[:n:n]
+		g.pending = g.pending[n:]
+		if n == 0 {
+			g.committing = false
+			g.pending = nil
+			g.mu.Unlock()
+			break
+		}
+		g.mu.Unlock()
+		s.commitLogs(cctx, group)
+	}
+	<-req.done
+	return req.next, req.err
+}
+
+// commitLogs stores a group of calls in one transaction and answers each.
+func (s *DB) commitLogs(ctx context.Context, group []*logReq) {
+	err := s.inTx(ctx, func(t *tx) error { return s.appendGroup(ctx, t, group) })
+	if err != nil && len(group) > 1 {
+		for _, r := range group {
+			r.next, r.err = 0, nil
+			if err := s.inTx(ctx, func(t *tx) error { return s.appendGroup(ctx, t, []*logReq{r}) }); err != nil {
+				r.next, r.err = 0, err
+			}
+			close(r.done)
+		}
+		return
+	}
+	for _, r := range group {
+		if err != nil {
+			r.next, r.err = 0, err
+		}
+		close(r.done)
+	}
+}
+
+// appendGroup does the work of a group in t. A refused call gets its own
+// error; an error returned fails the transaction.
+func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
+	// Jobs in id order (a stable order of row locks on PostgreSQL).
+	ids := make([]int64, 0, len(group))
+	for _, r := range group {
+		ids = append(ids, r.job)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var qa args
+	rows, err := t.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
+		` ORDER BY id`+s.d.ForUpdate, qa...)
+	if err != nil {
+		return s.wrap(err, "appending logs: reading the jobs' next indexes")
+	}
+	next := make(map[int64]int64, len(ids))
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return s.wrap(err, "appending logs: reading the jobs' next indexes")
+		}
+		next[id] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.wrap(err, "appending logs: reading the jobs' next indexes")
+	}
+	var (
+		jobCol, idxCol, dtCol []int64
+		lvlCol, msgCol, nsCol []string
+		strCol                []bool
+		changed               = map[int64]bool{}
+	)
+	for _, r := range group {
+		n, ok := next[r.job]
+		switch {
+		case !ok:
+			r.err = fmt.Errorf("job %d: %w", r.job, store.ErrNotFound)
+			continue
+		case r.first > n:
+			r.err = conflict("appending logs of job %d: batch starts at %d, next expected record is %d", r.job, r.first, n)
+			continue
+		}
+		skip := n - r.first
+		if skip >= int64(len(r.recs)) {
+			r.next = n // all already stored: a resend
+			continue
+		}
+		for i, rec := range r.recs[skip:] {
+			jobCol = append(jobCol, r.job)
+			idxCol = append(idxCol, n+int64(i))
+			dtCol = append(dtCol, micros(rec.Time))
+			lvlCol = append(lvlCol, rec.Level)
+			msgCol = append(msgCol, rec.Message)
+			strCol = append(strCol, rec.Structured)
+			nsCol = append(nsCol, rec.NS)
+		}
+		n += int64(len(r.recs)) - skip
+		next[r.job] = n
+		r.next = n
+		changed[r.job] = true
+	}
+	for start := 0; start < len(jobCol); start += logChunk {
+		end := min(start+logChunk, len(jobCol))
+		var a args
+		q := `INSERT INTO log_records (job_id, idx, dt, lvl, msg, structured, ns) SELECT c1, c2, c3, c4, c5, c6, c7 FROM ` +
+			s.d.rowsTable(&a, int64Col(jobCol[start:end]), int64Col(idxCol[start:end]), int64Col(dtCol[start:end]),
+				textCol(lvlCol[start:end]), textCol(msgCol[start:end]), boolCol(strCol[start:end]), textCol(nsCol[start:end]))
+		if _, err := t.ExecContext(ctx, q, a...); err != nil {
+			return s.wrap(err, "appending %d log records", end-start)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	cids := make([]int64, 0, len(changed))
+	for id := range changed {
+		cids = append(cids, id)
+	}
+	slices.Sort(cids)
+	ns := make([]int64, len(cids))
+	for i, id := range cids {
+		ns[i] = next[id]
+		t.emit(store.TopicLogs, strconv.FormatInt(id, 10))
+	}
+	var a args
+	var q string
+	if s.d.ArrayParams {
+		q = `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(cids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
+	} else {
+		// SQLite (no UPDATE ... FROM before 3.33 in every build we meet):
+		// a CASE over the few jobs of the group.
+		var b strings.Builder
+		b.WriteString(`UPDATE jobs SET log_next = CASE id`)
+		for i, id := range cids {
+			b.WriteString(" WHEN " + a.addNum(id) + " THEN " + a.addNum(ns[i]))
+		}
+		b.WriteString(" END WHERE " + s.d.inSet(&a, "id", int64Col(cids)))
+		q = b.String()
+	}
+	if _, err := t.ExecContext(ctx, q, a...); err != nil {
+		return s.wrap(err, "appending logs: updating %d jobs' next indexes", len(cids))
+	}
+	return nil
 }
 
 // LogCount returns the number of records stored for the job.

@@ -73,6 +73,8 @@ type DB struct {
 	gmu        sync.Mutex
 	pending    []*createReq
 	committing bool
+
+	logs logGroup // AppendLogs group commit (logs.go)
 }
 
 // New returns the shared store over cfg's handles.

@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +104,59 @@ func testLogs(t *testing.T, st store.Store) {
 	must(t, err)
 	if next != 1234 || len(got) != 34 || !reflect.DeepEqual(got[33], big[1233]) {
 		t.Errorf("big batch: next %d, tail %d records", next, len(got))
+	}
+}
+
+// testConcurrentLogs: many jobs appending at once (the stores commit
+// concurrent calls together), with resends, gaps and an unknown job mixed
+// in: each call gets its own answer and every log ends exact.
+func testConcurrentLogs(t *testing.T, st store.Store) {
+	c := ctx(t)
+	const jobs, batches, per = 24, 20, 7
+	ids := make([]int64, jobs)
+	for i := range ids {
+		ids[i] = submit(t, st, model.Job{Description: "clog" + strconv.Itoa(i)}).ID
+	}
+	errs := make(chan error, jobs+1)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			for b := 0; b < batches; b++ {
+				first := b * per
+				recs := records(first, per)
+				if _, err := st.AppendLogs(c, id, int64(first+per+1), records(first+per+1, 1)); !errors.Is(err, store.ErrConflict) {
+					errs <- fmt.Errorf("job %d: gap at batch %d: %v, want a conflict", id, b, err)
+					return
+				}
+				for range 2 { // the second is a resend
+					next, err := st.AppendLogs(c, id, int64(first), recs)
+					if err != nil || next != int64(first+per) {
+						errs <- fmt.Errorf("job %d batch %d: next %d, %v; want %d", id, b, next, err, first+per)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range batches {
+			if _, err := st.AppendLogs(c, 99999, 0, records(0, 1)); !errors.Is(err, store.ErrNotFound) {
+				errs <- fmt.Errorf("unknown job: %v, want not found", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, id := range ids {
+		got, err := st.ReadLogs(c, id, 0, batches*per+10)
+		must(t, err)
+		if n, err := st.LogCount(c, id); err != nil || n != batches*per || !reflect.DeepEqual(got, records(0, batches*per)) {
+			t.Errorf("job %d: LogCount %d (%v), %d records read; want exactly records 0..%d", id, n, err, len(got), batches*per-1)
+		}
 	}
 }
 

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MarkDeviceGood", testMarkDeviceGood},
 		{"RetireCancels", testRetireCancels},
 		{"Logs", testLogs},
+		{"ConcurrentLogs", testConcurrentLogs},
 		{"Results", testResults},
 		{"Events", testEvents},
 		{"ConcurrentAssign", testConcurrentAssign},
