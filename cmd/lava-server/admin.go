@@ -33,19 +33,26 @@ func dbFlags(fs *flag.FlagSet) (dataDir, db *string) {
 	return dataDir, db
 }
 
-// openStore opens the store the flags select, creating the data directory
-// for SQLite.
+// openStore opens the store the flags select for the server, creating the
+// data directory for SQLite (whose lock then refuses a second server).
 func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
 	if db == "" {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("creating the data directory: %w", err)
 		}
 	}
-	st, err := storeopen.Open(ctx, dataDir, db)
-	if err != nil {
-		return nil, err
+	return storeopen.Open(ctx, dataDir, db)
+}
+
+// openAdminStore opens the store for one admin command; with SQLite it
+// works while a server runs on the same data directory.
+func openAdminStore(ctx context.Context, dataDir, db string) (store.Store, error) {
+	if db == "" {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("creating the data directory: %w", err)
+		}
 	}
-	return st, nil
+	return storeopen.OpenShared(ctx, dataDir, db)
 }
 
 // admin runs one admin command ("user add", ...).
@@ -147,7 +154,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		}
 	}
 
-	st, err := openStore(ctx, *dataDir, *db)
+	st, err := openAdminStore(ctx, *dataDir, *db)
 	if err != nil {
 		return err
 	}

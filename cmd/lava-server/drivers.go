@@ -236,7 +236,7 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			return fmt.Errorf("reading the driver module: %w", err)
 		}
 	}
-	st, err := openStore(ctx, *dataDir, *db)
+	st, err := openAdminStore(ctx, *dataDir, *db)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,22 @@ func Open(ctx context.Context, dataDir, db string) (store.Store, error) {
 	return st, nil
 }
 
+// OpenShared is Open for a short-lived admin command: with SQLite it works
+// next to a running lava-server on the same database (which sees the
+// change within a fraction of a second), instead of being refused by the
+// server's lock; PostgreSQL is shared anyway.
+func OpenShared(ctx context.Context, dataDir, db string) (store.Store, error) {
+	if isPostgres(db) || (db != "" && !strings.HasPrefix(db, "sqlite:")) {
+		return Open(ctx, dataDir, db)
+	}
+	path := sqlitePath(dataDir, db)
+	st, err := sqlite.OpenShared(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("opening SQLite %s: %w", path, err)
+	}
+	return st, nil
+}
+
 func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }

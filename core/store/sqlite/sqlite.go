@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"time"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -31,7 +32,14 @@ type Store struct {
 	lock   *os.File
 	hub    sqlstore.Hub
 	closed bool
+	// stopWatch ends the external-change watcher (server mode only).
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
+
+// WatchInterval is how often a server-mode store checks whether another
+// process (an admin command) changed the database.
+const WatchInterval = 250 * time.Millisecond
 
 var _ store.Store = (*Store)(nil)
 
@@ -69,9 +77,50 @@ func dialect() sqlstore.Dialect {
 }
 
 // Open opens (creating it and its parent directories if needed) the SQLite
-// database at path and brings its schema up to date. It fails if another
-// process has the database open.
+// database at path for a server: it takes the database's lock (a second
+// server on the same file is refused), brings the schema up to date, and
+// watches for changes other processes make (admin commands opened with
+// OpenShared), delivering them as events so the scheduler, the workers'
+// long polls and the driver registry see them at once.
 func Open(ctx context.Context, path string) (*Store, error) {
+	lock, err := takeLock(path, true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openPools(ctx, path, lock, true)
+	if err != nil {
+		return nil, err
+	}
+	s.watch()
+	return s, nil
+}
+
+// OpenShared opens the database for a short-lived admin command, next to a
+// server that may be running on it. When no server holds the lock, it
+// migrates like Open (and releases the lock at once); when one does, it
+// refuses a database whose schema differs from this binary's, and its
+// writes reach the running server through the server's change watcher.
+func OpenShared(ctx context.Context, path string) (*Store, error) {
+	lock, err := takeLock(path, false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openPools(ctx, path, lock, lock != nil)
+	if err != nil {
+		return nil, err
+	}
+	if lock != nil {
+		// Migrated: a server may start now.
+		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		_ = lock.Close()
+		s.lock = nil
+	}
+	return s, nil
+}
+
+// takeLock takes the exclusive lock on path.lock. With must false, a lock
+// held by another process is not an error: it returns nil, nil.
+func takeLock(path string, must bool) (*os.File, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -86,10 +135,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
+			if !must {
+				return nil, nil
+			}
 			return nil, fmt.Errorf("sqlite: database %s is in use by another process (lock %s is held): stop the other lava-server or use another --data-dir", path, lockPath)
 		}
 		return nil, fmt.Errorf("sqlite: locking %s: %w", lockPath, err)
 	}
+	return lock, nil
+}
+
+// openPools opens both pools; migrate says whether this process may migrate
+// (it holds the lock) or must find the schema up to date.
+func openPools(ctx context.Context, path string, lock *os.File, migrate bool) (*Store, error) {
+	var err error
 	s := &Store{path: path, lock: lock}
 	fail := func(err error) (*Store, error) {
 		s.closeAll()
@@ -109,9 +168,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: %w", err))
 	}
-	// The flock makes this process the only one migrating.
-	if _, err := sqlstore.Migrate(ctx, s.write, ms); err != nil {
-		return fail(fmt.Errorf("sqlite: migrating %s: %w", path, err))
+	if migrate {
+		// The flock makes this process the only one migrating.
+		if _, err := sqlstore.Migrate(ctx, s.write, ms); err != nil {
+			return fail(fmt.Errorf("sqlite: migrating %s: %w", path, err))
+		}
+	} else {
+		pending, err := sqlstore.Pending(ctx, s.write, ms)
+		if err != nil {
+			return fail(fmt.Errorf("sqlite: %s: %w", path, err))
+		}
+		if len(pending) > 0 {
+			return fail(fmt.Errorf("sqlite: %s: the running server has not applied migration %04d_%s of this build: stop it and run this command again (or use the server's API)", path, pending[0].Version, pending[0].Name))
+		}
 	}
 	if s.read, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return fail(fmt.Errorf("sqlite: opening %s for reading: %w", path, err))
@@ -148,6 +217,49 @@ func (s *Store) Leader(ctx context.Context, name string) (func(), bool, error) {
 	return func() {}, true, nil
 }
 
+// watch starts the goroutine that notices commits made by other processes
+// (PRAGMA data_version on the write connection changes only for those:
+// this process writes through that one connection) and delivers them as
+// events to this process's subscribers.
+func (s *Store) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	s.watchDone = make(chan struct{})
+	go func() {
+		defer close(s.watchDone)
+		last, err := s.dataVersion(ctx)
+		if err != nil {
+			return
+		}
+		t := time.NewTicker(WatchInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			v, err := s.dataVersion(ctx)
+			if err != nil || v == last {
+				continue
+			}
+			last = v
+			// What changed is unknown: wake whoever re-reads the store.
+			s.hub.Deliver(
+				store.Event{Topic: store.TopicJobSubmitted},
+				store.Event{Topic: store.TopicDeviceFree},
+				store.Event{Topic: store.TopicDriversChanged},
+			)
+		}
+	}()
+}
+
+func (s *Store) dataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.write.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	return v, err
+}
+
 func (s *Store) closeAll() error {
 	var errs []error
 	if s.read != nil {
@@ -170,6 +282,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.stopWatch != nil {
+		s.stopWatch()
+		<-s.watchDone
+	}
 	s.hub.CloseAll()
 	if s.DB != nil {
 		s.DB.CloseStatements()

@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/store/sqlstore"
 	"github.com/lavalab/lavalab/core/store/storetest"
@@ -76,5 +79,114 @@ func TestMigrationsRecordedOnce(t *testing.T) {
 			t.Errorf("journal_mode = %q, %v", mode, err)
 		}
 		st.Close()
+	}
+}
+
+// An admin command (OpenShared) works next to a running server (Open) on
+// the same file, and the server's subscribers hear of its change.
+func TestSharedOpenNextToServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "lava.db")
+	server, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	events, err := server.Subscribe(ctx, store.TopicDeviceFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server's own writes are delivered by the store itself, not by
+	// the watcher: drain them first.
+	if err := server.CreateDeviceType(ctx, model.DeviceType{Name: "own"}); err != nil {
+		t.Fatal(err)
+	}
+	drain(events)
+
+	admin, err := OpenShared(ctx, path)
+	if err != nil {
+		t.Fatalf("OpenShared next to a server: %v", err)
+	}
+	if err := admin.CreateDeviceType(ctx, model.DeviceType{Name: "from-admin"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-events:
+	case <-ctx.Done():
+		t.Fatal("the server heard nothing of the admin command's change")
+	}
+	if _, err := server.DeviceType(ctx, "from-admin"); err != nil {
+		t.Fatalf("the server does not see the admin's device type: %v", err)
+	}
+	// The server keeps its lock: a second server is still refused.
+	if _, err := Open(ctx, path); err == nil {
+		t.Fatal("a second server opened the database")
+	}
+}
+
+// Without a server, OpenShared migrates a new database and leaves it free
+// for a server to start.
+func TestSharedOpenMigratesAndReleases(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lava.db")
+	admin, err := OpenShared(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreateDeviceType(ctx, model.DeviceType{Name: "qemu"}); err != nil {
+		t.Fatal(err)
+	}
+	server, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("a server cannot start while an admin command is open: %v", err)
+	}
+	defer server.Close()
+	admin.Close()
+	if _, err := server.DeviceType(ctx, "qemu"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Next to a server whose schema is older than this build, an admin
+// command refuses to run rather than write to a schema it does not know.
+func TestSharedOpenRefusesOtherSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lava.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// A "server" holding the lock.
+	lock, err := takeLock(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	_, err = OpenShared(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "has not applied migration") {
+		t.Fatalf("OpenShared = %v, want a schema refusal", err)
+	}
+}
+
+func drain(ch <-chan store.Event) {
+	for {
+		select {
+		case <-ch:
+		case <-time.After(2 * WatchInterval):
+			return
+		}
 	}
 }

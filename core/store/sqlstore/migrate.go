@@ -51,6 +51,38 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return out, nil
 }
 
+// Pending returns the migrations of ms not recorded in schema_migrations
+// (all of them when the table does not exist yet), reading only.
+func Pending(ctx context.Context, db *sql.DB, ms []Migration) ([]Migration, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
+			return ms, nil // nothing applied yet
+		}
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		}
+		done[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	var out []Migration
+	for _, m := range ms {
+		if !done[m.Version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // Migrate applies the migrations not yet recorded in schema_migrations,
 // each in its own transaction with its record. The caller holds the
 // backend's migration lock. It returns the versions applied.
