@@ -2,8 +2,10 @@
 // driver modernc.org/sqlite (no cgo), the default that makes lava-server
 // work on one machine with no database server.
 //
-// Open takes an exclusive flock on <path>.lock (two server processes never
-// share a database), sets WAL mode, busy_timeout, foreign keys and
+// Open (a server) takes an exclusive flock on <path>.lock (two server
+// processes never share a database) and watches PRAGMA data_version for
+// commits made by other processes; OpenShared (a one-shot admin command)
+// works next to a running server without the lock. Both set WAL mode, busy_timeout, foreign keys and
 // synchronous=NORMAL, applies the embedded migrations, and runs writes
 // through a one-connection pool (BEGIN IMMEDIATE) and reads through a
 // separate pool. Events are delivered in-process after commit; Leader is
