@@ -226,7 +226,9 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 			return err
 		}
 	}
+	planStart := time.Now()
 	plan, diag, err := j.r.Driver.Plan(ctx, j.planRequest(st))
+	took := time.Since(planStart)
 	for _, l := range strings.Split(strings.TrimRight(string(diag), "\n"), "\n") {
 		if l != "" {
 			j.log.debug("driver: %s", l)
@@ -238,6 +240,7 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 		}
 		return errorf(errorType(err, sdk.ErrorInfrastructure), "plan: %v", err)
 	}
+	j.log.debug("driver plan for %s: %d step(s) in %.1f ms", st.Name, len(plan.Steps), float64(took.Microseconds())/1000)
 	for _, s := range plan.Steps {
 		if err := j.runStep(ctx, st, s); err != nil {
 			return err

@@ -82,13 +82,19 @@ func Read(t testing.TB, dir, target, ldflags string) []byte {
 	return b
 }
 
-// sourceKey hashes the package's files, the sdk's Go files, go.mod/go.sum,
+// sourceKey hashes the package's files, the sdk's Go files (and
+// devicetypes/internal for a device type's driver), go.mod/go.sum,
 // the Go version, the target and the flags.
 func sourceKey(root, dir, target, ldflags string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s/%s\x00", runtime.Version(), target, ldflags, runtime.GOOS, runtime.GOARCH)
 	var files []string
-	for _, d := range []string{dir, "sdk"} {
+	dirs := []string{dir, "sdk"}
+	if strings.HasPrefix(dir, "devicetypes/") {
+		// The device types share their helpers.
+		dirs = append(dirs, "devicetypes/internal")
+	}
+	for _, d := range dirs {
 		err := filepath.WalkDir(filepath.Join(root, d), func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
