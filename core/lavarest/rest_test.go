@@ -3,6 +3,7 @@ package lavarest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -145,6 +146,57 @@ func TestREST(t *testing.T) {
 			}
 		})
 	}
+
+	// Bad input anywhere: odd ids, names, paging and bodies get 4xx (or
+	// a result), never a 500.
+	odd := []string{"abc", "-1", "0", "99999999999999999999", "1.5", "%00", "%FF%FE", "..%2F..", priv}
+	paths := []string{"/jobs/%s/", "/jobs/%s/logs/?start=%[1]s&end=%[1]s", "/jobs/%s/yaml/", "/jobs/%s/csv/", "/jobs/%s/junit/",
+		"/jobs/%s/tap13/", "/jobs/%s/suites/", "/jobs/%s/tests/", "/jobs/%s/metadata/", "/jobs/%s/suites/%[1]s/tests/",
+		"/jobs/%s/suites/%[1]s/yaml/", "/jobs/%s/suites/%[1]s/csv/", "/jobs/%s/cancel/", "/jobs/%s/resubmit/",
+		"/devices/%s/", "/devices/%s/dictionary/?render=%[1]s", "/devicetypes/%s/", "/devicetypes/%s/template/",
+		"/devicetypes/%s/health-check/", "/workers/%s/", "/tags/%s/", "/jobs/?limit=%s&offset=%[1]s", "/devices/?limit=%s",
+		"/jobs/validate/", "/jobs/"}
+	bodies := []struct{ ctype, body string }{{"", ""}, {"application/json", "{"}, {"application/json", `{"definition": 5}`},
+		{"application/json", "[]"}, {"application/x-www-form-urlencoded", "definition=%ZZ"}, {"application/yaml", "\x00\xff: ["}}
+	n := 0
+	for _, p := range paths {
+		for _, id := range odd {
+			for _, method := range []string{"GET", "POST"} {
+				for _, b := range bodies {
+					if method == "GET" && b.body != "" {
+						continue
+					}
+					for _, user := range []string{"", "admin"} {
+						path := p
+						if strings.Contains(p, "%") {
+							path = fmt.Sprintf(p, id)
+						}
+						req, err := http.NewRequest(method, hs.URL+"/api/v0.2"+path, strings.NewReader(b.body))
+						if err != nil {
+							continue // not a URL a client could send
+						}
+						if b.ctype != "" {
+							req.Header.Set("Content-Type", b.ctype)
+						}
+						if user != "" {
+							req.Header.Set("Authorization", "Token "+tokens[user])
+						}
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						n++
+						if resp.StatusCode >= 500 {
+							t.Errorf("%s %s (%s %q) as %q: %d %s", method, req.URL.Path, b.ctype, b.body, user, resp.StatusCode, body)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d odd requests", n)
 }
 
 func mustJSON(v any) string {

@@ -290,3 +290,40 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestBadArguments calls every registered method, as an admin, with every
+// argument count it allows (and one more) filled with values of each
+// XML-RPC type: each answer is a result or a fault with LAVA's or
+// xmlrpc-epi's code, never an internal error, an HTTP error or a crash.
+func TestBadArguments(t *testing.T) {
+	e := newEnv(t)
+	v, f, _ := e.call(t, "", "system.listMethods")
+	if f != nil {
+		t.Fatal(f)
+	}
+	odd := []any{int64(-1), 1.5, true, "", "../../etc/passwd", strings.Repeat("x", 5000), Binary("\x00\xff"),
+		time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), []any{"a", int64(1)}, map[string]any{"a": nil}, nil}
+	calls := 0
+	for _, m := range v.([]any) {
+		name := m.(string)
+		sig, f, _ := e.call(t, "", "system.methodSignature", name)
+		if f != nil {
+			t.Fatalf("%s: %v", name, f)
+		}
+		maxArgs := len(sig.([]any)[0].([]any)) - 1
+		for n := 0; n <= maxArgs+1; n++ {
+			for _, x := range odd {
+				params := make([]any, n)
+				for i := range params {
+					params[i] = x
+				}
+				_, f, body := e.call(t, "admin", name, params...)
+				calls++
+				if f != nil && (f.Code == CodeInternal || f.Code == 500) {
+					t.Errorf("%s(%d × %#v): internal fault %d %q\n%s", name, n, x, f.Code, f.Msg, body)
+				}
+			}
+		}
+	}
+	t.Logf("%d calls", calls)
+}
