@@ -47,12 +47,18 @@ while [ $# -gt 0 ]; do
 done
 RUN=${LAVALAB_VLAB_RUN:-${TMPDIR:-/tmp}/lavalab-vlab}
 
-# alive PID: the process runs and is this board's QEMU (not a zombie
-# waiting for a slow reaper, not a process that reused the pid).
-alive() {
+# running PID: the process runs (it is not a zombie waiting for a slow
+# reaper).
+running() {
 	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
 	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$state" ] && [ "$state" != Z ] || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# alive PID: the process runs and is this board's QEMU (not a process that
+# reused the pid).
+alive() {
+	running "${1:-}" || return 1
 	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "qemu-system-aarch64 .*-name $NAME "
 }
 
@@ -98,7 +104,9 @@ on)
 	# Ready when QEMU says it waits for the console (up to 10 s).
 	i=0
 	while ! grep -q "waiting for connection" "$log"; do
-		alive "$pid" || { rm -f "$RUN/$NAME/qemu.pid"; die "qemu exited: $(cat "$log")"; }
+		# Our own child, not reaped yet: its pid cannot be reused, and
+		# until it has exec'd QEMU its cmdline is still this script's.
+		running "$pid" || { rm -f "$RUN/$NAME/qemu.pid"; die "qemu exited: $(cat "$log")"; }
 		[ $i -lt 500 ] || { stop; die "qemu did not open its console on port $PORT within 10 s: $(cat "$log")"; }
 		sleep 0.02
 		i=$((i + 1))
