@@ -163,12 +163,16 @@ srv device-type add "$TYPE" >"$DATA/setup.log" 2>&1 || { cat "$DATA/setup.log"; 
 srv device add "$NAME" --type "$TYPE" --worker demo-worker --dict "$DICT" --health good >>"$DATA/setup.log" 2>&1 ||
   { cat "$DATA/setup.log"; die "device add $NAME failed"; }
 
-step "starting lava-server on $URL (log: $DATA/server.log; the first start compiles the drivers)"
+step "starting lava-server on $URL (log: $DATA/server.log; the first start compiles the drivers, a minute or more)"
 $DETACH "$BIN/lava-server" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --worker-binaries "$BIN" >"$DATA/server.log" 2>&1 &
 echo "$! $BIN/lava-server" >>"$PIDS"
 "$BIN/democlient" wait "$URL" 600 "$!" || { tail -n 5 "$DATA/server.log"; die "lava-server did not start; see $DATA/server.log"; }
 
 step "starting lava-worker demo-worker (log: $DATA/worker.log)"
+# The worker compiles the same driver modules with the same settings: it
+# shares the server's compilation cache (wazero writes it atomically).
+mkdir -p "$DATA/worker"
+[ -e "$DATA/worker/wasm-cache" ] || ln -s ../driver-cache "$DATA/worker/wasm-cache"
 # The board's TFTP root is the dispatcher's job folder (see the dictionary).
 LAVALAB_WORK_DIR="$DATA/worker/dispatch" $DETACH "$BIN/lava-worker" --url "$URL" --name demo-worker \
   --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" >"$DATA/worker.log" 2>&1 &
