@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lavalab/lavalab/core/devdict"
 	"io"
 	"os"
 	"strings"
@@ -138,6 +139,9 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			b, err := os.ReadFile(*dictFile)
 			if err != nil {
 				return fmt.Errorf("reading the device dictionary: %w", err)
+			}
+			if _, err := devdict.Parse(b); err != nil {
+				return fmt.Errorf("%s: %w", *dictFile, err)
 			}
 			dictText = string(b)
 		}

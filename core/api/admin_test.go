@@ -118,6 +118,8 @@ func TestAdminBadInput(t *testing.T) {
 		{"POST", "/api/v1/devices", `{"hostname": "x",`, 400, "invalid_json", "JSON"},
 		{"POST", "/api/v1/devices", ``, 400, "invalid_json", "empty"},
 		{"POST", "/api/v1/devices", `{"hostname": "x", "dictionary": "` + strings.Repeat("a", MaxBody) + `"}`, 413, "body_too_large", "limit"},
+		{"POST", "/api/v1/devices", `{"hostname": "x", "device_type": "qemu", "dictionary": "{% extends 'qemu.jinja2' %}\\n{% for x in y %}"}`, 400, "invalid_dictionary", "jinja2"},
+		{"PATCH", "/api/v1/devices/qemu-01", `{"dictionary": "{% extends 'qemu.jinja2' %}\\n{% if x %}"}`, 400, "invalid_dictionary", "jinja2"},
 		{"PATCH", "/api/v1/devices/nosuch", `{"description": "x"}`, 404, "not_found", `device "nosuch"`},
 		{"PATCH", "/api/v1/devices/qemu-01", `{"worker": "nosuch"}`, 400, "invalid", "nosuch"},
 		{"POST", "/api/v1/devices/qemu-01/health", `{"health": "sick"}`, 400, "invalid", "sick"},

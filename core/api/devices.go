@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"github.com/lavalab/lavalab/core/devdict"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,6 +72,9 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "hostname and device_type are required", nil)
 		return
 	}
+	if !checkDictionary(w, b.Dictionary) {
+		return
+	}
 	d := model.Device{Hostname: b.Hostname, DeviceType: b.DeviceType, Worker: b.Worker, Description: b.Description,
 		Dictionary: b.Dictionary, Tags: b.Tags, Health: model.DeviceUnknown}
 	if b.Health != "" {
@@ -104,6 +108,21 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, deviceView(d, true))
 }
 
+// checkDictionary answers 400 invalid_dictionary and returns false when
+// text (empty is fine: the device type's settings alone) is not a device
+// dictionary the dispatcher can read, so a bad one is refused now rather
+// than failing the device's next job.
+func checkDictionary(w http.ResponseWriter, text string) bool {
+	if text == "" {
+		return true
+	}
+	if _, err := devdict.Parse([]byte(text)); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_dictionary", err.Error(), nil)
+		return false
+	}
+	return true
+}
+
 // DeviceUpdate is the body of PATCH /devices/{hostname}: absent fields
 // are kept.
 type DeviceUpdate struct {
@@ -118,6 +137,9 @@ func (a *API) updateDevice(w http.ResponseWriter, r *http.Request) {
 	h := chi.URLParam(r, "hostname")
 	var b DeviceUpdate
 	if !decodeJSON(w, r, MaxBody, &b) {
+		return
+	}
+	if b.Dictionary != nil && !checkDictionary(w, *b.Dictionary) {
 		return
 	}
 	d, err := a.st.UpdateDevice(r.Context(), h, func(d *model.Device) error {
