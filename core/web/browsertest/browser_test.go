@@ -199,6 +199,9 @@ func TestBrowser(t *testing.T) {
 	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .l").length`)); n <= rendered {
 		t.Errorf("the log has %d lines, %d when opened: no new line", n, rendered)
 	}
+	// The live log at its newest line (the script keeps a reader at the
+	// bottom there).
+	get(t, ctx, chromedp.Evaluate[bool](`window.scrollTo(0, document.body.scrollHeight); true`))
 	shot(t, ctx, dir, "job-live", 1366, 900, false)
 
 	// The job ends: the page (reloaded once by the script) shows the
