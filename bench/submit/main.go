@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lavalab/lavalab/bench/cpustat"
 )
 
 //go:embed qemu-job.yaml
@@ -31,6 +33,8 @@ var defaultJob []byte
 type config struct {
 	url, token, file, db string
 	pprof                string
+	pgdata               string
+	serverPID            int
 	clients, n           int
 	spawn, noSched, keep bool
 	timeout              time.Duration
@@ -48,6 +52,8 @@ func main() {
 	flag.BoolVar(&c.noSched, "no-scheduler", false, "with -spawn: start the server with --no-scheduler")
 	flag.StringVar(&c.pprof, "pprof", "", "with -spawn: start the server with --pprof-listen ADDR (profile it meanwhile)")
 	flag.BoolVar(&c.keep, "keep", false, "with -spawn: keep the temp dir and print its path")
+	flag.StringVar(&c.pgdata, "pgdata", "", "PostgreSQL data directory: also report the database server's CPU time")
+	flag.IntVar(&c.serverPID, "server-pid", 0, "without -spawn: the lava-server process, to report its CPU time")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "stop after this long whatever happens")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,6 +85,7 @@ func run(ctx context.Context, c config) error {
 		}
 		defer srv.stop()
 		c.url, c.token = srv.url, srv.token
+		c.serverPID = srv.cmd.Process.Pid
 	}
 	if err := loopbackOnly(c.url); err != nil {
 		return err
@@ -87,12 +94,67 @@ func run(ctx context.Context, c config) error {
 		return errors.New("-token is required (or use -spawn)")
 	}
 	fmt.Printf("submitting %d jobs (%d bytes) with %d clients to %s\n", c.n, len(job), c.clients, c.url)
+	meter, err := newCPUMeter(c)
+	if err != nil {
+		return err
+	}
 	res := load(ctx, c, job)
 	res.print(os.Stdout)
+	meter.print(os.Stdout, res.ok)
 	if res.ok == 0 {
 		return errors.New("no job was accepted")
 	}
 	return nil
+}
+
+// cpuMeter reads the CPU time of the load program, the server and the
+// database before and after the load.
+type cpuMeter struct {
+	serverPID, pgPID int
+	self, server, db time.Duration
+	serverOK, dbOK   bool
+}
+
+func newCPUMeter(c config) (*cpuMeter, error) {
+	m := &cpuMeter{serverPID: c.serverPID, self: cpustat.Self()}
+	if c.pgdata != "" {
+		pid, err := cpustat.PostmasterPID(c.pgdata)
+		if err != nil {
+			return nil, fmt.Errorf("-pgdata: %w", err)
+		}
+		m.pgPID = pid
+	}
+	if m.serverPID != 0 {
+		if t, err := cpustat.Process(m.serverPID); err == nil {
+			m.server, m.serverOK = t, true
+		}
+	}
+	if m.pgPID != 0 {
+		if t, err := cpustat.Tree(m.pgPID); err == nil {
+			m.db, m.dbOK = t, true
+		}
+	}
+	return m, nil
+}
+
+// print reports CPU seconds per 1,000 accepted jobs.
+func (m *cpuMeter) print(w io.Writer, ok int) {
+	if ok == 0 {
+		return
+	}
+	per := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()*1000/float64(ok)) }
+	line := "cpu s per 1000 jobs: load " + per(cpustat.Self()-m.self)
+	if m.serverOK {
+		if t, err := cpustat.Process(m.serverPID); err == nil {
+			line += ", server " + per(t-m.server)
+		}
+	}
+	if m.dbOK {
+		if t, err := cpustat.Tree(m.pgPID); err == nil {
+			line += ", postgres " + per(t-m.db)
+		}
+	}
+	fmt.Fprintln(w, line)
 }
 
 // loopbackOnly refuses any target but this machine.

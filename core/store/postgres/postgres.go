@@ -146,10 +146,14 @@ func (s *Store) migrate(ctx context.Context) error {
 // notifyTx queues the events with pg_notify: delivered at commit, to every
 // instance listening, dropped on rollback.
 func (s *Store) notifyTx(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
-	for _, ev := range evs {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel, ev.Topic+"\n"+ev.Key); err != nil {
-			return fmt.Errorf("pg_notify: %w", err)
-		}
+	// One statement for all of them: a group commit of many submissions
+	// queues one event per job.
+	payloads := make([]string, len(evs))
+	for i, ev := range evs {
+		payloads[i] = ev.Topic + "\n" + ev.Key
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, s.channel, payloads); err != nil {
+		return fmt.Errorf("pg_notify: %w", err)
 	}
 	return nil
 }

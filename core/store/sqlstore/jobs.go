@@ -170,6 +170,90 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURN
 	return nil
 }
 
+// insertJobsSet inserts Submitted jobs that are not multinode with one
+// statement per table (ArrayParams backends: a burst of submissions is a
+// few round trips to PostgreSQL instead of a few per job), and emits their
+// job_submitted events.
+func (s *DB) insertJobsSet(ctx context.Context, t *tx, jobs []*model.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	n := len(jobs)
+	var (
+		subID, group, desc, def, vis, dtype, dev, submitter, token = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		state, health, prio, submit, qt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		hc                              = make([]bool, n)
+		tagJob, viewJob                 []int64
+		tags, views                     []string
+	)
+	for i, j := range jobs {
+		subID[i], group[i], desc[i], def[i], vis[i] = j.SubID, j.TargetGroup, j.Description, j.Definition, string(j.Visibility)
+		dtype[i], dev[i], submitter[i], token[i] = j.RequestedDeviceType, j.RequestedDevice, j.Submitter, hex.EncodeToString(j.TokenHash)
+		state[i], health[i], prio[i], submit[i], qt[i] = int64(j.State), int64(j.Health), int64(j.Priority), micros(j.SubmitTime), j.QueueTimeout.Microseconds()
+		hc[i] = j.HealthCheck
+	}
+	var qa args
+	q := `INSERT INTO jobs (sub_id, target_group, description, definition, state, health, priority,
+visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash)
+SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, CASE WHEN c15 = '' THEN NULL ELSE decode(c15, 'hex') END
+FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textCol(def), int64Col(state), int64Col(health),
+		int64Col(prio), textCol(vis), textCol(dtype), textCol(dev), textCol(submitter), boolCol(hc), int64Col(submit), int64Col(qt),
+		textCol(token)) + ` RETURNING id`
+	rows, err := t.Tx.QueryContext(ctx, q, qa...)
+	if err != nil {
+		return s.wrap(err, "inserting %d jobs", n)
+	}
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return s.wrap(err, "inserting %d jobs", n)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.wrap(err, "inserting %d jobs", n)
+	}
+	if len(ids) != n {
+		return fmt.Errorf("inserting %d jobs: %d ids returned", n, len(ids))
+	}
+	// The ids come from a sequence, taken row by row in the order the rows
+	// are inserted: sorted, they are the jobs' in order.
+	slices.Sort(ids)
+	for i, j := range jobs {
+		j.ID = ids[i]
+		j.Tags = sortedCopy(j.Tags)
+		for _, tg := range j.Tags {
+			tagJob, tags = append(tagJob, j.ID), append(tags, tg)
+		}
+		j.ViewingGroups = sortedCopy(j.ViewingGroups)
+		for _, g := range j.ViewingGroups {
+			viewJob, views = append(viewJob, j.ID), append(views, g)
+		}
+	}
+	if len(tags) > 0 {
+		qa = qa[:0]
+		if _, err := t.Tx.ExecContext(ctx, `INSERT INTO job_tags (job_id, tag) SELECT c1, c2 FROM `+
+			s.d.rowsTable(&qa, int64Col(tagJob), textCol(tags)), qa...); err != nil {
+			return s.wrap(err, "tagging %d jobs", n)
+		}
+	}
+	if len(views) > 0 {
+		qa = qa[:0]
+		if _, err := t.Tx.ExecContext(ctx, `INSERT INTO job_viewing_groups (job_id, group_name) SELECT c1, c2 FROM `+
+			s.d.rowsTable(&qa, int64Col(viewJob), textCol(views)), qa...); err != nil {
+			return s.wrap(err, "setting the viewing groups of %d jobs", n)
+		}
+	}
+	for _, j := range jobs {
+		t.events = append(t.events, store.Event{Topic: store.TopicJobSubmitted, Key: strconv.FormatInt(j.ID, 10)})
+	}
+	return nil
+}
+
 // CreateJobs inserts jobs, Submitted, in one transaction. Several jobs (or
 // one with a TargetGroup) make a multinode job: they share a TargetGroup
 // (made up if empty) and get SubIDs "<first id>.<n>". A zero SubmitTime is
@@ -293,12 +377,17 @@ func (s *DB) commitGroup(ctx context.Context, group []*createReq) {
 		saved[i] = slices.Clone(r.jobs)
 	}
 	err := s.inTx(ctx, func(t *tx) error {
+		var single []*model.Job
 		for _, r := range group {
+			if s.d.ArrayParams && !r.multi {
+				single = append(single, &r.jobs[0])
+				continue
+			}
 			if err := s.insertJobs(ctx, t, r); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.insertJobsSet(ctx, t, single)
 	})
 	if err != nil && len(group) > 1 {
 		for i, r := range group {

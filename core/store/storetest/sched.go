@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -346,24 +347,36 @@ func testConcurrentAssign(t *testing.T, st store.Store) {
 	}
 }
 
+// testConcurrentCreate submits from 8 goroutines at once (the store may
+// commit them together, several jobs per statement) and reads every job
+// back: each id must hold the job submitted under it, with its tags and
+// viewing groups.
 func testConcurrentCreate(t *testing.T, st store.Store) {
 	c := ctx(t)
 	var mu sync.Mutex
-	seen := map[int64]bool{}
+	seen := map[int64]model.Job{}
 	var wg sync.WaitGroup
-	for range 8 {
+	for g := range 8 {
 		wg.Go(func() {
-			for range 20 {
-				out, err := st.CreateJobs(c, []model.Job{{Description: "c", Definition: "x", RequestedDeviceType: "qemu"}})
+			for i := range 20 {
+				j := model.Job{Description: fmt.Sprintf("c-%d-%d", g, i), Definition: fmt.Sprintf("job_name: c-%d-%d\n", g, i),
+					RequestedDeviceType: "qemu", Priority: (g*20 + i) % 101, Submitter: fmt.Sprintf("user%d", g)}
+				switch i % 3 {
+				case 1:
+					j.Tags = []string{fmt.Sprintf("t%d", g), "usb"}
+				case 2:
+					j.Visibility, j.ViewingGroups = model.VisibilityGroup, []string{fmt.Sprintf("g%d", i)}
+				}
+				out, err := st.CreateJobs(c, []model.Job{j})
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				mu.Lock()
-				if seen[out[0].ID] {
+				if _, dup := seen[out[0].ID]; dup {
 					t.Errorf("id %d given twice", out[0].ID)
 				}
-				seen[out[0].ID] = true
+				seen[out[0].ID] = j
 				mu.Unlock()
 			}
 		})
@@ -374,6 +387,25 @@ func testConcurrentCreate(t *testing.T, st store.Store) {
 	if total != 160 || len(seen) != 160 {
 		t.Errorf("total %d, distinct ids %d, want 160", total, len(seen))
 	}
+	for id, want := range seen {
+		got := getJob(t, st, id)
+		if got.Description != want.Description || got.Definition != want.Definition || got.Priority != want.Priority ||
+			got.Submitter != want.Submitter || !slices.Equal(got.Tags, sortedStrings(want.Tags)) ||
+			!slices.Equal(got.ViewingGroups, want.ViewingGroups) || got.State != model.JobSubmitted {
+			t.Errorf("job %d = %q prio %d by %s tags %v groups %v; submitted %q prio %d by %s tags %v groups %v", id,
+				got.Description, got.Priority, got.Submitter, got.Tags, got.ViewingGroups,
+				want.Description, want.Priority, want.Submitter, want.Tags, want.ViewingGroups)
+		}
+	}
+}
+
+func sortedStrings(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }
 
 func testLeader(t *testing.T, st store.Store) {
