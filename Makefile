@@ -38,6 +38,13 @@ test: build
 	$(GO) test -count=1 -timeout 20m ./...
 	cd sdk && $(GO) test -count=1 -timeout 5m ./...
 
+# End-to-end tests of the whole lab (core/e2e): the bin/ lava-server and
+# lava-worker, two virtual U-Boot boards (QEMU, make vlab-images), jobs
+# through the REST API; on PostgreSQL too when LAVA_TEST_POSTGRES_DSN is set.
+# Skipped with a reason when QEMU or the images are missing (CI=true: failed).
+test-e2e: build
+	LAVALAB_E2E=1 $(GO) test -count=1 -timeout 20m -v ./core/e2e/
+
 test-short:
 	$(GO) test -short ./...
 	cd sdk && $(GO) test -short ./...
