@@ -22,7 +22,7 @@ func newDriver() driver {
 		Summary:       "A shell on the worker host in a pty: jobs without a board",
 		DeployMethods: []string{"local", "tmpfs", "overlay"},
 		BootMethods:   []string{"local", "minimal"},
-	}}
+	}.Parsed()}
 }
 
 func main() { sdk.Run(newDriver()) }

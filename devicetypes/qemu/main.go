@@ -28,7 +28,7 @@ func newDriver() driver {
 		Name: "qemu", Version: version, Settings: settings,
 		Summary:       "QEMU virtual machine on the worker (LAVA's qemu device type): direct kernel or disk image boot",
 		DeployMethods: deployMethods, BootMethods: bootMethods,
-	}}
+	}.Parsed()}
 }
 
 func main() { sdk.Run(newDriver()) }

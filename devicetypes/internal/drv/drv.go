@@ -18,6 +18,33 @@ type Info struct {
 	BootMethods   []string
 	// Settings is the embedded settings.yaml.
 	Settings []byte
+
+	// parsed holds Settings parsed by Parsed, so a plan call does not
+	// parse them again (in WebAssembly that is milliseconds per call).
+	parsed *parsedSettings
+}
+
+type parsedSettings struct {
+	specs []sdk.SettingSpec
+	err   error
+}
+
+// Parsed returns the info with its settings parsed once, now: drivers call
+// it when they build themselves in main, before sdk.Run waits for the
+// request, so the parsing is done while the host keeps the instance
+// prewarmed instead of during the plan call.
+func (i Info) Parsed() Info {
+	specs, err := sdk.ParseSettings(i.Settings)
+	i.parsed = &parsedSettings{specs: specs, err: err}
+	return i
+}
+
+// parse returns the settings, parsed now unless Parsed did it.
+func (i Info) parse() ([]sdk.SettingSpec, error) {
+	if i.parsed != nil {
+		return slices.Clone(i.parsed.specs), i.parsed.err
+	}
+	return sdk.ParseSettings(i.Settings)
 }
 
 // Describe answers describe from the info and its settings file. A settings
@@ -33,7 +60,7 @@ func (i Info) Describe() sdk.Description {
 		BootMethods:   i.BootMethods,
 		Summary:       i.Summary,
 	}
-	specs, err := sdk.ParseSettings(i.Settings)
+	specs, err := i.parse()
 	if err != nil {
 		d.Summary = "BROKEN settings.yaml: " + err.Error()
 		return d
@@ -44,7 +71,7 @@ func (i Info) Describe() sdk.Description {
 
 // Specs parses the embedded settings, as a Bug error when it does not parse.
 func (i Info) Specs() ([]sdk.SettingSpec, error) {
-	specs, err := sdk.ParseSettings(i.Settings)
+	specs, err := i.parse()
 	if err != nil {
 		return nil, sdk.Errorf(sdk.ErrorBug, "%s: embedded settings.yaml: %v", i.Name, err)
 	}

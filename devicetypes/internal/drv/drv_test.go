@@ -1,6 +1,8 @@
 package drv
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/lavalab/lavalab/sdk"
@@ -37,5 +39,26 @@ func TestRoles(t *testing.T) {
 	got := Roles(sdk.Values{"tee": 1, "kernel": 1, "nfsrootfs": 1, "os": "oe"})
 	if len(got) != 3 || got[0] != "kernel" || got[1] != "tee" || got[2] != "nfsrootfs" {
 		t.Fatalf("roles %q", got)
+	}
+}
+
+// TestParsedSettings: an info whose settings were parsed ahead answers as
+// one that parses them on each call, and a caller cannot change the cache.
+func TestParsedSettings(t *testing.T) {
+	text := []byte("# The console.\nconsole_device: ttyS0\n# Baud.\nbaud_rate: 115200\n")
+	plain := Info{Name: "x", Version: "1", Settings: text}
+	ahead := plain.Parsed()
+	a, errA := plain.Specs()
+	b, errB := ahead.Specs()
+	if errA != nil || errB != nil || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(plain.Describe(), ahead.Describe()) {
+		t.Fatalf("parsed ahead %v %v, on each call %v %v", b, errB, a, errA)
+	}
+	b[0].Key = "changed"
+	if c, _ := ahead.Specs(); c[0].Key != "console_device" {
+		t.Fatalf("the cached settings were changed through a returned slice: %v", c)
+	}
+	broken := Info{Name: "x", Settings: []byte("no help: here\n")}.Parsed()
+	if _, err := broken.Specs(); err == nil || !strings.Contains(broken.Describe().Summary, "BROKEN settings.yaml") {
+		t.Fatalf("broken settings: %v, summary %q", err, broken.Describe().Summary)
 	}
 }

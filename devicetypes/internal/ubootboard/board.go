@@ -34,7 +34,7 @@ func New(name, version, summary string, settings []byte) Board {
 	return Board{Info: drv.Info{
 		Name: name, Version: version, Summary: summary, Settings: settings,
 		DeployMethods: DeployMethods, BootMethods: BootMethods,
-	}, Layout: uboot.LayoutBase}
+	}.Parsed(), Layout: uboot.LayoutBase}
 }
 
 // Plan plans one job action.
