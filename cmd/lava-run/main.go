@@ -69,6 +69,7 @@ type config struct {
 	jobID                           int64
 	workDir, cacheDir               string
 	tftpAddr, httpAddr, serverIP    string
+	nfsExport, nfsServerIP          string
 	verbose                         bool
 }
 
@@ -88,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.tftpAddr, "tftp-addr", "", "TFTP listen address (default: a free port)")
 	fs.StringVar(&c.httpAddr, "http-addr", "", "HTTP listen address (default: a free port)")
 	fs.StringVar(&c.serverIP, "server-ip", "", "address the board reaches this host at (default: the outbound address)")
+	fs.StringVar(&c.nfsExport, "nfs-export", "", "directory this host's NFS server exports to boards: NFS root file systems are unpacked under it (default: none, NFS jobs are refused)")
+	fs.StringVar(&c.nfsServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the board (default: --server-ip)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colours (default when stdout is not a terminal or NO_COLOR is set)")
 	fs.BoolVar(&c.verbose, "v", false, "log the dispatcher's own diagnostics to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -169,6 +172,7 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{
 		WorkDir: work, CacheDir: cache, TFTPAddr: c.tftpAddr, HTTPAddr: c.httpAddr, TFTPHost: c.serverIP, Logger: logger,
+		NFSExport: c.nfsExport, NFSServerIP: c.nfsServerIP,
 	})
 	if err != nil {
 		return exitIncomplete, err
