@@ -101,7 +101,15 @@ func TestLavacliRealRun(t *testing.T) {
 	l.expect(0, []string{"id          : " + ids, "device      : " + testlab.Device, "state       : Finished", "Health      : Complete"}, "jobs", "show", ids)
 	l.expect(0, []string{`- {"dt": "`, `"lvl": "`}, "jobs", "logs", "--raw", "--no-follow", "--end", "3", ids)
 	l.expect(0, []string{"Results:", "* 0_smoke.tick [pass]", "* 0_smoke.uname [pass]", "* 0_smoke.speed [pass]", "* 0_smoke.broken [fail]"}, "results", ids)
+	l.expect(0, []string{"name: tick", "suite: 0_smoke", "name: speed", "unit: MB/s", "name: broken", "result: fail", "suite: lava"}, "results", ids, "--yaml")
 	l.expect(0, []string{"Results:", "* 0_smoke.speed [pass]"}, "results", ids, "0_smoke")
+	l.expect(0, []string{"name: uname", "name: speed"}, "results", ids, "0_smoke", "--yaml")
+	// The configuration lavacli saves of a job that ran: its definition.
+	cfgDir := filepath.Join(t.TempDir(), "config")
+	l.expect(0, nil, "jobs", "config", ids, "--dest", cfgDir)
+	if got, err := os.ReadFile(filepath.Join(cfgDir, "definition.yaml")); err != nil || !strings.Contains(string(got), "lavacli real run") {
+		t.Errorf("jobs config: definition.yaml %q, %v", got, err)
+	}
 	l.expect(0, []string{"measurement: '8.5000000000'", "unit: MB/s"}, "results", ids, "0_smoke", "speed", "--yaml")
 	l.expect(0, []string{"* " + ids + ": Finished,Complete [admin] (lavacli real run) - local"}, "jobs", "list")
 
