@@ -74,6 +74,8 @@ type DB struct {
 	pending    []*createReq
 	committing bool
 
+	tokens tokenCache // UserByTokenHash (tokencache.go)
+
 	logs logGroup // AppendLogs group commit (logs.go)
 }
 

@@ -104,6 +104,7 @@ func (s *DB) ListUsers(ctx context.Context) ([]model.User, error) {
 
 // SetAdmin grants or removes admin rights.
 func (s *DB) SetAdmin(ctx context.Context, username string, admin bool) error {
+	defer s.tokens.invalidate()
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.ExecContext(ctx, `UPDATE users SET is_admin = $1 WHERE username = $2`, admin, username)
 		if err != nil {
@@ -166,6 +167,7 @@ FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.i
 
 // DeleteToken removes one of a user's tokens.
 func (s *DB) DeleteToken(ctx context.Context, username string, id int64) error {
+	defer s.tokens.invalidate()
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.ExecContext(ctx, `DELETE FROM tokens WHERE id = $1 AND user_id = (SELECT id FROM users WHERE username = $2)`, id, username)
 		if err != nil {
@@ -183,12 +185,18 @@ func (s *DB) DeleteToken(ctx context.Context, username string, id int64) error {
 const TokenUseGranularity = time.Minute
 
 // UserByTokenHash authenticates a token and records its use (to the
-// minute, so that most authentications write nothing).
+// minute, so that most authentications write nothing). A token found is
+// remembered for TokenCacheTTL (see tokenCache).
 func (s *DB) UserByTokenHash(ctx context.Context, hash []byte) (model.User, error) {
 	var u model.User
 	if len(hash) == 0 {
 		return u, notFound("token")
 	}
+	clock := time.Now()
+	if u, ok := s.tokens.get(hash, clock); ok {
+		return u, nil
+	}
+	gen := s.tokens.generation()
 	// The token and its user in one query (authentication runs on every
 	// API request).
 	var used, created int64
@@ -210,7 +218,11 @@ FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash).
 		}
 	}
 	u.Groups, err = s.userGroups(ctx, s.rq, u.ID)
-	return u, s.wrap(err, "token's user")
+	if err != nil {
+		return u, s.wrap(err, "token's user")
+	}
+	s.tokens.put(hash, u, gen, clock)
+	return u, nil
 }
 
 // CreateGroup stores an empty group.
@@ -244,6 +256,7 @@ func addMember(ctx context.Context, t *tx, group, username string) error {
 
 // AddGroupMember adds a user to a group (no-op if already a member).
 func (s *DB) AddGroupMember(ctx context.Context, group, username string) error {
+	defer s.tokens.invalidate()
 	return s.inTx(ctx, func(t *tx) error {
 		return s.wrap(addMember(ctx, t, group, username), "adding %q to group %q", username, group)
 	})
