@@ -72,6 +72,19 @@ func testUsers(t *testing.T, st store.Store) {
 	}
 	_, err = st.UserByTokenHash(c, []byte("wrong"))
 	wantErr(t, err, store.ErrNotFound)
+	// A store may remember a token it has just looked up, but a change to
+	// its user (admin rights, groups) is seen at once.
+	must(t, st.SetAdmin(c, "alice", true))
+	must(t, st.AddGroupMember(c, "empty", "alice"))
+	got, err = st.UserByTokenHash(c, hash)
+	must(t, err)
+	if !got.IsAdmin || !slices.Equal(got.Groups, []string{"empty", "lab"}) {
+		t.Errorf("UserByTokenHash after SetAdmin and AddGroupMember = %+v, want admin in empty and lab", got)
+	}
+	must(t, st.SetAdmin(c, "alice", false))
+	if got, err = st.UserByTokenHash(c, hash); err != nil || got.IsAdmin {
+		t.Errorf("UserByTokenHash after SetAdmin(false) = %+v, %v", got, err)
+	}
 	toks, err := st.ListTokens(c, "alice")
 	must(t, err)
 	if len(toks) != 1 || toks[0].LastUsed.IsZero() || !bytes.Equal(toks[0].Hash, hash) || toks[0].Description != "ci" {
