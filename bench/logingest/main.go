@@ -67,6 +67,7 @@ type config struct {
 	sample      int
 	followEvery time.Duration
 	keep        bool
+	pprof       string
 }
 
 func main() {
@@ -78,9 +79,10 @@ func main() {
 	flag.StringVar(&c.serverBin, "server-bin", "", "lava-server binary (default: built from ./cmd/lava-server)")
 	flag.StringVar(&c.workerBin, "worker-bin", "", "synthetic worker binary (default: built from ./core/workerproto/internal/synthworker)")
 	flag.DurationVar(&c.logInterval, "log-interval", 200*time.Millisecond, "the worker's --log-interval (lava-worker's default)")
-	flag.IntVar(&c.sample, "sample", 50, "jobs followed through the API for the latency")
-	flag.DurationVar(&c.followEvery, "follow-every", 100*time.Millisecond, "how often a followed job's log is read through the API")
+	flag.IntVar(&c.sample, "sample", 20, "jobs followed through the API for the latency")
+	flag.DurationVar(&c.followEvery, "follow-every", 250*time.Millisecond, "how often a followed job's log is read through the API")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dirs (server and worker logs)")
+	flag.StringVar(&c.pprof, "pprof", "", "pass --pprof-listen ADDR to the server (profile it while it runs)")
 	flag.Parse()
 	for _, f := range strings.Split(*jobs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -126,6 +128,12 @@ func run(c config) error {
 		if ok {
 			ceiling = max(ceiling, n)
 		}
+		// Server CPU per record, and the jobs it would take at that cost to
+		// use 1.5 cores (the budget): a figure less sensitive to
+		// the machine's other load than the latency.
+		perRec := r.cpu * r.wall.Seconds() / float64(max(r.stored, 1))
+		fmt.Printf("%s N=%d: server CPU %.1f µs per record; at that cost 1.5 cores serve %.0f jobs at %d records/s\n",
+			backend, n, perRec*1e6, 1.5/perRec/float64(c.rate), c.rate)
 		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores, worker CPU %.2f  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
 			backend, n, r.allStored, r.stored, r.want, r.complete, n,
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond), r.samples,
@@ -203,6 +211,9 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	args := []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dir, "--log-level", "warn"}
 	if dsn != "" {
 		args = append(args, "--db", dsn)
+	}
+	if c.pprof != "" {
+		args = append(args, "--pprof-listen", c.pprof)
 	}
 	srv, err := start(c.serverBin, args, nil, filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -482,7 +493,7 @@ func follow(ctx context.Context, base, token string, id, want int64, every time.
 	return lat
 }
 
-var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 3 * time.Minute} // a starved server answers slowly
 
 func call(method, u, token string, body io.Reader, out any) (int, []byte, error) {
 	req, err := http.NewRequest(method, u, body)
@@ -518,7 +529,6 @@ func start(bin string, args, env []string, logPath string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphan if the bench dies
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, err
