@@ -68,6 +68,7 @@ func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:        "sqlite",
 		PackedQueue: true,
+		IndexHints:  true,
 		IsUnique: func(err error) bool {
 			c := code(err)
 			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY

@@ -134,7 +134,9 @@ ORDER BY d.hostname`, model.DeviceIdle, model.DeviceGood, model.DeviceUnknown, m
 
 // queuedCond selects the jobs of the queue index jobs_queued (migration
 // 0004): its condition is written with literals, as a partial index is
-// only used when the query's condition matches it at planning time.
+// only used when the query's condition matches it at planning time, and
+// SQLite is told to use it (Dialect.IndexHints): it would rather take
+// jobs_state_id and read every queued job's row, definition and all.
 var queuedCond = `j.state = ` + strconv.Itoa(int(model.JobSubmitted)) + ` AND j.actual_device = ''`
 
 // queued reads the queue for the given device types and its tags, in two
@@ -156,7 +158,7 @@ func (s *DB) queued(ctx context.Context, q querier, deviceTypes []string) ([]mod
 	// Only the columns planning reads: decoding every column of a long
 	// queue was most of a pass's cost.
 	rows, err := q.QueryContext(ctx, `SELECT j.id, j.target_group, j.priority, j.requested_device_type, j.requested_device,
-j.health_check, j.submit_time FROM jobs j WHERE `+cond, qa...)
+j.health_check, j.submit_time FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ j.health_check, j.submit_time FROM jobs j WHERE `+cond, qa...)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM jobs j JOIN job_tags t ON t.job_id = j.id
+	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM jobs j`+s.d.indexedBy("jobs_queued")+` JOIN job_tags t ON t.job_id = j.id
 WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
@@ -224,7 +226,7 @@ func (s *DB) queuedPacked(ctx context.Context, q querier, cond string, qa args) 
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*), group_concat(j.id || `+f+` || j.priority || `+f+` || j.submit_time || `+f+
 		` || j.health_check || `+f+` || j.requested_device_type || `+f+` || j.requested_device || `+f+` || j.target_group || `+f+
 		` || (SELECT COUNT(*) || COALESCE(`+f+` || group_concat(t.tag, `+f+`), '') FROM job_tags t WHERE t.job_id = j.id), char(30))
-FROM jobs j WHERE `+cond, qa...).Scan(&n, &packed)
+FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...).Scan(&n, &packed)
 	if err != nil {
 		return nil, false, err
 	}
@@ -497,13 +499,31 @@ WHERE devices.hostname = v.c1 AND devices.state = ` + qa.add(model.DeviceIdle) +
 	return out, nil
 }
 
+// expiredCond selects the queued jobs whose queue timeout has passed
+// ($1: now), from the index jobs_queue_deadline (migration 0005: the
+// condition and the expression are the index's, with literals).
+var expiredCond = `state = ` + strconv.Itoa(int(model.JobSubmitted)) +
+	` AND actual_device = '' AND queue_timeout > 0 AND submit_time + queue_timeout < $1`
+
 // ExpireQueued cancels the Submitted jobs whose queue timeout has passed.
+// It runs before every scheduling pass: when no job has expired (the usual
+// case) it is one index read and no write transaction.
 func (s *DB) ExpireQueued(ctx context.Context, now time.Time) ([]int64, error) {
+	due, err := int64s(ctx, s.rq, `SELECT id FROM jobs`+s.d.indexedBy("jobs_queue_deadline")+` WHERE `+expiredCond, micros(now))
+	if err != nil {
+		return nil, s.wrap(err, "finding expired queued jobs")
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
 	var ids []int64
-	err := s.inTx(ctx, func(t *tx) error {
-		rows, err := t.QueryContext(ctx, `UPDATE jobs SET state = $1, health = $2, end_time = $3, failure_comment = $4
-WHERE id IN (SELECT j.id FROM jobs j WHERE `+queuedCond+` AND j.queue_timeout > 0 AND j.submit_time + j.queue_timeout < $3)
-AND state = $5 AND actual_device = '' RETURNING id`, model.JobFinished, model.JobCanceled, micros(now), "queue timeout passed", model.JobSubmitted)
+	err = s.inTx(ctx, func(t *tx) error {
+		ids = ids[:0]
+		var qa args
+		qa.add(micros(now))
+		rows, err := t.Tx.QueryContext(ctx, `UPDATE jobs SET state = `+qa.add(model.JobFinished)+`, health = `+qa.add(model.JobCanceled)+
+			`, end_time = $1, failure_comment = `+qa.add("queue timeout passed")+`
+WHERE `+s.d.inSet(&qa, "id", int64Col(due))+` AND `+expiredCond+` RETURNING id`, qa...)
 		if err != nil {
 			return s.wrap(err, "expiring queued jobs")
 		}
@@ -523,6 +543,24 @@ AND state = $5 AND actual_device = '' RETURNING id`, model.JobFinished, model.Jo
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// int64s reads a one-column integer query.
+func int64s(ctx context.Context, q querier, query string, a ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // MarkDeviceGood puts an Unknown device to Good (ErrConflict if it is not

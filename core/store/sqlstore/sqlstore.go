@@ -31,6 +31,9 @@ type Dialect struct {
 	// PackedQueue reads the scheduling queue as one text value built by
 	// the database (SQLite, whose driver costs most per row and column).
 	PackedQueue bool
+	// IndexHints names the index of the queue queries (SQLite's INDEXED
+	// BY).
+	IndexHints bool
 	// IsUnique reports a unique or primary key violation.
 	IsUnique func(error) bool
 	// IsForeignKey reports a foreign key violation.
