@@ -196,13 +196,15 @@ func (l *Lab) startServer() {
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	l.t.Cleanup(func() { pw.Close() })
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", l.Data, "--db", l.o.DB}, l.o.ServerArgs...)
+	// The drivers' compilation cache is shared by the labs of one build.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", l.Data, "--db", l.o.DB,
+		"--driver-cache", filepath.Join(l.o.Bins.Dir, "driver-cache")}, l.o.ServerArgs...)
 	l.process(l.o.Bins.Server, args, pw)
 	select {
 	case l.URL = <-urlc:
-	case <-time.After(60 * time.Second):
+	case <-time.After(2 * time.Minute): // a bound for a broken server on a loaded machine
 		l.dumpLogs()
-		l.t.Fatal("lava-server did not start listening within 60 s")
+		l.t.Fatal("lava-server did not start listening within 2 minutes")
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,7 +89,10 @@ func startLab(t *testing.T) *lab {
 	admin(t, l.data, l.db, "tag", "add", "hdmi", "--description", "has HDMI")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bins.Server, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data, "--db", l.db)
+	// No drivers: this lab runs no job (an empty --drivers-dir keeps the
+	// server from compiling the ones built beside it).
+	cmd := exec.CommandContext(ctx, bins.Server, "serve", "--listen", "127.0.0.1:0", "--no-scheduler", "--data-dir", l.data, "--db", l.db,
+		"--drivers-dir", t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -100,10 +104,15 @@ func startLab(t *testing.T) *lab {
 	}
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	urlc := make(chan string, 1)
+	var logMu sync.Mutex
+	var serverLog strings.Builder
 	go func() {
 		re := regexp.MustCompile(`url=(http://\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logMu.Lock()
+			serverLog.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case urlc <- m[1]:
@@ -114,8 +123,10 @@ func startLab(t *testing.T) *lab {
 	}()
 	select {
 	case l.url = <-urlc:
-	case <-time.After(30 * time.Second):
-		t.Fatal("lava-server did not start listening")
+	case <-time.After(2 * time.Minute): // a bound for a broken server on a loaded machine
+		logMu.Lock()
+		defer logMu.Unlock()
+		t.Fatalf("lava-server did not start listening within 2 minutes:\n%s", serverLog.String())
 	}
 	host := strings.TrimPrefix(l.url, "http://")
 	cfg := fmt.Sprintf("default:\n  uri: http://%s/RPC2\n  username: admin\n  token: %s\n"+
