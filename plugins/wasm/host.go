@@ -277,6 +277,7 @@ func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byt
 	start := time.Now()
 	err = inst.run(ctx, in, m.h.opts.Timeout)
 	took := time.Since(start)
+	m.refill()
 	diag := inst.stderr.Bytes()
 	if inst.stdout.over {
 		return sdk.Response{}, diag, fail(plugins.FaultOversized, fmt.Errorf("the driver wrote more than %d bytes on stdout", m.h.opts.MaxAnswerBytes))

@@ -263,7 +263,9 @@ func TestCanceledCall(t *testing.T) {
 
 func TestConcurrentCalls(t *testing.T) {
 	ctx := context.Background()
-	h := newHost(t, wasm.Options{})
+	// The point is concurrency, not speed: a loaded machine must not turn
+	// 64 fresh instances on a few cores into timeouts.
+	h := newHost(t, wasm.Options{Timeout: 5 * time.Minute})
 	m, err := h.Load(ctx, "good.wasm", goodWASM(t))
 	if err != nil {
 		t.Fatal(err)

@@ -119,17 +119,16 @@ func (in *instance) drop() {
 	<-in.done
 }
 
-// take returns a prewarmed instance if one is ready, else a new one, and
-// starts a replacement in the background.
+// take returns a prewarmed instance if one is ready, else a new one. The
+// caller starts the replacement (refill) once its call is answered, so the
+// replacement's start-up does not compete with the call for the CPU.
 func (m *Module) take() *instance {
-	var in *instance
 	select {
-	case in = <-m.pool:
+	case in := <-m.pool:
+		return in
 	default:
-		in = m.spawn()
+		return m.spawn()
 	}
-	m.refill()
-	return in
 }
 
 // refill starts one prewarmed instance in the background unless the pool is
