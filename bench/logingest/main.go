@@ -68,6 +68,7 @@ type config struct {
 	followEvery time.Duration
 	keep        bool
 	pprof       string
+	pgData      string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 	flag.IntVar(&c.sample, "sample", 20, "jobs followed through the API for the latency")
 	flag.DurationVar(&c.followEvery, "follow-every", 250*time.Millisecond, "how often a followed job's log is read through the API")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dirs (server and worker logs)")
+	flag.StringVar(&c.pgData, "pg-data", "", "PostgreSQL data directory (its postmaster.pid): also report the database's CPU (postmaster and backends); the cluster should serve only this bench")
 	flag.StringVar(&c.pprof, "pprof", "", "pass --pprof-listen ADDR to the server (profile it while it runs)")
 	flag.Parse()
 	for _, f := range strings.Split(*jobs, ",") {
@@ -134,10 +136,10 @@ func run(c config) error {
 		perRec := r.cpu * r.wall.Seconds() / float64(max(r.stored, 1))
 		fmt.Printf("%s N=%d: server CPU %.1f µs per record; at that cost 1.5 cores serve %.0f jobs at %d records/s\n",
 			backend, n, perRec*1e6, 1.5/perRec/float64(c.rate), c.rate)
-		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores, worker CPU %.2f  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
+		fmt.Printf("%s N=%-5d stored %-5t (%d/%d records, %d/%d jobs Complete)  latency p50 %s p99 %s max %s (%d samples)  server CPU %.2f cores, worker CPU %.2f, database CPU %.2f (-1: not measured)  worker RSS idle %.1f MB, peak %.1f MB (%.2f MB/job)  run %s  pass %t\n",
 			backend, n, r.allStored, r.stored, r.want, r.complete, n,
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond), r.samples,
-			r.cpu, r.workerCPU, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
+			r.cpu, r.workerCPU, r.dbCPU, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
 	}
 	fmt.Printf("%s ceiling: %d jobs (largest N run with p99 ≤ 1 s and every record stored; load %s)\n", backend, ceiling, loadavg())
 	return nil
@@ -171,6 +173,7 @@ type result struct {
 	p50, p99, max    time.Duration
 	samples          int
 	cpu, workerCPU   float64
+	dbCPU            float64 // -1: not measured
 	idleRSS, peakRSS int64
 	wall             time.Duration
 }
@@ -237,6 +240,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	time.Sleep(2 * time.Second)
 	res.idleRSS = rss(wk.Process.Pid)
 	cpu0, wcpu0, t0 := cpuTicks(srv.Process.Pid), cpuTicks(wk.Process.Pid), time.Now()
+	db0 := pgTicks(c.pgData)
 	ids, err := submit(base, usecret, n)
 	if err != nil {
 		return res, err
@@ -292,6 +296,10 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	res.wall = time.Since(t0)
 	res.cpu = float64(cpuTicks(srv.Process.Pid)-cpu0) / clockTicks / res.wall.Seconds()
 	res.workerCPU = float64(cpuTicks(wk.Process.Pid)-wcpu0) / clockTicks / res.wall.Seconds()
+	res.dbCPU = -1
+	if db0 >= 0 {
+		res.dbCPU = float64(pgTicks(c.pgData)-db0) / clockTicks / res.wall.Seconds()
+	}
 	// The followers stop when they have seen every record (or now).
 	time.Sleep(2 * c.followEvery)
 	fcancel()
@@ -596,6 +604,52 @@ func cpuTicks(pid int) int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + k
+}
+
+// pgTicks returns the CPU ticks of a PostgreSQL cluster: its postmaster
+// (with the children it reaped) and its live children; -1 without dir.
+func pgTicks(dir string) int64 {
+	if dir == "" {
+		return -1
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return -1
+	}
+	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return -1
+	}
+	fields := func(pid string) []string {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return nil
+		}
+		s := string(b)
+		return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	}
+	sum := func(f []string, idx ...int) int64 {
+		var t int64
+		for _, i := range idx {
+			if i < len(f) {
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				t += v
+			}
+		}
+		return t
+	}
+	// Fields after the name: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
+	total := sum(fields(strconv.Itoa(pm)), 11, 12, 13, 14)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if f := fields(e.Name()); len(f) > 12 && f[1] == strconv.Itoa(pm) {
+			total += sum(f, 11, 12)
+		}
+	}
+	return total
 }
 
 // rss returns the resident set size in bytes (VmRSS).
