@@ -369,7 +369,7 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan EndReport) {
 			case err == nil:
 				j.sp.ack(next)
 				backoff = w.o.RetryMin
-				if len(recs) < w.o.BatchSize && !sleep(ctx, w.o.LogInterval) {
+				if len(recs) < w.o.BatchSize && !w.gather(ctx, ended, &rep) {
 					return
 				}
 			case errors.As(err, &e) && e.Code == CodeLogGap:
@@ -396,7 +396,7 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan EndReport) {
 				rep = &r
 				continue // flush what came with the end
 			case <-j.sp.notify:
-				if !sleep(ctx, w.o.LogInterval) {
+				if !w.gather(ctx, ended, &rep) {
 					return
 				}
 				continue
@@ -423,6 +423,31 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan EndReport) {
 			w.forget(j)
 			return
 		}
+	}
+}
+
+// gather waits --log-interval for more records to batch, or less when the
+// job's end report arrives first (it is stored in *rep): a job's last
+// records and its end are sent at once, not an interval or two later. Once
+// the job has ended it does not wait. It returns false when ctx ends or the
+// job never started.
+func (w *Worker) gather(ctx context.Context, ended <-chan EndReport, rep **EndReport) bool {
+	if *rep != nil {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(w.o.LogInterval)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case r, ok := <-ended:
+		if !ok {
+			return false
+		}
+		*rep = &r
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
