@@ -152,8 +152,8 @@ func (m *Module) refill() {
 			m.disablePrewarm(fmt.Sprintf("the driver ended before reading its request (%v; stderr %q)", err, plugins.StderrSummary(in.stderr.Bytes())))
 			in.drop()
 			return
-		case <-time.After(m.h.opts.Timeout):
-			m.disablePrewarm("the driver did not read its request within the call timeout")
+		case <-time.After(prewarmWait(m.h.opts.Timeout)):
+			m.disablePrewarm(fmt.Sprintf("the driver did not read its request within %s of starting", prewarmWait(m.h.opts.Timeout)))
 			in.drop()
 			return
 		case <-m.stopping:
@@ -168,6 +168,15 @@ func (m *Module) refill() {
 			in.drop()
 		}
 	}()
+}
+
+// prewarmWait is how long a prewarmed instance may take to reach its first
+// read of stdin before prewarming is turned off for the module: well past
+// the call timeout, because a start-up is slow on a loaded machine (other
+// builds, many instances at once) and turning prewarming off is for good;
+// bounded, because a driver that spins before reading would burn a CPU.
+func prewarmWait(callTimeout time.Duration) time.Duration {
+	return max(10*callTimeout, 30*time.Second)
 }
 
 func (m *Module) disablePrewarm(why string) {
