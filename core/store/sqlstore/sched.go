@@ -268,14 +268,6 @@ func (d Dialect) snapshotOpts() *sql.TxOptions {
 	return nil
 }
 
-// anys converts strings to query arguments.
-func anys(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
-}
 
 // assignChunk is how many assignments share one transaction (and one
 // statement per table): 1,000 devices assigned in one pass are one
