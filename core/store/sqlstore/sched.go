@@ -268,7 +268,6 @@ func (d Dialect) snapshotOpts() *sql.TxOptions {
 	return nil
 }
 
-
 // assignChunk is how many assignments share one transaction (and one
 // statement per table): 1,000 devices assigned in one pass are one
 // transaction of a few statements.
