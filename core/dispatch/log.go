@@ -3,6 +3,7 @@ package dispatch
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,11 +60,13 @@ func (l *jobLog) errorf(format string, args ...any) {
 // input logs what is sent to the board.
 func (l *jobLog) input(text string) { l.log(model.LevelInput, "%s", text) }
 
-// target logs one raw console line.
+// target logs one raw console line. The carriage returns that end it
+// (a console's CRLF line ending) are not part of the line, as in LAVA's
+// logs; any other \r (a countdown redrawn in place) is kept raw.
 func (l *jobLog) target(raw string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.lastTa = l.emit(model.LevelTarget, raw, false)
+	l.lastTa = l.emit(model.LevelTarget, strings.TrimRight(raw, "\r"), false)
 }
 
 // result logs a results record and keeps its case. A record LAVA would
