@@ -10,6 +10,10 @@
 // server outages and worker restarts, cancel, the version check and the
 // auto-upgrade. Main is lava-worker's command line.
 //
+// The protocol's OpenAPI document (openapi.json) is embedded and served at
+// /worker/v1/openapi.json; an optional Observer (lava-server's metrics)
+// is told about ingested logs and started jobs.
+//
 // It owns the wire format (wire.go) and the rules of the conversation:
 // per-worker token and version on every request, per-job tokens for
 // job-scoped calls, log batches numbered by their first record, end
