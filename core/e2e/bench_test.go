@@ -52,7 +52,7 @@ func BenchmarkRamdiskJob(b *testing.B) {
 				b.Fatalf("job %d: %s: %s", j.ID, j.Health, j.FailureComment)
 			}
 			bd := jobBreakdown(l, j)
-			bd.bare = bare.Seconds()
+			bd.bare, bd.bareBoot = bare.total.Seconds(), bare
 			b.Logf("iteration %d: %s", i, bd)
 			sum.add(bd)
 		}
@@ -64,7 +64,7 @@ func BenchmarkRamdiskJob(b *testing.B) {
 		var sum breakdown
 		n := 0
 		for i := 0; i < b.N; i++ {
-			var bare [2]time.Duration
+			var bare [2]bareTimes
 			var wg sync.WaitGroup
 			for k := range 2 {
 				wg.Go(func() { bare[k] = bareBoot(b, l, fmt.Sprintf("bench-bare-%d", k)) })
@@ -77,7 +77,7 @@ func BenchmarkRamdiskJob(b *testing.B) {
 					b.Fatalf("job %d (two boards at once): %s: %s", id, j.Health, j.FailureComment)
 				}
 				bd := jobBreakdown(l, j)
-				bd.bare = bare[k].Seconds()
+				bd.bare, bd.bareBoot = bare[k].total.Seconds(), bare[k]
 				b.Logf("iteration %d, job %d on %s: %s", i, id, j.ActualDevice, bd)
 				sum.add(bd)
 				n++
@@ -91,6 +91,13 @@ func BenchmarkRamdiskJob(b *testing.B) {
 type breakdown struct {
 	bare, job                                                    float64
 	sched, worker, deploy, power, uboot, cmds, kernel, test, end float64
+	bareBoot                                                     bareTimes
+}
+
+// bareTimes are the phases of a bare boot: power on to U-Boot's prompt,
+// the U-Boot commands (TFTP included) up to booti, booti to the shell.
+type bareTimes struct {
+	total, uboot, cmds, kernel time.Duration
 }
 
 func (d *breakdown) add(x breakdown) {
@@ -105,6 +112,10 @@ func (d *breakdown) add(x breakdown) {
 	d.kernel += x.kernel
 	d.test += x.test
 	d.end += x.end
+	d.bareBoot.total += x.bareBoot.total
+	d.bareBoot.uboot += x.bareBoot.uboot
+	d.bareBoot.cmds += x.bareBoot.cmds
+	d.bareBoot.kernel += x.bareBoot.kernel
 }
 
 // stack is the time the lab's software spends by itself, out of the
@@ -113,8 +124,9 @@ func (d *breakdown) add(x breakdown) {
 func (d breakdown) stack() float64 { return d.sched + d.worker + d.deploy + d.power + d.end }
 
 func (d breakdown) String() string {
-	return fmt.Sprintf("bare %.2f s, job %.2f s (overhead %.2f s, %.2f s without the test action; stack alone %.2f s): sched %.3f worker %.3f deploy %.3f power %.3f uboot %.2f cmds %.2f kernel %.2f test %.2f end %.3f",
-		d.bare, d.job, d.job-d.bare, d.job-d.test-d.bare, d.stack(), d.sched, d.worker, d.deploy, d.power, d.uboot, d.cmds, d.kernel, d.test, d.end)
+	return fmt.Sprintf("bare %.2f s, job %.2f s (overhead %.2f s, %.2f s without the test action; stack alone %.2f s): sched %.3f worker %.3f deploy %.3f power %.3f uboot %.2f cmds %.2f kernel %.2f test %.2f end %.3f; bare: uboot %.2f cmds %.2f kernel %.2f",
+		d.bare, d.job, d.job-d.bare, d.job-d.test-d.bare, d.stack(), d.sched, d.worker, d.deploy, d.power, d.uboot, d.cmds, d.kernel, d.test, d.end,
+		d.bareBoot.uboot.Seconds(), d.bareBoot.cmds.Seconds(), d.bareBoot.kernel.Seconds())
 }
 
 func (d breakdown) report(b *testing.B, n int) {
@@ -132,7 +144,8 @@ func (d breakdown) report(b *testing.B, n int) {
 		v    float64
 		unit string
 	}{{d.sched, "sched-s"}, {d.worker, "worker-s"}, {d.deploy, "deploy-s"}, {d.power, "power-s"}, {d.uboot, "uboot-s"},
-		{d.cmds, "cmds-s"}, {d.kernel, "kernel-s"}, {d.test, "test-s"}, {d.end, "end-s"}} {
+		{d.cmds, "cmds-s"}, {d.kernel, "kernel-s"}, {d.test, "test-s"}, {d.end, "end-s"},
+		{d.bareBoot.uboot.Seconds(), "bare-uboot-s"}, {d.bareBoot.cmds.Seconds(), "bare-cmds-s"}, {d.bareBoot.kernel.Seconds(), "bare-kernel-s"}} {
 		b.ReportMetric(m.v*f, m.unit)
 	}
 }
@@ -176,8 +189,8 @@ func jobBreakdown(l *lab, j apiJob) breakdown {
 
 // bareBoot boots the board with the same images and U-Boot commands as
 // job (a), with board.sh and a plain TCP console: no lab software. It
-// returns the time from power on to the initramfs shell prompt.
-func bareBoot(b *testing.B, l *lab, name string) time.Duration {
+// returns the time from power on to the initramfs shell prompt, and its phases.
+func bareBoot(b *testing.B, l *lab, name string) bareTimes {
 	port := freePort(b)
 	script := filepath.Join(l.root, "scripts", "vlab", "board.sh")
 	env := append(os.Environ(), "LAVALAB_VLAB_RUN="+l.runDir, "LAVALAB_VLAB_CACHE="+l.im.Dir)
@@ -231,13 +244,16 @@ func bareBoot(b *testing.B, l *lab, name string) time.Duration {
 	expect(regexp.MustCompile(vlab.InterruptPrompt))
 	send("")
 	expect(prompt)
+	atPrompt := time.Now()
 	for _, c := range []string{"setenv autoload no", "dhcp", "setenv serverip " + vlab.HostIP,
 		"tftp " + vlab.KernelAddr + " " + vlab.KernelTFTP, "tftp " + vlab.RamdiskAddr + " " + vlab.UInitrdTFTP,
 		"setenv bootargs 'console=ttyAMA0,115200n8 root=/dev/ram0 ip=dhcp'"} {
 		send(c)
 		expect(prompt)
 	}
+	atBooti := time.Now()
 	send("booti " + vlab.KernelAddr + " " + vlab.RamdiskAddr + " ${fdt_addr}")
 	expect(regexp.MustCompile(vlab.ShellPrompt))
-	return time.Since(start)
+	end := time.Now()
+	return bareTimes{total: end.Sub(start), uboot: atPrompt.Sub(start), cmds: atBooti.Sub(atPrompt), kernel: end.Sub(atBooti)}
 }
