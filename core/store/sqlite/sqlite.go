@@ -66,9 +66,8 @@ func dialect() sqlstore.Dialect {
 		return 0
 	}
 	return sqlstore.Dialect{
-		Name:        "sqlite",
-		PackedQueue: true,
-		IndexHints:  true,
+		Name:       "sqlite",
+		IndexHints: true,
 		IsUnique: func(err error) bool {
 			c := code(err)
 			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY

@@ -144,18 +144,30 @@ func randomGroup() string {
 	return hex.EncodeToString(b[:])
 }
 
+// tagList is a job's tags as stored on its row (migration 0006): sorted,
+// one per line.
+func tagList(sorted []string) string { return strings.Join(sorted, "\n") }
+
+// splitTagList is the reverse of tagList.
+func splitTagList(l string) []string {
+	if l == "" {
+		return nil
+	}
+	return strings.Split(l, "\n")
+}
+
 // insertJob inserts a Submitted job with its tags and groups.
 func (s *DB) insertJob(ctx context.Context, t *tx, j *model.Job) error {
+	j.Tags = sortedCopy(j.Tags)
 	err := t.QueryRowContext(ctx, `INSERT INTO jobs (sub_id, target_group, description, definition, state, health, priority,
-visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash, tag_list)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 		j.SubID, j.TargetGroup, j.Description, j.Definition, j.State, j.Health, j.Priority,
 		j.Visibility, j.RequestedDeviceType, j.RequestedDevice, j.Submitter, j.HealthCheck, micros(j.SubmitTime),
-		j.QueueTimeout.Microseconds(), nullBytes(j.TokenHash)).Scan(&j.ID)
+		j.QueueTimeout.Microseconds(), nullBytes(j.TokenHash), tagList(j.Tags)).Scan(&j.ID)
 	if err != nil {
 		return s.wrap(err, "inserting job %q", j.Description)
 	}
-	j.Tags = sortedCopy(j.Tags)
 	for _, tg := range j.Tags {
 		if _, err := t.ExecContext(ctx, `INSERT INTO job_tags (job_id, tag) VALUES ($1, $2)`, j.ID, tg); err != nil {
 			return s.wrap(err, "tagging job %d", j.ID)
@@ -182,6 +194,7 @@ func (s *DB) insertJobsSet(ctx context.Context, t *tx, jobs []*model.Job) error 
 	var (
 		subID, group, desc, def, vis, dtype, dev, submitter, token = make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		tagLists                        = make([]string, n)
 		state, health, prio, submit, qt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		hc                              = make([]bool, n)
 		tagJob, viewJob                 []int64
@@ -192,14 +205,16 @@ func (s *DB) insertJobsSet(ctx context.Context, t *tx, jobs []*model.Job) error 
 		dtype[i], dev[i], submitter[i], token[i] = j.RequestedDeviceType, j.RequestedDevice, j.Submitter, hex.EncodeToString(j.TokenHash)
 		state[i], health[i], prio[i], submit[i], qt[i] = int64(j.State), int64(j.Health), int64(j.Priority), micros(j.SubmitTime), j.QueueTimeout.Microseconds()
 		hc[i] = j.HealthCheck
+		j.Tags = sortedCopy(j.Tags)
+		tagLists[i] = tagList(j.Tags)
 	}
 	var qa args
 	q := `INSERT INTO jobs (sub_id, target_group, description, definition, state, health, priority,
-visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash)
-SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, CASE WHEN c15 = '' THEN NULL ELSE decode(c15, 'hex') END
+visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash, tag_list)
+SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, CASE WHEN c15 = '' THEN NULL ELSE decode(c15, 'hex') END, c16
 FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textCol(def), int64Col(state), int64Col(health),
 		int64Col(prio), textCol(vis), textCol(dtype), textCol(dev), textCol(submitter), boolCol(hc), int64Col(submit), int64Col(qt),
-		textCol(token)) + ` RETURNING id`
+		textCol(token), textCol(tagLists)) + ` RETURNING id`
 	rows, err := t.Tx.QueryContext(ctx, q, qa...)
 	if err != nil {
 		return s.wrap(err, "inserting %d jobs", n)
@@ -225,7 +240,6 @@ FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textC
 	slices.Sort(ids)
 	for i, j := range jobs {
 		j.ID = ids[i]
-		j.Tags = sortedCopy(j.Tags)
 		for _, tg := range j.Tags {
 			tagJob, tags = append(tagJob, j.ID), append(tags, tg)
 		}

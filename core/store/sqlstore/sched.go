@@ -139,9 +139,9 @@ ORDER BY d.hostname`, model.DeviceIdle, model.DeviceGood, model.DeviceUnknown, m
 // jobs_state_id and read every queued job's row, definition and all.
 var queuedCond = `j.state = ` + strconv.Itoa(int(model.JobSubmitted)) + ` AND j.actual_device = ''`
 
-// queued reads the queue for the given device types and its tags, in two
-// queries whatever its length, both answered from indexes: the columns
-// read are those of jobs_queued, and job_tags is keyed by job.
+// queued reads the queue for the given device types, tags included, in
+// one query whatever its length, answered from the index jobs_queued
+// (migrations 0004 and 0006: it holds every column read here).
 func (s *DB) queued(ctx context.Context, q querier, deviceTypes []string) ([]model.Job, error) {
 	out := []model.Job{}
 	if len(deviceTypes) == 0 {
@@ -149,61 +149,31 @@ func (s *DB) queued(ctx context.Context, q querier, deviceTypes []string) ([]mod
 	}
 	var qa args
 	cond := queuedCond + ` AND ` + s.d.inSet(&qa, "j.requested_device_type", textCol(deviceTypes))
-	if s.d.PackedQueue {
-		if out, ok, err := s.queuedPacked(ctx, q, cond, qa); err != nil || ok {
-			return out, err
-		}
-		// A name holding a separator: read the queue row by row.
+	if out, ok, err := s.queuedPacked(ctx, q, cond, qa); err != nil || ok {
+		return out, err
 	}
+	// A name holding a separator: read the queue row by row.
 	// Only the columns planning reads: decoding every column of a long
 	// queue was most of a pass's cost.
 	rows, err := q.QueryContext(ctx, `SELECT j.id, j.target_group, j.priority, j.requested_device_type, j.requested_device,
-j.health_check, j.submit_time FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...)
-	if err != nil {
-		return nil, err
-	}
-	idx := make(map[int64]int, 1024)
-	for rows.Next() {
-		j := model.Job{State: model.JobSubmitted, Health: model.JobUnknown}
-		var submit int64
-		if err := rows.Scan(&j.ID, &j.TargetGroup, &j.Priority, &j.RequestedDeviceType, &j.RequestedDevice,
-			&j.HealthCheck, &submit); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		j.SubmitTime = fromMicros(submit)
-		idx[j.ID] = len(out)
-		out = append(out, j)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.QueryContext(ctx, `SELECT t.job_id, t.tag FROM jobs j`+s.d.indexedBy("jobs_queued")+` JOIN job_tags t ON t.job_id = j.id
-WHERE `+cond, qa...)
+j.health_check, j.submit_time, j.tag_list FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var tag string
-		if err := rows.Scan(&id, &tag); err != nil {
+		j := model.Job{State: model.JobSubmitted, Health: model.JobUnknown}
+		var submit int64
+		var tags string
+		if err := rows.Scan(&j.ID, &j.TargetGroup, &j.Priority, &j.RequestedDeviceType, &j.RequestedDevice,
+			&j.HealthCheck, &submit, &tags); err != nil {
 			return nil, err
 		}
-		if i, ok := idx[id]; ok {
-			out[i].Tags = append(out[i].Tags, tag)
-		}
+		j.SubmitTime = fromMicros(submit)
+		j.Tags = splitTagList(tags)
+		out = append(out, j)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if len(out[i].Tags) > 1 {
-			slices.Sort(out[i].Tags)
-		}
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Separators of queuedPacked's text: ASCII unit and record separators.
@@ -212,20 +182,24 @@ const (
 	packRecord = "\x1e"
 )
 
-// queuedPacked reads the queue as one text value (SQLite): the driver's
-// cost per row and column was most of a snapshot's, and the queue is read
-// on every pass. Each job is id, priority, submit time, health check,
-// device type, device, target group, tag count, tags, separated by
-// packField; jobs are separated by packRecord. ok is false when the text
-// does not decode exactly (a name holding a separator): the caller then
-// reads the queue row by row.
+// queuedPacked reads the queue as one text value: the drivers' cost per
+// row and column was most of a snapshot's (SQLite's by far), and the queue
+// is read on every pass. Each job is id, priority, submit time, health check,
+// device type, device, target group and tag list, separated by packField;
+// jobs are separated by packRecord. ok is false when the text does not
+// decode exactly (a name holding a separator): the caller then reads the
+// queue row by row.
 func (s *DB) queuedPacked(ctx context.Context, q querier, cond string, qa args) ([]model.Job, bool, error) {
-	f := `char(31)`
+	chr := "char" // SQLite's name of the function
+	if s.d.Name == "postgres" {
+		chr = "chr"
+	}
+	f := chr + `(31)`
 	var n int
 	var packed sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*), group_concat(j.id || `+f+` || j.priority || `+f+` || j.submit_time || `+f+
-		` || j.health_check || `+f+` || j.requested_device_type || `+f+` || j.requested_device || `+f+` || j.target_group || `+f+
-		` || (SELECT COUNT(*) || COALESCE(`+f+` || group_concat(t.tag, `+f+`), '') FROM job_tags t WHERE t.job_id = j.id), char(30))
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*), string_agg(CAST(j.id AS TEXT) || `+f+` || CAST(j.priority AS TEXT) || `+f+
+		` || CAST(j.submit_time AS TEXT) || `+f+` || CASE WHEN j.health_check THEN '1' ELSE '0' END || `+f+
+		` || j.requested_device_type || `+f+` || j.requested_device || `+f+` || j.target_group || `+f+` || j.tag_list, `+chr+`(30))
 FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...).Scan(&n, &packed)
 	if err != nil {
 		return nil, false, err
@@ -240,23 +214,18 @@ FROM jobs j`+s.d.indexedBy("jobs_queued")+` WHERE `+cond, qa...).Scan(&n, &packe
 	}
 	for _, r := range recs {
 		fs := strings.Split(r, packField)
-		if len(fs) < 8 {
+		if len(fs) != 8 {
 			return nil, false, nil
 		}
 		id, err1 := strconv.ParseInt(fs[0], 10, 64)
 		prio, err2 := strconv.Atoi(fs[1])
 		submit, err3 := strconv.ParseInt(fs[2], 10, 64)
-		ntags, err4 := strconv.Atoi(fs[7])
-		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || len(fs) != 8+ntags || (fs[3] != "0" && fs[3] != "1") {
+		if err1 != nil || err2 != nil || err3 != nil || (fs[3] != "0" && fs[3] != "1") {
 			return nil, false, nil
 		}
-		j := model.Job{ID: id, State: model.JobSubmitted, Health: model.JobUnknown, Priority: prio, SubmitTime: fromMicros(submit),
-			HealthCheck: fs[3] == "1", RequestedDeviceType: fs[4], RequestedDevice: fs[5], TargetGroup: fs[6]}
-		if ntags > 0 {
-			j.Tags = fs[8:]
-			slices.Sort(j.Tags)
-		}
-		out = append(out, j)
+		out = append(out, model.Job{ID: id, State: model.JobSubmitted, Health: model.JobUnknown, Priority: prio,
+			SubmitTime: fromMicros(submit), HealthCheck: fs[3] == "1", RequestedDeviceType: fs[4], RequestedDevice: fs[5],
+			TargetGroup: fs[6], Tags: splitTagList(fs[7])})
 	}
 	return out, true, nil
 }

@@ -28,9 +28,6 @@ type Dialect struct {
 	// ArrayParams binds the rows of set-based statements as arrays
 	// (unnest, = ANY) instead of VALUES and IN lists (PostgreSQL).
 	ArrayParams bool
-	// PackedQueue reads the scheduling queue as one text value built by
-	// the database (SQLite, whose driver costs most per row and column).
-	PackedQueue bool
 	// IndexHints names the index of the queue queries (SQLite's INDEXED
 	// BY).
 	IndexHints bool

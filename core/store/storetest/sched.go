@@ -213,6 +213,30 @@ func testSnapshot(t *testing.T, st store.Store) {
 		t.Errorf("lim2-b: last health check %v (want %v), jobs since %d (want 2)",
 			snap.LastHealthCheck["lim2-b"], hcTime, snap.JobsSinceHealthCheck["lim2-b"])
 	}
+
+	// Names holding control characters (a store may pack the queue into
+	// one text with such separators) come back intact.
+	odd := submit(t, st, model.Job{Description: "odd", Tags: []string{"a\x1fb", "c\x1ed", "usb"}, RequestedDevice: "free"})
+	snap, err = st.SchedulingSnapshot(c)
+	must(t, err)
+	found := 0
+	for _, j := range snap.Queued {
+		switch j.ID {
+		case odd.ID:
+			found++
+			if !slices.Equal(j.Tags, []string{"a\x1fb", "c\x1ed", "usb"}) || j.RequestedDevice != "free" {
+				t.Errorf("queued job with odd tags = %+v", j)
+			}
+		case q1.ID:
+			found++
+			if !slices.Equal(j.Tags, []string{"usb"}) || j.Priority != 10 {
+				t.Errorf("queued job = %+v", j)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("Queued = %+v, want jobs %d and %d among them", snap.Queued, q1.ID, odd.ID)
+	}
 }
 
 func mapsEqual(a, b map[string]int) bool {
