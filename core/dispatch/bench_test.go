@@ -100,7 +100,12 @@ func BenchmarkMemoryPerRunningJob(b *testing.B) {
 			}}
 			go func() {
 				defer done.Done()
-				d.Run(ctx, Request{JobID: int64(10000 + i), Definition: def, Dictionary: dict, Driver: drv}, rec)
+				out := d.Run(ctx, Request{JobID: int64(10000 + i), Definition: def, Dictionary: dict, Driver: drv}, rec)
+				once.Do(func() {
+					// It ended before it waited on its console.
+					b.Errorf("job %d: %s: %s", 10000+i, out.Health, out.Error)
+					started.Done()
+				})
 			}()
 		}
 		started.Wait()

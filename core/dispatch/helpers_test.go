@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
@@ -51,7 +52,9 @@ func loadLocal(t testing.TB) plugins.Driver {
 			return
 		}
 		ctx := context.Background()
-		if localDriver.host, localDriver.err = wasm.NewHost(ctx, wasm.Options{}); localDriver.err != nil {
+		// A generous call timeout: tests run on loaded machines, and
+		// the driver's own limits are tested in plugins/wasm.
+		if localDriver.host, localDriver.err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); localDriver.err != nil {
 			return
 		}
 		localDriver.drv, localDriver.err = localDriver.host.Load(ctx, "local.wasm", b)

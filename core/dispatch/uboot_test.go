@@ -53,7 +53,7 @@ func loadDriver(t testing.TB, name string) plugins.Driver {
 	}
 	ctx := context.Background()
 	if drivers.host == nil {
-		if drivers.host, err = wasm.NewHost(ctx, wasm.Options{}); err != nil {
+		if drivers.host, err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); err != nil {
 			t.Fatal(err)
 		}
 		drivers.drvs = map[string]plugins.Driver{}
