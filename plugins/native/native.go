@@ -214,9 +214,10 @@ func (d *Driver) call(ctx context.Context, req sdk.Request) (sdk.Response, error
 		switch {
 		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return sdk.Response{}, fail(plugins.FaultCanceled, ctx.Err())
-		case cctx.Err() != nil:
+		case cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded:
 			// A plugin past its deadline may be stuck: end it, the next
-			// call starts a fresh one.
+			// call starts a fresh one. (gRPC's own deadline timer may
+			// fire a moment before the context reports it.)
 			d.kill(client)
 			return sdk.Response{}, fail(plugins.FaultTimeout, fmt.Errorf("no answer within %s, process ended", took))
 		case status.Code(err) == codes.ResourceExhausted:
