@@ -17,6 +17,7 @@ import (
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
+	"github.com/lavalab/lavalab/sdk"
 )
 
 // The worker loads drivers lazily: a driver module is compiled (wazero,
@@ -222,4 +223,41 @@ func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (plugins.
 		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir) serves device type %s: %w", job.DeviceType, err)
 	}
 	return drv, nil
+}
+
+// releasingDriver hands memory back to the system shortly after plan
+// calls: each call runs a fresh driver instance (several MB of linear
+// memory) that the Go heap would otherwise keep resident, so a worker that
+// just started a few jobs would stay tens of MB larger than it needs.
+type releasingDriver struct {
+	plugins.Driver
+	rel *releaser
+}
+
+func (d releasingDriver) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []byte, error) {
+	p, diag, err := d.Driver.Plan(ctx, req)
+	d.rel.soon()
+	return p, diag, err
+}
+
+// releaser coalesces release requests: one debug.FreeOSMemory a second
+// after the first request of a burst.
+type releaser struct {
+	mu      sync.Mutex
+	pending bool
+}
+
+func (r *releaser) soon() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending {
+		return
+	}
+	r.pending = true
+	time.AfterFunc(time.Second, func() {
+		r.mu.Lock()
+		r.pending = false
+		r.mu.Unlock()
+		debug.FreeOSMemory()
+	})
 }

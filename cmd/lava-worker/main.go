@@ -28,6 +28,7 @@ type runner struct {
 	d     *dispatch.Dispatcher
 	reg   *registry.Registry
 	local *localDir
+	rel   releaser
 }
 
 func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
@@ -72,6 +73,6 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 		return workerproto.Outcome{Health: model.JobIncomplete, ErrorType: sdk.ErrorConfiguration, Error: err.Error()}
 	}
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
-		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: drv}, sink)
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel}}, sink)
 	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
 }
