@@ -276,7 +276,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 			}
 		}
 	})
-	deadline := time.Now().Add(3*c.duration + 2*time.Minute)
+	deadline := time.Now().Add(5*c.duration + 5*time.Minute) // generous: a starved server catches up late
 	for {
 		done, err := finished(base, usecret, n)
 		if err != nil {
