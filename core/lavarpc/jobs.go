@@ -406,6 +406,7 @@ func (s *Server) listJobs(ctx context.Context, c *Caller, a args) (any, error) {
 		return out, nil
 	}
 	var jobs []model.Job
+	f.CountLimit = -1 // the count is not part of the answer
 	if since <= 0 {
 		f.Offset, f.Limit = int(start), int(limit)
 		jobs, _, err = s.st.ListJobs(ctx, c.Viewer(), f)
@@ -492,7 +493,7 @@ func (s *Server) queue(ctx context.Context, c *Caller, a args) (any, error) {
 	// what its list shows), so page over all the asked types together.
 	var all []model.Job
 	for _, t := range types {
-		jobs, _, err := s.st.ListJobs(ctx, c.Viewer(), store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: t, Limit: int(start + limit)})
+		jobs, _, err := s.st.ListJobs(ctx, c.Viewer(), store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: t, Limit: int(start + limit), CountLimit: -1})
 		if err != nil {
 			return nil, fmt.Errorf("listing the queue: %w", err)
 		}

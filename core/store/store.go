@@ -164,6 +164,10 @@ type JobFilter struct {
 	HealthCheck *bool
 	// Offset and Limit page the list (Limit 0 = 50). Order is newest first.
 	Offset, Limit int
+	// CountLimit bounds the count ListJobs returns, which otherwise reads
+	// every matching job: 0 counts them all; N > 0 stops at N (a count of
+	// N then means "N or more"); -1 skips counting (the count is -1).
+	CountLimit int
 }
 
 // Jobs stores test jobs.

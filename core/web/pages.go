@@ -21,11 +21,17 @@ import (
 
 // Page sizes.
 const (
-	JobsPerPage    = 50
-	LogPerPage     = 500
-	CasesPerPage   = 100
-	RecentJobs     = 10
-	DeviceJobsShow = 15
+	JobsPerPage = 50
+	// CountPagesAhead is how many pages past the current one the jobs list
+	// counts ("of 550+" beyond that).
+	CountPagesAhead = 10
+	// QueueCountLimit is where the home page stops counting a device
+	// type's queue ("1000+").
+	QueueCountLimit = 1000
+	LogPerPage      = 500
+	CasesPerPage    = 100
+	RecentJobs      = 10
+	DeviceJobsShow  = 15
 )
 
 // ---- home ----
@@ -33,11 +39,14 @@ const (
 type typeQueue struct {
 	Name  string
 	Queue int
+	// More says Queue stopped at QueueCountLimit.
+	More bool
 }
 
 type homeData struct {
 	Queue       []typeQueue
 	QueueTotal  int
+	QueueMore   bool
 	Healths     []string
 	States      []string
 	DeviceCount map[string]map[string]int // health → state → n
@@ -57,13 +66,16 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 	}
 	d := homeData{DeviceCount: map[string]map[string]int{}}
 	for _, dt := range types {
-		_, n, err := w.st.ListJobs(ctx, v, store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name, Limit: 1})
+		_, n, err := w.st.ListJobs(ctx, v, store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name,
+			Limit: 1, CountLimit: QueueCountLimit + 1})
 		if err != nil {
 			w.fail(rw, r, fmt.Errorf("queue of %s: %w", dt.Name, err))
 			return
 		}
-		d.Queue = append(d.Queue, typeQueue{dt.Name, n})
-		d.QueueTotal += n
+		q := typeQueue{Name: dt.Name, Queue: min(n, QueueCountLimit), More: n > QueueCountLimit}
+		d.Queue = append(d.Queue, q)
+		d.QueueTotal += q.Queue
+		d.QueueMore = d.QueueMore || q.More
 	}
 	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{IncludeRetired: true})
 	if err != nil {
@@ -90,7 +102,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 			d.Online++
 		}
 	}
-	if d.Jobs, _, err = w.st.ListJobs(ctx, v, store.JobFilter{Limit: RecentJobs}); err != nil {
+	if d.Jobs, _, err = w.st.ListJobs(ctx, v, store.JobFilter{Limit: RecentJobs, CountLimit: -1}); err != nil {
 		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
 		return
 	}
@@ -100,8 +112,10 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 // ---- jobs ----
 
 type jobListData struct {
-	Jobs        []model.Job
-	Total       int
+	Jobs  []model.Job
+	Total int
+	// More says Total is a lower bound: the count stopped there.
+	More        bool
 	From, To    int
 	Page, Pages int
 	Q           url.Values
@@ -142,10 +156,16 @@ func (w *Web) jobList(rw http.ResponseWriter, r *http.Request) {
 		d.Page = min(p, 1<<20)
 	}
 	f.Offset = (d.Page - 1) * JobsPerPage
+	// Count only CountPagesAhead pages past this one: an exact count reads
+	// every visible job (tens of ms at 100,000 jobs).
+	f.CountLimit = f.Offset + CountPagesAhead*JobsPerPage + 1
 	var err error
 	if d.Jobs, d.Total, err = w.st.ListJobs(ctx, viewer(ctx), f); err != nil {
 		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
 		return
+	}
+	if d.Total >= f.CountLimit {
+		d.Total, d.More = f.CountLimit-1, true
 	}
 	d.Pages = max(1, (d.Total+JobsPerPage-1)/JobsPerPage)
 	if len(d.Jobs) > 0 {
@@ -550,13 +570,13 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewer(ctx)
-	recent, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, Limit: DeviceJobsShow})
+	recent, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, Limit: DeviceJobsShow, CountLimit: -1})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device %s jobs: %w", host, err))
 		return
 	}
 	yes := true
-	checks, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, HealthCheck: &yes, Limit: DeviceJobsShow})
+	checks, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, HealthCheck: &yes, Limit: DeviceJobsShow, CountLimit: -1})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device %s health checks: %w", host, err))
 		return

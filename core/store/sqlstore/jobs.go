@@ -498,10 +498,6 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	var total int
-	if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs j`+cond, a...).Scan(&total); err != nil {
-		return nil, 0, s.wrap(err, "counting jobs")
-	}
 	limit, offset := f.Limit, f.Offset
 	if limit <= 0 {
 		limit = 50
@@ -509,7 +505,21 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 	if offset < 0 {
 		offset = 0
 	}
-	if offset >= total {
+	total := -1
+	switch {
+	case f.CountLimit == 0:
+		if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs j`+cond, a...).Scan(&total); err != nil {
+			return nil, 0, s.wrap(err, "counting jobs")
+		}
+	case f.CountLimit > 0:
+		// Newest first, as the list: the jobs counted are the ones paged.
+		ca := slices.Clone(a)
+		q := `SELECT COUNT(*) FROM (SELECT 1 FROM jobs j` + cond + ` ORDER BY j.id DESC LIMIT ` + ca.add(f.CountLimit) + `) c`
+		if err := s.rq.QueryRowContext(ctx, q, ca...).Scan(&total); err != nil {
+			return nil, 0, s.wrap(err, "counting jobs")
+		}
+	}
+	if total >= 0 && offset >= total && (f.CountLimit <= 0 || total < f.CountLimit) {
 		return []model.Job{}, total, nil
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs j` + cond + ` ORDER BY j.id DESC LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)

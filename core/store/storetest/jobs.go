@@ -134,6 +134,16 @@ func testVisibility(t *testing.T, st store.Store) {
 			if total != len(tc.want) || (len(tc.want) > 1 && (len(page) != 1 || page[0].ID != tc.want[1])) {
 				t.Errorf("page 2 of 1 = %v (total %d)", ids(page), total)
 			}
+			// A bounded count stops at its bound; a skipped one is -1;
+			// the page is the same.
+			for _, cl := range []int{-1, 1, 2, 100} {
+				page, total, err := st.ListJobs(c, tc.v, store.JobFilter{Limit: 1, Offset: 1, CountLimit: cl})
+				must(t, err)
+				want := min(len(tc.want), cl)
+				if total != want || (len(tc.want) > 1 && (len(page) != 1 || page[0].ID != tc.want[1])) {
+					t.Errorf("CountLimit %d: page 2 of 1 = %v (count %d), want count %d", cl, ids(page), total, want)
+				}
+			}
 		})
 	}
 	got := getJob(t, st, grp.ID)
