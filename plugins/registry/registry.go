@@ -127,10 +127,17 @@ func New(ctx context.Context, opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("driver registry: %w", err)
 	}
-	for _, sha := range shas {
-		data, err := opts.Store.GetModule(ctx, sha)
+	stored := make([][]byte, len(shas))
+	errs := make([]error, len(shas))
+	for i, sha := range shas {
+		stored[i], errs[i] = opts.Store.GetModule(ctx, sha)
+	}
+	// Compile side by side first; the loads below then find them compiled.
+	opts.Host.Precompile(ctx, stored)
+	for i, sha := range shas {
+		err := errs[i]
 		if err == nil {
-			_, err = r.load(ctx, "store:"+sha[:12], data, SourceStore, "")
+			_, err = r.load(ctx, "store:"+sha[:12], stored[i], SourceStore, "")
 		}
 		if err != nil {
 			r.log.Warn("driver registry: stored module not loaded", "sha256", sha, "error", err)

@@ -61,6 +61,14 @@ func (r *Registry) startWatch(ctx context.Context, dir string) (*watcher, error)
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].mod.Before(files[j].mod) })
+	// Compile side by side first; handle then finds them compiled.
+	var mods [][]byte
+	for _, f := range files {
+		if b, err := os.ReadFile(f.path); err == nil {
+			mods = append(mods, b)
+		}
+	}
+	r.opts.Host.Precompile(ctx, mods)
 	for _, f := range files {
 		w.handle(f.path)
 	}

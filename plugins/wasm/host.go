@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"log/slog"
 	"os"
@@ -87,6 +88,9 @@ type Host struct {
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+	// pre holds modules Precompile compiled, by SHA-256, until Load takes
+	// them.
+	pre map[string]wazero.CompiledModule
 }
 
 // NewHost starts a wazero runtime with the options' limits and WASI preview1.
@@ -178,9 +182,15 @@ func SHA256Hex(data []byte) string {
 func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	sha := SHA256Hex(wasm)
 	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
-	compiled, err := h.rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
+	h.mu.Lock()
+	compiled, ok := h.pre[sha]
+	delete(h.pre, sha)
+	h.mu.Unlock()
+	if !ok {
+		var err error
+		if compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
+			return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
+		}
 	}
 	m.compiled = compiled
 	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
@@ -204,6 +214,52 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 		}
 	}
 	return m, nil
+}
+
+// Precompile compiles modules concurrently, up to GOMAXPROCS at a time,
+// for the Loads that follow: a process that loads many drivers at start
+// waits for the compiles side by side rather than one after another (or
+// for the compilation cache, when they are there). A module that does not
+// compile is left for its Load to report.
+func (h *Host) Precompile(ctx context.Context, modules [][]byte) {
+	seen := map[string]bool{}
+	h.mu.Lock()
+	for m := range h.modules {
+		seen[m.sha] = true // loaded already
+	}
+	h.mu.Unlock()
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, b := range modules {
+		sha := SHA256Hex(b)
+		h.mu.Lock()
+		_, done := h.pre[sha]
+		h.mu.Unlock()
+		if done || seen[sha] {
+			continue
+		}
+		seen[sha] = true
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, err := h.rt.CompileModule(ctx, b)
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.pre == nil {
+				h.pre = map[string]wazero.CompiledModule{}
+			}
+			// Not closed when a twin got there first: wazero keeps one
+			// compiled code per module bytes, and closing either would
+			// drop it for both.
+			if _, dup := h.pre[sha]; !dup {
+				h.pre[sha] = c
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Describe returns the checked describe answer.

@@ -1,0 +1,51 @@
+package wasm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lavalab/lavalab/plugins/internal/testbuild"
+	"github.com/lavalab/lavalab/sdk"
+)
+
+// Precompiled modules are what Load uses, and precompiling what is loaded
+// or broken changes nothing.
+func TestPrecompile(t *testing.T) {
+	ctx := context.Background()
+	h, err := NewHost(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	good := testbuild.Read(t, "plugins/wasm/testdata/good", testbuild.WASM, "")
+	h.Precompile(ctx, [][]byte{good, good, []byte("not wasm")})
+	h.mu.Lock()
+	n := len(h.pre)
+	h.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d modules precompiled, want 1 (twins once, garbage left for Load)", n)
+	}
+	m, err := h.Load(ctx, "good", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	n = len(h.pre)
+	h.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("Load left %d precompiled modules", n)
+	}
+	if _, _, err := m.Plan(ctx, sdk.PlanRequest{JobID: "1", Action: sdk.Action{Kind: sdk.ActionBoot, Method: "u-boot"}, Settings: sdk.Values{"console_device": "ttyAMA0"}, Device: sdk.DeviceFacts{Hostname: "b", DeviceType: "qemu-test"}}); err != nil {
+		t.Fatalf("the precompiled module does not run: %v", err)
+	}
+	h.Precompile(ctx, [][]byte{good})
+	h.mu.Lock()
+	n = len(h.pre)
+	h.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("a loaded module was compiled again")
+	}
+	if _, err := h.Load(ctx, "garbage", []byte("not wasm")); err == nil {
+		t.Fatal("garbage loaded")
+	}
+}
