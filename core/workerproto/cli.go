@@ -24,6 +24,24 @@ type RunnerEnv struct {
 	DriversDir string
 	Client     *Client
 	Logger     *slog.Logger
+	// Serve says how the runner serves artifacts to the boards.
+	Serve ServeEnv
+}
+
+// ServeEnv is how a worker serves job artifacts to its boards (the
+// dispatcher's TFTP and HTTP servers and NFS export); empty fields take the
+// dispatcher's defaults.
+type ServeEnv struct {
+	// TFTPAddr and HTTPAddr are listen addresses ("" = a free port; real
+	// U-Boot boards fetch from TFTP port 69: ":69").
+	TFTPAddr, HTTPAddr string
+	// ServerIP is the address boards reach this worker at ({SERVER_IP}).
+	ServerIP string
+	// NFSExport is a directory this host's NFS server exports to boards;
+	// NFSServerIP is {NFS_SERVER_IP} ("" = ServerIP).
+	NFSExport, NFSServerIP string
+	// CacheDir is the artifact cache ("" = WORK-DIR's).
+	CacheDir string
 }
 
 // NewRunner makes the worker's job runner; close releases it.
@@ -52,6 +70,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	var serve ServeEnv
+	fs.StringVar(&serve.TFTPAddr, "tftp-addr", "", "TFTP listen address for the boards (default: a free port; U-Boot boards fetch from port 69: \":69\")")
+	fs.StringVar(&serve.HTTPAddr, "http-addr", "", "HTTP listen address for the boards' artifact downloads (default: a free port)")
+	fs.StringVar(&serve.ServerIP, "server-ip", "", "address the boards reach this worker at, {SERVER_IP} (default: the outbound address)")
+	fs.StringVar(&serve.NFSExport, "nfs-export", "", "directory this host's NFS server exports to the boards (default: none, NFS jobs are refused)")
+	fs.StringVar(&serve.NFSServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the boards (default: --server-ip)")
+	fs.StringVar(&serve.CacheDir, "cache-dir", "", "artifact download cache shared by jobs (default: WORK-DIR/dispatch/cache)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -119,7 +144,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
-	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, Client: client, Logger: log})
+	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, Client: client, Logger: log, Serve: serve})
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1

@@ -62,3 +62,29 @@ func TestLogFormat(t *testing.T) {
 		t.Fatalf("--log-format xml: exit %d, %q; want 2 and a message naming the flag", c, errb.String())
 	}
 }
+
+// The artifact-serving flags reach the runner factory.
+func TestServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	must(t, os.WriteFile(tok, []byte("lavaw_x\n"), 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var got workerproto.ServeEnv
+	capture := func(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
+		got = env.Serve
+		return newNop(ctx, env)
+	}
+	var out, errb bytes.Buffer
+	args := []string{"--url", "http://127.0.0.1:1", "--name", "w1", "--token-file", tok, "--work-dir", dir,
+		"--tftp-addr", ":69", "--http-addr", "10.0.0.5:8080", "--server-ip", "10.0.0.5",
+		"--nfs-export", "/srv/nfs", "--nfs-server-ip", "10.0.0.6", "--cache-dir", "/var/cache/lava"}
+	if c := workerproto.Main(ctx, args, &out, &errb, capture); c != 0 {
+		t.Fatalf("exit %d\n%s", c, errb.String())
+	}
+	want := workerproto.ServeEnv{TFTPAddr: ":69", HTTPAddr: "10.0.0.5:8080", ServerIP: "10.0.0.5",
+		NFSExport: "/srv/nfs", NFSServerIP: "10.0.0.6", CacheDir: "/var/cache/lava"}
+	if got != want {
+		t.Fatalf("runner got %+v, want %+v", got, want)
+	}
+}
