@@ -82,7 +82,7 @@ fuzz:
 vlab-images:
 	@bash scripts/vlab/images.sh
 
-# The main job on this machine (scripts/NOTES-demo.md): lava-server, one
+# The main job on this machine (README.md, "make demo"): lava-server, one
 # lava-worker, one job. A virtual U-Boot board under QEMU when QEMU and the
 # board images are there, else the `local` device; LAVALAB_DEMO_DEVICE=local
 # or vlab chooses. Both keep running until `make demo-stop`.
