@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -71,7 +72,7 @@ func Open(ctx context.Context, st store.Store, o Options) (*Set, error) {
 	}
 	// The server and the scheduler describe drivers and read their
 	// settings; plans are made where jobs run, so no instance is kept warm.
-	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: cache, Prewarm: -1, Logger: log})
+	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: cache, Release: true, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("starting the WASM driver host: %w", err)
 	}
@@ -88,6 +89,9 @@ func Open(ctx context.Context, st store.Store, o Options) (*Set, error) {
 		_ = host.Close(ctx)
 		return nil, fmt.Errorf("opening the driver registry: %w", err)
 	}
+	// The compiles and describe calls are done, their code released:
+	// hand the memory back now rather than at the next GC cycle.
+	debug.FreeOSMemory()
 	return &Set{Registry: reg, Host: host}, nil
 }
 

@@ -54,6 +54,12 @@ type Options struct {
 	// instantiation and the driver's runtime start-up (milliseconds for a Go
 	// driver) off the call's latency.
 	Prewarm int
+	// Release drops a module's compiled code (tens of MB of machine code
+	// for a Go driver) when no call uses it, keeping only its bytes and its
+	// description; a later call compiles it again, from the compilation
+	// cache when there is one (about 0.1 s). For a process that describes
+	// drivers but rarely calls them (lava-server). It implies no prewarming.
+	Release bool
 	// Logger gets the host's own log lines (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -73,6 +79,9 @@ func (o *Options) defaults() {
 	}
 	if o.Prewarm == 0 {
 		o.Prewarm = 1
+	}
+	if o.Release {
+		o.Prewarm = -1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -149,8 +158,13 @@ func (h *Host) Close(ctx context.Context) error {
 // Module is one compiled driver version. It is safe for concurrent use:
 // each call runs in a fresh instance.
 type Module struct {
-	h        *Host
+	h *Host
+	// compiled is nil while released (Options.Release): cmu guards it and
+	// users, the calls using it.
+	cmu      sync.Mutex
 	compiled wazero.CompiledModule
+	users    int
+	wasm     []byte // kept to compile again when released
 	sha      string
 	desc     sdk.Description
 	label    string
@@ -193,9 +207,17 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 		}
 	}
 	m.compiled = compiled
+	if h.opts.Release {
+		m.wasm = wasm
+	}
 	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
 	if err != nil {
-		_ = compiled.Close(ctx)
+		m.cmu.Lock()
+		if m.compiled != nil {
+			_ = m.compiled.Close(ctx)
+			m.compiled = nil
+		}
+		m.cmu.Unlock()
 		if len(stderr) > 0 {
 			h.opts.Logger.Debug("driver describe diagnostics", "driver", m.label, "stderr", string(stderr))
 		}
@@ -293,7 +315,42 @@ func (m *Module) Close(ctx context.Context) error {
 	delete(m.h.modules, m)
 	m.h.mu.Unlock()
 	m.stopPool()
-	return m.compiled.Close(ctx)
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	if m.compiled == nil {
+		return nil
+	}
+	err := m.compiled.Close(ctx)
+	m.compiled = nil
+	return err
+}
+
+// acquire makes sure the compiled code is there for one more call
+// (compiling it again if it was released).
+func (m *Module) acquire(ctx context.Context) error {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	if m.compiled == nil {
+		c, err := m.h.rt.CompileModule(ctx, m.wasm)
+		if err != nil {
+			return err
+		}
+		m.compiled = c
+	}
+	m.users++
+	return nil
+}
+
+// release ends one call's use; with Options.Release the last one drops
+// the compiled code.
+func (m *Module) release(ctx context.Context) {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	m.users--
+	if m.users == 0 && m.h.opts.Release && m.compiled != nil {
+		_ = m.compiled.Close(ctx)
+		m.compiled = nil
+	}
 }
 
 // errAnswerTooLarge is what the driver's stdout write gets past the cap.
@@ -329,6 +386,10 @@ func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byt
 	if err != nil {
 		return sdk.Response{}, nil, fail(plugins.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
 	}
+	if err := m.acquire(ctx); err != nil {
+		return sdk.Response{}, nil, fail(plugins.FaultCompile, err)
+	}
+	defer m.release(context.WithoutCancel(ctx))
 	inst := m.take()
 	start := time.Now()
 	err = inst.run(ctx, in, m.h.opts.Timeout)

@@ -79,8 +79,15 @@ func (m *Module) spawn() *instance {
 		WithStdin(in.gate).
 		WithStdout(in.stdout).
 		WithStderr(in.stderr)
+	m.cmu.Lock()
+	compiled := m.compiled
+	m.cmu.Unlock()
 	go func() {
-		mod, err := m.h.rt.InstantiateModule(ictx, m.compiled, cfg)
+		if compiled == nil {
+			in.done <- errors.New("the module was closed")
+			return
+		}
+		mod, err := m.h.rt.InstantiateModule(ictx, compiled, cfg)
 		if mod != nil {
 			_ = mod.Close(context.Background())
 		}

@@ -49,3 +49,47 @@ func TestPrecompile(t *testing.T) {
 		t.Fatal("garbage loaded")
 	}
 }
+
+// With Release, a module keeps no compiled code between calls, and still
+// answers them.
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	h, err := NewHost(ctx, Options{Release: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	good := testbuild.Read(t, "plugins/wasm/testdata/good", testbuild.WASM, "")
+	m, err := h.Load(ctx, "good", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled := func() bool {
+		m.cmu.Lock()
+		defer m.cmu.Unlock()
+		return m.compiled != nil
+	}
+	if compiled() {
+		t.Fatal("compiled code kept after describe")
+	}
+	req := sdk.PlanRequest{JobID: "1", Action: sdk.Action{Kind: sdk.ActionBoot, Method: "u-boot"},
+		Settings: sdk.Values{"console_device": "ttyAMA0"}, Device: sdk.DeviceFacts{Hostname: "b", DeviceType: "qemu-test"}}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { _, _, err := m.Plan(ctx, req); errs <- err }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("plan of a released module: %v", err)
+		}
+	}
+	if compiled() {
+		t.Fatal("compiled code kept after the calls")
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Plan(ctx, req); err == nil {
+		t.Fatal("a closed module answered")
+	}
+}
