@@ -72,7 +72,8 @@ func Open(ctx context.Context, st store.Store, o Options) (*Set, error) {
 	}
 	// The server and the scheduler describe drivers and read their
 	// settings; plans are made where jobs run, so no instance is kept warm.
-	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: cache, Release: true, Logger: log})
+	host, err := wasm.NewHost(ctx, wasm.Options{CacheDir: cache, Release: true,
+		Source: ModuleStore{St: st}.GetModule, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("starting the WASM driver host: %w", err)
 	}

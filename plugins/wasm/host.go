@@ -60,6 +60,10 @@ type Options struct {
 	// cache when there is one (about 0.1 s). For a process that describes
 	// drivers but rarely calls them (lava-server). It implies no prewarming.
 	Release bool
+	// Source, with Release, gives a module's bytes back by SHA-256 when it
+	// is compiled again (a module store), so the host need not keep them
+	// (a Go driver is a few MB). Nil: the host keeps them.
+	Source func(ctx context.Context, sha256 string) ([]byte, error)
 	// Logger gets the host's own log lines (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -207,7 +211,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 		}
 	}
 	m.compiled = compiled
-	if h.opts.Release {
+	if h.opts.Release && h.opts.Source == nil {
 		m.wasm = wasm
 	}
 	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
@@ -331,7 +335,20 @@ func (m *Module) acquire(ctx context.Context) error {
 	m.cmu.Lock()
 	defer m.cmu.Unlock()
 	if m.compiled == nil {
-		c, err := m.h.rt.CompileModule(ctx, m.wasm)
+		b := m.wasm
+		if b == nil {
+			if m.h.opts.Source == nil {
+				return errors.New("the module's compiled code was released and its bytes are gone")
+			}
+			var err error
+			if b, err = m.h.opts.Source(ctx, m.sha); err != nil {
+				return fmt.Errorf("fetching the module to compile it again: %w", err)
+			}
+			if SHA256Hex(b) != m.sha {
+				return fmt.Errorf("fetching the module to compile it again: the bytes fetched are not module %s", m.sha)
+			}
+		}
+		c, err := m.h.rt.CompileModule(ctx, b)
 		if err != nil {
 			return err
 		}

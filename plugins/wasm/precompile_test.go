@@ -93,3 +93,37 @@ func TestRelease(t *testing.T) {
 		t.Fatal("a closed module answered")
 	}
 }
+
+// With Release and a Source, the host keeps neither the compiled code nor
+// the bytes, and fetches them back for a call.
+func TestReleaseWithSource(t *testing.T) {
+	ctx := context.Background()
+	good := testbuild.Read(t, "plugins/wasm/testdata/good", testbuild.WASM, "")
+	fetched := 0
+	h, err := NewHost(ctx, Options{Release: true, Source: func(_ context.Context, sha string) ([]byte, error) {
+		fetched++
+		if sha != SHA256Hex(good) {
+			t.Errorf("asked for %s", sha)
+		}
+		return good, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	m, err := h.Load(ctx, "good", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.wasm != nil {
+		t.Fatal("bytes kept although a Source can give them back")
+	}
+	req := sdk.PlanRequest{JobID: "1", Action: sdk.Action{Kind: sdk.ActionBoot, Method: "u-boot"},
+		Settings: sdk.Values{"console_device": "ttyAMA0"}, Device: sdk.DeviceFacts{Hostname: "b", DeviceType: "qemu-test"}}
+	if _, _, err := m.Plan(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if fetched != 1 {
+		t.Fatalf("fetched %d times, want 1", fetched)
+	}
+}
