@@ -6,15 +6,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/vlab"
@@ -105,7 +100,7 @@ func newLab(t testing.TB, o labOptions) *lab {
 	l.runDir = filepath.Join(l.data, "boards")
 	l.cache = compileCache(t)
 	if o.postgresDSN != "" {
-		l.db = freshSchema(t, o.postgresDSN)
+		l.db = testenv.PostgresSchema(t, o.postgresDSN, "vlab_e2e_")
 	}
 	l.files = httptest.NewServer(fileMux(t, im))
 	t.Cleanup(l.files.Close)
@@ -735,41 +730,4 @@ func tailFile(path string, n int) string {
 		return err.Error()
 	}
 	return tail(string(b), n)
-}
-
-// freshSchema creates a PostgreSQL schema dropped at cleanup and returns
-// the DSN with search_path set to it.
-func freshSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to LAVA_TEST_POSTGRES_DSN: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "vlab_e2e_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("creating schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("LAVA_TEST_POSTGRES_DSN: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

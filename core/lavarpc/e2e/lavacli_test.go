@@ -8,11 +8,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +19,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -79,7 +74,7 @@ func startLab(t *testing.T) *lab {
 	// With PostgreSQL the test shares the server's store (to feed a
 	// running job's log); SQLite is locked by the server process.
 	if dsn := os.Getenv("LAVA_TEST_POSTGRES_DSN"); dsn != "" {
-		l.db = freshSchema(t, dsn)
+		l.db = testenv.PostgresSchema(t, dsn, "lavacli_e2e_")
 	}
 	adminTok := admin(t, l.data, l.db, "user", "add", "admin", "--admin")
 	bobTok := admin(t, l.data, l.db, "user", "add", "bob")
@@ -149,42 +144,6 @@ func startLab(t *testing.T) *lab {
 		l.st = st
 	}
 	return l
-}
-
-// freshSchema creates a schema dropped at cleanup and returns a DSN using it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to LAVA_TEST_POSTGRES_DSN: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "lavacli_e2e_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("LAVA_TEST_POSTGRES_DSN: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func (l *lab) command(ctx context.Context, args ...string) *exec.Cmd {

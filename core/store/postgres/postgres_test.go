@@ -2,15 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/store/sqlstore"
@@ -19,62 +12,18 @@ import (
 	"github.com/lavalab/lavalab/migrations"
 )
 
-// dsnEnv names the server the tests use; each store gets a fresh schema,
+// needDSN is the server the tests use; each store gets a fresh schema,
 // dropped after the test.
-const dsnEnv = "LAVA_TEST_POSTGRES_DSN"
-
 func needDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	testenv.Need(t, dsn != "", "LAVA_TEST_POSTGRES_DSN is not set (PostgreSQL tests need a server)")
-	return dsn
+	return testenv.PostgresDSN(t)
 }
 
-// withSearchPath returns dsn with search_path set to schema.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("parsing %s: %v", dsnEnv, err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
-
-// freshSchema creates a uniquely named schema, dropped at cleanup, and
-// returns a DSN that works in it.
+// freshSchema creates an empty schema for one test and returns a DSN using
+// it.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	dsn := needDSN(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", dsnEnv, err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "lava_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, dsn, schema)
+	return testenv.PostgresSchema(t, needDSN(t), "lava_test_")
 }
 
 func open(t testing.TB) store.Store {
