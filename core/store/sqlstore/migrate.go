@@ -54,25 +54,12 @@ func Migrations(fsys fs.FS, dir string) ([]Migration, error) {
 // Pending returns the migrations of ms not recorded in schema_migrations
 // (all of them when the table does not exist yet), reading only.
 func Pending(ctx context.Context, db *sql.DB, ms []Migration) ([]Migration, error) {
-	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	done, err := applied(ctx, db)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
 			return ms, nil // nothing applied yet
 		}
-		return nil, fmt.Errorf("reading schema_migrations: %w", err)
-	}
-	done := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading schema_migrations: %w", err)
-		}
-		done[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		return nil, err
 	}
 	var out []Migration
 	for _, m := range ms {
@@ -81,6 +68,27 @@ func Pending(ctx context.Context, db *sql.DB, ms []Migration) ([]Migration, erro
 		}
 	}
 	return out, nil
+}
+
+// applied reads the versions recorded in schema_migrations.
+func applied(ctx context.Context, db *sql.DB) (map[int]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		}
+		done[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	return done, nil
 }
 
 // Migrate applies the migrations not yet recorded in schema_migrations,
@@ -94,45 +102,32 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) ([]int, error) {
 )`); err != nil {
 		return nil, fmt.Errorf("creating schema_migrations: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	done, err := applied(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		return nil, err
 	}
-	done := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading schema_migrations: %w", err)
-		}
-		done[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading schema_migrations: %w", err)
-	}
-	var applied []int
+	var did []int
 	for _, m := range ms {
 		if done[m.Version] {
 			continue
 		}
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+			return did, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			_ = tx.Rollback()
-			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+			return did, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
 			_ = tx.Rollback()
-			return applied, fmt.Errorf("recording migration %04d_%s: %w", m.Version, m.Name, err)
+			return did, fmt.Errorf("recording migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return applied, fmt.Errorf("migration %04d_%s: committing: %w", m.Version, m.Name, err)
+			return did, fmt.Errorf("migration %04d_%s: committing: %w", m.Version, m.Name, err)
 		}
-		applied = append(applied, m.Version)
+		did = append(did, m.Version)
 	}
-	return applied, nil
+	return did, nil
 }
