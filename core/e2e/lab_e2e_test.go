@@ -14,22 +14,24 @@ import (
 // TestLabSQLite runs every scenario of issue 6 point 4 on one lab with the
 // SQLite store: (g) health checks on both boards, (a)-(d) and (h) six jobs
 // on two boards, (i) and (f) a settings change and a cancel, (e) a boot
-// failure. One server and one worker serve all of them.
+// failure. One server and one worker serve all of them. Settings change
+// with the lava-server settings command, run beside the running server
+// (the admin command opens the SQLite database shared; the server sees
+// the change at once).
 func TestLabSQLite(t *testing.T) {
 	l := newLab(t, labOptions{health: "unknown", healthCheck: true, noWorker: true})
-	runScenarios(t, l, true, l.patchSetting)
+	runScenarios(t, l, true, l.cliSetting)
 }
 
 // TestLabPostgres runs a representative subset on a lab with the
 // PostgreSQL store (a fresh schema of LAVA_TEST_POSTGRES_DSN): (g), (a)
-// and (d) at once, and (i) with the lava-server settings command, which
-// works beside the running server on PostgreSQL.
+// and (d) at once, and (i) through the REST API's settings route.
 func TestLabPostgres(t *testing.T) {
 	need(t)
 	dsn := os.Getenv("LAVA_TEST_POSTGRES_DSN")
 	testenv.Need(t, dsn != "", "LAVA_TEST_POSTGRES_DSN is not set (migrations/testpg.sh starts a PostgreSQL for the tests)")
 	l := newLab(t, labOptions{postgresDSN: dsn, health: "unknown", healthCheck: true, noWorker: true})
-	runScenarios(t, l, false, l.cliSetting)
+	runScenarios(t, l, false, l.patchSetting)
 }
 
 // runScenarios runs the scenarios in phases; full adds (b), (c), (h), (f)
@@ -325,7 +327,7 @@ func (l *lab) patchSetting(t *testing.T, key, value string) {
 }
 
 // cliSetting changes a device-type setting with `lava-server device-type
-// settings NAME --set KEY=VALUE` beside the running server (PostgreSQL).
+// settings NAME --set KEY=VALUE` beside the running server.
 func (l *lab) cliSetting(t *testing.T, key, value string) {
 	out := l.with(t).admin("device-type", "settings", deviceType, "--set", key+"="+value, "--driver-cache", l.cache)
 	if !regexp.MustCompile(key + `\W+` + regexp.QuoteMeta(value)).MatchString(out) {
