@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
 
 // Driver is what a device-type driver implements.
@@ -122,6 +123,11 @@ func asError(err error, target **Error) bool {
 	return false
 }
 
+// GCMemoryLimit is the heap size at which a WASM driver's garbage
+// collector starts to run (it is off below): under the host's default cap
+// of 64 MiB of linear memory.
+const GCMemoryLimit = 40 << 20
+
 // Run makes d a WASM driver: build the main package with
 // GOOS=wasip1 GOARCH=wasm and call Run(driver) from main. It reads one
 // request on stdin and writes one answer on stdout.
@@ -129,6 +135,11 @@ func asError(err error, target **Error) bool {
 // Before it reads stdin it warms encoding/json up over the ABI types, so a
 // prewarmed instance answers its call without that start-up cost.
 func Run(d Driver) {
+	// An instance answers one call and exits: collecting garbage would
+	// only cost time (the Go runtime's GC is single-threaded under WASM).
+	// It runs only if the heap nears the host's memory cap.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(GCMemoryLimit)
 	warmUp()
 	in, err := io.ReadAll(io.LimitReader(os.Stdin, MaxRequestBytes+1))
 	if err != nil {
