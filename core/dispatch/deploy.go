@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/lavalab/lavalab/core/artifacts"
 	"github.com/lavalab/lavalab/core/testshell"
 	"github.com/lavalab/lavalab/core/ubootimg"
@@ -142,7 +144,10 @@ func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Art
 	}
 	if withOverlay {
 		out := path + ".overlay"
-		if err := j.appendOverlay(ctx, path, out, hasHeader); err != nil {
+		// A ramdisk fetched gz-compressed was unpacked on download: the
+		// board gets it compressed again, as LAVA does (half the TFTP).
+		recompress := rs.Params.String("compression", "") == "gz"
+		if err := j.appendOverlay(ctx, path, out, hasHeader, recompress); err != nil {
 			return a, errorf(sdk.ErrorInfrastructure, "%s: test overlay: %v", rs.Role, err)
 		}
 		if err := os.Rename(out, path); err != nil {
@@ -150,7 +155,11 @@ func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Art
 		}
 		hasHeader = false
 		j.overlayOn, j.overlayInImage = true, true
-		j.log.info("%s: test overlay appended", rs.Role)
+		if recompress {
+			j.log.info("%s: test overlay appended, compressed again (gz)", rs.Role)
+		} else {
+			j.log.info("%s: test overlay appended", rs.Role)
+		}
 	}
 	if addHeader && !hasHeader {
 		arch, err := ubootimg.ParseArch(s.String("mkimage_arch", "arm64"))
@@ -171,9 +180,9 @@ func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Art
 }
 
 // appendOverlay writes in (less its u-boot header when stripHeader) plus
-// the overlay to out. The fetched file may be a hard link into the cache: it
-// is never written to.
-func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader bool) error {
+// the overlay to out, gzip-compressed when gz (in is then a raw cpio). The
+// fetched file may be a hard link into the cache: it is never written to.
+func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader, gz bool) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
@@ -189,10 +198,27 @@ func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader boo
 	if err != nil {
 		return err
 	}
-	if err := j.overlay.AppendCPIO(ctx, r, w); err != nil {
+	var dst io.Writer = w
+	var zw *gzip.Writer
+	if gz {
+		if zw, err = gzip.NewWriterLevel(w, gzip.BestSpeed); err != nil {
+			w.Close()
+			os.Remove(out)
+			return err
+		}
+		dst = zw
+	}
+	if err := j.overlay.AppendCPIO(ctx, r, dst); err != nil {
 		w.Close()
 		os.Remove(out)
 		return err
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			w.Close()
+			os.Remove(out)
+			return err
+		}
 	}
 	if err := w.Close(); err != nil {
 		os.Remove(out)

@@ -149,8 +149,17 @@ func TestDeployRamdiskOverlayServed(t *testing.T) {
 	if err != nil || h.Type != ubootimg.TypeRamdisk || h.Arch != ubootimg.ArchARM64 {
 		t.Fatalf("u-boot header: %+v %v", h, err)
 	}
+	// Fetched gz-compressed, the ramdisk is served compressed again.
+	zr, err := gzip.NewReader(bytes.NewReader(httpBody[ubootimg.HeaderSize:]))
+	if err != nil {
+		t.Fatalf("the ramdisk is not gzip-compressed again: %v", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	names := map[string]bool{}
-	r := cpio.NewReader(bytes.NewReader(httpBody[ubootimg.HeaderSize:]))
+	r := cpio.NewReader(bytes.NewReader(raw))
 	for {
 		hdr, err := r.Next()
 		if err == io.EOF {
@@ -164,7 +173,7 @@ func TestDeployRamdiskOverlayServed(t *testing.T) {
 	if !names["init"] {
 		t.Errorf("the original ramdisk content is gone: %v", names)
 	}
-	if !bytes.Contains(httpBody, []byte("bin/lava-test-runner")) || !bytes.Contains(httpBody, []byte("0_smoke/run.sh")) {
+	if !bytes.Contains(raw, []byte("bin/lava-test-runner")) || !bytes.Contains(raw, []byte("0_smoke/run.sh")) {
 		t.Error("the test overlay was not appended to the ramdisk")
 	}
 	if !rec.has(model.LevelInfo, "kernel: Image") {
