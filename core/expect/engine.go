@@ -76,6 +76,7 @@ type Engine struct {
 	readErr  error
 	raw      []byte // the current raw line
 	rawSent  int    // bytes of raw already handed to Logger
+	lines    uint64 // raw lines ended so far (a later flush checks it)
 	pending  []record
 	loggedIn bool // Login ran; the next WaitShell watches for a refusal
 
@@ -212,6 +213,31 @@ func (e *Engine) logRaw(seg []byte, nl bool) {
 	}
 	e.raw = e.raw[:0]
 	e.rawSent = 0
+	e.lines++
+}
+
+// PartialLineWait is how long a line a match ended in may take to end
+// before its first part is logged on its own: a prompt never ends, while a
+// line the console was still sending (a kernel banner matched by "Linux
+// version [0-9]") ends within it and is logged whole.
+const PartialLineWait = 100 * time.Millisecond
+
+// flushSoon hands the current raw line to Logger after PartialLineWait if
+// it has not ended by then (nor been handed over by a Send). Called with
+// mu held.
+func (e *Engine) flushSoon() {
+	if e.opts.Logger == nil || e.rawSent >= len(e.raw) {
+		return
+	}
+	line := e.lines
+	time.AfterFunc(PartialLineWait, func() {
+		e.mu.Lock()
+		if e.lines == line && e.readErr == nil {
+			e.flushRaw()
+		}
+		e.mu.Unlock()
+		e.deliver()
+	})
 }
 
 // flushRaw hands the unlogged part of the current raw line to Logger.
@@ -254,7 +280,7 @@ func (e *Engine) scan() {
 	}
 	m := Match{Index: idx, Text: string(buf[start:end]), Before: string(buf[e.consumed:start])}
 	e.consumed, e.scanned = end, end
-	e.flushRaw()
+	e.flushSoon()
 	var err error
 	if p := e.req.set.pats[idx].src; p.Fail {
 		err = &PatternError{Pattern: p.Regex, Message: p.Message, Text: m.Text}

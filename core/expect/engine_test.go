@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -499,5 +500,34 @@ func TestCommandsEachBoundsTheFinalWait(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), `bootloader commands: after the last command "bootz 0x01000000 - 0x00001000": timed out after 200ms waiting for "Starting kernel"`) {
 		t.Errorf("error %v", err)
+	}
+}
+
+// A line a match ends in is logged whole when the console sends its rest
+// soon after (a kernel banner matched by its start); a prompt, which never
+// ends, is logged on its own after PartialLineWait.
+func TestMatchedLineLoggedWhole(t *testing.T) {
+	b := newBoard()
+	var l logs
+	e := New(b, l.options())
+	go b.say(t, "Starting kernel ...\r\n\r\n[    0.000000] Linux version 6")
+	if _, err := e.Expect(ctxT(t), mustCompile(t, re(`Linux version [0-9]`)), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	go b.say(t, ".1.0-57-arm64 (debian-kernel@lists.debian.org)\r\nvlab login: ")
+	if _, err := e.Expect(ctxT(t), mustCompile(t, re(`login: `)), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Starting kernel ...\r", "\r", "[    0.000000] Linux version 6.1.0-57-arm64 (debian-kernel@lists.debian.org)\r", "vlab login: "}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, _ := l.get()
+		if slices.Equal(raw, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logged %q, want %q", raw, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
