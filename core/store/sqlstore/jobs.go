@@ -350,38 +350,7 @@ const maxGroup = 256
 // one so that each gets its own answer.
 func (s *DB) createGrouped(ctx context.Context, req *createReq) ([]model.Job, error) {
 	req.done = make(chan struct{})
-	s.gmu.Lock()
-	s.pending = append(s.pending, req)
-	if s.committing {
-		s.gmu.Unlock()
-		select {
-		case <-req.done:
-			return req.jobs, req.err
-		case <-ctx.Done():
-			// The committer still answers; wait for it so that the
-			// outcome is known (a commit is short).
-			<-req.done
-			return req.jobs, req.err
-		}
-	}
-	s.committing = true
-	s.gmu.Unlock()
-	cctx := context.WithoutCancel(ctx)
-	for {
-		s.gmu.Lock()
-		n := min(len(s.pending), maxGroup)
-		group := s.pending[:n:n]
-		s.pending = s.pending[n:]
-		if n == 0 {
-			s.committing = false
-			s.pending = nil
-			s.gmu.Unlock()
-			break
-		}
-		s.gmu.Unlock()
-		s.commitGroup(cctx, group)
-	}
-	<-req.done
+	s.creates.do(ctx, req, req.done, maxGroup, s.commitGroup)
 	return req.jobs, req.err
 }
 

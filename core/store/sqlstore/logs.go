@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -21,13 +20,6 @@ const DefaultLogLimit = 1000
 
 // maxLogGroup bounds the AppendLogs calls committed together.
 const maxLogGroup = 512
-
-// logGroup queues concurrent AppendLogs calls for one commit.
-type logGroup struct {
-	mu         sync.Mutex
-	pending    []*logReq
-	committing bool
-}
 
 // logReq is one AppendLogs call and its answer.
 type logReq struct {
@@ -53,34 +45,7 @@ func (s *DB) AppendLogs(ctx context.Context, jobID, first int64, recs []model.Lo
 		return 0, invalid("appending logs of job %d: negative index %d", jobID, first)
 	}
 	req := &logReq{job: jobID, first: first, recs: recs, done: make(chan struct{})}
-	g := &s.logs
-	g.mu.Lock()
-	g.pending = append(g.pending, req)
-	if g.committing {
-		g.mu.Unlock()
-		// The committer answers even if ctx ends (a commit is short), so
-		// the outcome is known.
-		<-req.done
-		return req.next, req.err
-	}
-	g.committing = true
-	g.mu.Unlock()
-	cctx := context.WithoutCancel(ctx)
-	for {
-		g.mu.Lock()
-		n := min(len(g.pending), maxLogGroup)
-		group := g.pending[:n:n]
-		g.pending = g.pending[n:]
-		if n == 0 {
-			g.committing = false
-			g.pending = nil
-			g.mu.Unlock()
-			break
-		}
-		g.mu.Unlock()
-		s.commitLogs(cctx, group)
-	}
-	<-req.done
+	s.logs.do(ctx, req, req.done, maxLogGroup, s.commitLogs)
 	return req.next, req.err
 }
 

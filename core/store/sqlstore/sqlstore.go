@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lavalab/lavalab/core/store"
@@ -70,13 +69,10 @@ type DB struct {
 	// wc and rc are the statement caches of w and r (nil when disabled).
 	wc, rc *stmtCache
 
-	gmu        sync.Mutex
-	pending    []*createReq
-	committing bool
+	creates group[*createReq] // CreateJobs group commit (jobs.go)
+	logs    group[*logReq]    // AppendLogs group commit (logs.go)
 
 	tokens tokenCache // UserByTokenHash (tokencache.go)
-
-	logs logGroup // AppendLogs group commit (logs.go)
 }
 
 // New returns the shared store over cfg's handles.
