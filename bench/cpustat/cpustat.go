@@ -24,8 +24,9 @@ const clockTick = 100
 
 // stat is the fields of /proc/PID/stat this package reads.
 type stat struct {
-	ppid int
-	cpu  time.Duration
+	ppid   int
+	cpu    time.Duration
+	reaped time.Duration // of the children it waited for (cutime+cstime)
 }
 
 func readStat(pid int) (stat, error) {
@@ -41,17 +42,23 @@ func readStat(pid int) (stat, error) {
 		return stat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-	if len(f) < 13 {
+	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15,
+	// cutime 16, cstime 17.
+	if len(f) < 15 {
 		return stat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
 	}
-	ppid, err1 := strconv.Atoi(f[1])
-	ut, err2 := strconv.ParseInt(f[11], 10, 64)
-	st, err3 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return stat{}, fmt.Errorf("/proc/%d/stat: unexpected fields", pid)
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return stat{}, fmt.Errorf("/proc/%d/stat: ppid: %w", pid, err)
 	}
-	return stat{ppid: ppid, cpu: time.Duration(ut+st) * time.Second / clockTick}, nil
+	var t [4]int64
+	for i := range t {
+		if t[i], err = strconv.ParseInt(f[11+i], 10, 64); err != nil {
+			return stat{}, fmt.Errorf("/proc/%d/stat: times: %w", pid, err)
+		}
+	}
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTick }
+	return stat{ppid: ppid, cpu: tick(t[0] + t[1]), reaped: tick(t[2] + t[3])}, nil
 }
 
 // Process returns the user+system CPU time of process pid so far.
@@ -63,14 +70,15 @@ func Process(pid int) (time.Duration, error) {
 	return st.cpu, nil
 }
 
-// Tree returns the CPU time of process pid plus that of its living direct
-// children (a PostgreSQL postmaster and its backends). Children that
-// exited are not counted: measure while connections stay open.
+// Tree returns the CPU time of process pid plus that of its direct
+// children (a PostgreSQL postmaster and its backends): the living ones and
+// those it has reaped.
 func Tree(pid int) (time.Duration, error) {
-	total, err := Process(pid)
+	root, err := readStat(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cpu time of process %d: %w", pid, err)
 	}
+	total := root.cpu + root.reaped
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, fmt.Errorf("cpu time of the children of %d: %w", pid, err)

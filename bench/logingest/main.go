@@ -50,6 +50,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/lavalab/lavalab/bench/cpustat"
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -239,8 +240,8 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	// The worker's idle RSS: up and polling, no job yet.
 	time.Sleep(2 * time.Second)
 	res.idleRSS = rss(wk.Process.Pid)
-	cpu0, wcpu0, t0 := cpuTicks(srv.Process.Pid), cpuTicks(wk.Process.Pid), time.Now()
-	db0 := pgTicks(c.pgData)
+	cpu0, wcpu0, t0 := cpuOf(srv.Process.Pid), cpuOf(wk.Process.Pid), time.Now()
+	db0 := pgCPU(c.pgData)
 	ids, err := submit(base, usecret, n)
 	if err != nil {
 		return res, err
@@ -294,11 +295,11 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 		time.Sleep(time.Second)
 	}
 	res.wall = time.Since(t0)
-	res.cpu = float64(cpuTicks(srv.Process.Pid)-cpu0) / clockTicks / res.wall.Seconds()
-	res.workerCPU = float64(cpuTicks(wk.Process.Pid)-wcpu0) / clockTicks / res.wall.Seconds()
+	res.cpu = (cpuOf(srv.Process.Pid) - cpu0).Seconds() / res.wall.Seconds()
+	res.workerCPU = (cpuOf(wk.Process.Pid) - wcpu0).Seconds() / res.wall.Seconds()
 	res.dbCPU = -1
 	if db0 >= 0 {
-		res.dbCPU = float64(pgTicks(c.pgData)-db0) / clockTicks / res.wall.Seconds()
+		res.dbCPU = (pgCPU(c.pgData) - db0).Seconds() / res.wall.Seconds()
 	}
 	// The followers stop when they have seen every record (or now).
 	time.Sleep(2 * c.followEvery)
@@ -586,70 +587,27 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// clockTicks is USER_HZ, 100 on Linux.
-const clockTicks = 100
-
-// cpuTicks returns utime+stime of the process (clock ticks).
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	// Fields after the command name (which may hold spaces) in parentheses.
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + k
+// cpuOf returns the CPU time of process pid so far (0 when unreadable).
+func cpuOf(pid int) time.Duration {
+	d, _ := cpustat.Process(pid)
+	return d
 }
 
-// pgTicks returns the CPU ticks of a PostgreSQL cluster: its postmaster
-// (with the children it reaped) and its live children; -1 without dir.
-func pgTicks(dir string) int64 {
+// pgCPU returns the CPU time of a PostgreSQL cluster: its postmaster (with
+// the children it reaped) and its live children; -1 without dir.
+func pgCPU(dir string) time.Duration {
 	if dir == "" {
 		return -1
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	pm, err := cpustat.PostmasterPID(dir)
 	if err != nil {
 		return -1
 	}
-	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	d, err := cpustat.Tree(pm)
 	if err != nil {
 		return -1
 	}
-	fields := func(pid string) []string {
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return nil
-		}
-		s := string(b)
-		return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	}
-	sum := func(f []string, idx ...int) int64 {
-		var t int64
-		for _, i := range idx {
-			if i < len(f) {
-				v, _ := strconv.ParseInt(f[i], 10, 64)
-				t += v
-			}
-		}
-		return t
-	}
-	// Fields after the name: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
-	total := sum(fields(strconv.Itoa(pm)), 11, 12, 13, 14)
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		if f := fields(e.Name()); len(f) > 12 && f[1] == strconv.Itoa(pm) {
-			total += sum(f, 11, 12)
-		}
-	}
-	return total
+	return d
 }
 
 // rss returns the resident set size in bytes (VmRSS).
