@@ -198,33 +198,30 @@ func (j *run) appendOverlay(ctx context.Context, in, out string, stripHeader, gz
 	if err != nil {
 		return err
 	}
-	var dst io.Writer = w
-	var zw *gzip.Writer
-	if gz {
-		if zw, err = gzip.NewWriterLevel(w, gzip.BestSpeed); err != nil {
-			w.Close()
-			os.Remove(out)
-			return err
-		}
-		dst = zw
+	err = j.writeOverlay(ctx, r, w, gz)
+	if cerr := w.Close(); err == nil {
+		err = cerr
 	}
-	if err := j.overlay.AppendCPIO(ctx, r, dst); err != nil {
-		w.Close()
-		os.Remove(out)
-		return err
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			w.Close()
-			os.Remove(out)
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err != nil {
 		os.Remove(out)
 		return err
 	}
 	return nil
+}
+
+// writeOverlay writes r plus the overlay to w, gzip-compressed when gz.
+func (j *run) writeOverlay(ctx context.Context, r io.Reader, w io.Writer, gz bool) error {
+	if !gz {
+		return j.overlay.AppendCPIO(ctx, r, w)
+	}
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	if err := j.overlay.AppendCPIO(ctx, r, zw); err != nil {
+		return err
+	}
+	return zw.Close()
 }
 
 // artifactPath is where a deployed file of a job goes: the job folder,
