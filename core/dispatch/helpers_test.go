@@ -17,60 +17,56 @@ import (
 	"github.com/lavalab/lavalab/plugins/wasm"
 )
 
-var localDriver struct {
-	once sync.Once
+var drivers struct {
+	mu   sync.Mutex
 	host *wasm.Host
-	drv  plugins.Driver
-	err  error
+	drvs map[string]plugins.Driver
 }
 
-// loadLocal loads the `local` device type's driver: bin/drivers/local.wasm
-// (`make drivers`), else built from devicetypes/local for the test.
+// loadDriver loads a device type's driver: bin/drivers/NAME.wasm (`make
+// drivers`), else built from devicetypes/NAME for the test.
+func loadDriver(t testing.TB, name string) plugins.Driver {
+	t.Helper()
+	drivers.mu.Lock()
+	defer drivers.mu.Unlock()
+	if d, ok := drivers.drvs[name]; ok {
+		return d
+	}
+	root := testenv.RepoRoot(t)
+	path := filepath.Join(root, "bin", "drivers", name+".wasm")
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join(t.TempDir(), name+".wasm")
+		cmd := exec.Command(testenv.NeedTool(t, "go"), "build", "-o", path, "./devicetypes/"+name)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building the %s driver: %v\n%s", name, err, out)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if drivers.host == nil {
+		if drivers.host, err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		drivers.drvs = map[string]plugins.Driver{}
+	}
+	d, err := drivers.host.Load(ctx, name+".wasm", b)
+	if err != nil {
+		t.Fatalf("loading the %s driver: %v", name, err)
+	}
+	drivers.drvs[name] = d
+	return d
+}
+
+// loadLocal loads the `local` device type's driver (loadDriver).
 func loadLocal(t testing.TB) plugins.Driver {
 	t.Helper()
-	localDriver.once.Do(func() {
-		root := testenv.RepoRoot(t)
-		path := filepath.Join(root, "bin", "drivers", "local.wasm")
-		if _, err := os.Stat(path); err != nil {
-			dir, err := os.MkdirTemp("", "dispatch-driver-")
-			if err != nil {
-				localDriver.err = err
-				return
-			}
-			path = filepath.Join(dir, "local.wasm")
-			cmd := exec.Command("go", "build", "-o", path, "./devicetypes/local")
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				localDriver.err = &buildError{out: string(out), err: err}
-				return
-			}
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			localDriver.err = err
-			return
-		}
-		ctx := context.Background()
-		// A generous call timeout: tests run on loaded machines, and
-		// the driver's own limits are tested in plugins/wasm.
-		if localDriver.host, localDriver.err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); localDriver.err != nil {
-			return
-		}
-		localDriver.drv, localDriver.err = localDriver.host.Load(ctx, "local.wasm", b)
-	})
-	if localDriver.err != nil {
-		t.Fatalf("local driver: %v", localDriver.err)
-	}
-	return localDriver.drv
+	return loadDriver(t, "local")
 }
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 func newDispatcher(t testing.TB) *Dispatcher {
 	t.Helper()

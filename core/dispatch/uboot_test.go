@@ -7,64 +7,15 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/plugins"
-	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
-
-var drivers struct {
-	mu   sync.Mutex
-	host *wasm.Host
-	drvs map[string]plugins.Driver
-}
-
-// loadDriver loads a device type's driver: bin/drivers/NAME.wasm (`make
-// drivers`), else built from devicetypes/NAME for the test.
-func loadDriver(t testing.TB, name string) plugins.Driver {
-	t.Helper()
-	drivers.mu.Lock()
-	defer drivers.mu.Unlock()
-	if d, ok := drivers.drvs[name]; ok {
-		return d
-	}
-	root := testenv.RepoRoot(t)
-	path := filepath.Join(root, "bin", "drivers", name+".wasm")
-	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join(t.TempDir(), name+".wasm")
-		cmd := exec.Command(testenv.NeedTool(t, "go"), "build", "-o", path, "./devicetypes/"+name)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building the %s driver: %v\n%s", name, err, out)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if drivers.host == nil {
-		if drivers.host, err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); err != nil {
-			t.Fatal(err)
-		}
-		drivers.drvs = map[string]plugins.Driver{}
-	}
-	d, err := drivers.host.Load(ctx, name+".wasm", b)
-	if err != nil {
-		t.Fatalf("loading the %s driver: %v", name, err)
-	}
-	drivers.drvs[name] = d
-	return d
-}
 
 // scriptedUBoot is a board console run by connection_command: it prints an
 // autoboot countdown, answers the interrupt with the prompt, echoes each
