@@ -77,8 +77,10 @@ type Engine struct {
 	raw      []byte // the current raw line
 	rawSent  int    // bytes of raw already handed to Logger
 	lines    uint64 // raw lines ended so far (a later flush checks it)
-	pending  []record
-	loggedIn bool // Login ran; the next WaitShell watches for a refusal
+	// partialWait is PartialLineWait (a test holds a line longer).
+	partialWait time.Duration
+	pending     []record
+	loggedIn    bool // Login ran; the next WaitShell watches for a refusal
 
 	deliverMu sync.Mutex
 	wmu       sync.Mutex
@@ -108,7 +110,7 @@ func New(c io.ReadWriter, opts Options) *Engine {
 	if opts.MaxWindow <= 0 {
 		opts.MaxWindow = DefaultMaxWindow
 	}
-	e := &Engine{rw: c, opts: opts, done: make(chan struct{})}
+	e := &Engine{rw: c, opts: opts, done: make(chan struct{}), partialWait: PartialLineWait}
 	e.scr.beforeEdit = e.scan
 	if opts.OnLine != nil {
 		e.scr.onLine = func(line []byte) {
@@ -230,7 +232,7 @@ func (e *Engine) flushSoon() {
 		return
 	}
 	line := e.lines
-	time.AfterFunc(PartialLineWait, func() {
+	time.AfterFunc(e.partialWait, func() {
 		e.mu.Lock()
 		if e.lines == line && e.readErr == nil {
 			e.flushRaw()

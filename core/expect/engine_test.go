@@ -510,10 +510,14 @@ func TestMatchedLineLoggedWhole(t *testing.T) {
 	b := newBoard()
 	var l logs
 	e := New(b, l.options())
+	// The rest of the banner comes however late the test goroutine runs:
+	// the banner line waits for it an hour, the prompt PartialLineWait.
+	setPartialWait(e, time.Hour)
 	go b.say(t, "Starting kernel ...\r\n\r\n[    0.000000] Linux version 6")
 	if _, err := e.Expect(ctxT(t), mustCompile(t, re(`Linux version [0-9]`)), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	setPartialWait(e, PartialLineWait)
 	go b.say(t, ".1.0-57-arm64 (debian-kernel@lists.debian.org)\r\nvlab login: ")
 	if _, err := e.Expect(ctxT(t), mustCompile(t, re(`login: `)), 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -530,4 +534,10 @@ func TestMatchedLineLoggedWhole(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func setPartialWait(e *Engine, d time.Duration) {
+	e.mu.Lock()
+	e.partialWait = d
+	e.mu.Unlock()
 }
