@@ -34,7 +34,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -45,12 +44,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lavalab/lavalab/bench/cpustat"
+	"github.com/lavalab/lavalab/bench/proc"
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -167,6 +166,9 @@ func buildBins(c *config, dir string) error {
 	return nil
 }
 
+// stopGrace is how long a stopped process may take before SIGKILL.
+const stopGrace = 20 * time.Second
+
 type result struct {
 	allStored        bool
 	stored, want     int64
@@ -207,40 +209,40 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	if err != nil {
 		return res, err
 	}
-	port, err := freePort()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return res, err
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dir, "--log-level", "warn"}
+	base := "http://" + addr
+	args := []string{"serve", "--listen", addr, "--data-dir", dir, "--log-level", "warn"}
 	if dsn != "" {
 		args = append(args, "--db", dsn)
 	}
 	if c.pprof != "" {
 		args = append(args, "--pprof-listen", c.pprof)
 	}
-	srv, err := start(c.serverBin, args, nil, filepath.Join(dir, "server.log"))
+	srv, err := proc.Start(c.serverBin, args, nil, filepath.Join(dir, "server.log"))
 	if err != nil {
 		return res, err
 	}
-	defer stop(srv)
-	if err := waitHTTP(base+"/healthz", 60*time.Second); err != nil {
-		return res, fmt.Errorf("server: %w (see %s)", err, filepath.Join(dir, "server.log"))
+	defer srv.Stop(stopGrace)
+	if err := srv.WaitHTTP(base+"/healthz", 60*time.Second); err != nil {
+		return res, fmt.Errorf("server: %w", err)
 	}
 	lines := int(c.duration.Seconds() * float64(c.rate))
 	interval := time.Second / time.Duration(c.rate)
-	wk, err := start(c.workerBin, []string{"--url", base, "--name", "w1", "--token-file", wtokenFile,
+	wk, err := proc.Start(c.workerBin, []string{"--url", base, "--name", "w1", "--token-file", wtokenFile,
 		"--work-dir", filepath.Join(dir, "worker"), "--log-interval", c.logInterval.String(), "--log-level", "warn"},
 		[]string{"LAVA_SYNTH_LINES=" + strconv.Itoa(lines), "LAVA_SYNTH_INTERVAL=" + interval.String()},
 		filepath.Join(dir, "worker.log"))
 	if err != nil {
 		return res, err
 	}
-	defer stop(wk)
+	defer wk.Stop(stopGrace)
 	// The worker's idle RSS: up and polling, no job yet.
 	time.Sleep(2 * time.Second)
-	res.idleRSS = rss(wk.Process.Pid)
-	cpu0, wcpu0, t0 := cpuOf(srv.Process.Pid), cpuOf(wk.Process.Pid), time.Now()
+	res.idleRSS = rss(wk.Pid())
+	cpu0, wcpu0, t0 := cpuOf(srv.Pid()), cpuOf(wk.Pid()), time.Now()
 	db0 := pgCPU(c.pgData)
 	ids, err := submit(base, usecret, n)
 	if err != nil {
@@ -267,7 +269,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if r := rss(wk.Process.Pid); r > peak.Load() {
+			if r := rss(wk.Pid()); r > peak.Load() {
 				peak.Store(r)
 			}
 			select {
@@ -295,8 +297,8 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 		time.Sleep(time.Second)
 	}
 	res.wall = time.Since(t0)
-	res.cpu = (cpuOf(srv.Process.Pid) - cpu0).Seconds() / res.wall.Seconds()
-	res.workerCPU = (cpuOf(wk.Process.Pid) - wcpu0).Seconds() / res.wall.Seconds()
+	res.cpu = (cpuOf(srv.Pid()) - cpu0).Seconds() / res.wall.Seconds()
+	res.workerCPU = (cpuOf(wk.Pid()) - wcpu0).Seconds() / res.wall.Seconds()
 	res.dbCPU = -1
 	if db0 >= 0 {
 		res.dbCPU = (pgCPU(c.pgData) - db0).Seconds() / res.wall.Seconds()
@@ -306,8 +308,8 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	fcancel()
 	fwg.Wait()
 	res.peakRSS = peak.Load()
-	stop(wk)
-	stop(srv)
+	_ = wk.Stop(stopGrace)
+	_ = srv.Stop(stopGrace)
 
 	slices.Sort(lat)
 	res.samples = len(lat)
@@ -528,63 +530,6 @@ func call(method, u, token string, body io.Reader, out any) (int, []byte, error)
 		}
 	}
 	return resp.StatusCode, b, nil
-}
-
-func start(bin string, args, env []string, logPath string) (*exec.Cmd, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	go func() { _ = cmd.Wait(); f.Close() }()
-	return cmd, nil
-}
-
-// stop sends SIGTERM, then SIGKILL after 20 s.
-func stop(cmd *exec.Cmd) {
-	if cmd.ProcessState != nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	for i := 0; i < 200; i++ {
-		if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-}
-
-func waitHTTP(u string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer within %s", u, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // cpuOf returns the CPU time of process pid so far (0 when unreadable).

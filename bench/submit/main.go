@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/bench/cpustat"
+	"github.com/lavalab/lavalab/bench/proc"
 )
 
 //go:embed qemu-job.yaml
@@ -85,7 +86,7 @@ func run(ctx context.Context, c config) error {
 		}
 		defer srv.stop()
 		c.url, c.token = srv.url, srv.token
-		c.serverPID = srv.cmd.Process.Pid
+		c.serverPID = srv.proc.Pid()
 	}
 	if err := loopbackOnly(c.url); err != nil {
 		return err
@@ -266,8 +267,7 @@ type server struct {
 	url, token string
 	dir        string
 	keep       bool
-	cmd        *exec.Cmd
-	done       chan error
+	proc       *proc.Proc
 }
 
 // repoRoot finds the module root (the go.mod holding cmd/lava-server).
@@ -335,13 +335,7 @@ func spawn(ctx context.Context, c config) (*server, error) {
 			return nil, err
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -352,34 +346,12 @@ func spawn(ctx context.Context, c config) (*server, error) {
 	if c.pprof != "" {
 		args = append(args, "--pprof-listen", c.pprof)
 	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting lava-server: %w", err)
+	if s.proc, err = proc.Start(bin, args, nil, filepath.Join(dir, "server.log")); err != nil {
+		return nil, err
 	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait(); logf.Close() }()
 	s.url = "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-s.done:
-			s.cmd = nil
-			return nil, fmt.Errorf("lava-server exited early (%v); see %s", err, logf.Name())
-		default:
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("lava-server did not answer /healthz in 30s; see %s", logf.Name())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := s.proc.WaitHTTP(s.url+"/healthz", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("lava-server: %w", err)
 	}
 	backend := "SQLite"
 	if c.db != "" {
@@ -393,18 +365,11 @@ func spawn(ctx context.Context, c config) (*server, error) {
 // stop sends SIGTERM, waits for a graceful stop (SIGKILL after 40 s) and
 // removes the temp dir unless -keep.
 func (s *server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-s.done:
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "lava-server stopped: %v\n", err)
-			}
-		case <-time.After(40 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
+	if s.proc != nil {
+		if err := s.proc.Stop(40 * time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "lava-server stopped: %v\n", err)
 		}
-		s.cmd = nil
+		s.proc = nil
 	}
 	if s.keep {
 		fmt.Fprintf(os.Stderr, "kept %s\n", s.dir)
