@@ -10,10 +10,10 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/bench/cpustat"
 	"github.com/lavalab/lavalab/core/model"
 )
 
@@ -26,7 +26,7 @@ func BenchmarkJobOverhead(b *testing.B) {
 	def := jobWith("", "- command:\n    name: nop\n")
 	dict := localDict(b, "  user_commands:\n    nop:\n      do: 'true'\n")
 	b.ResetTimer()
-	c0, n := cpuTime(), 0
+	c0, n := cpustat.Self(), 0
 	for i := 0; b.Loop(); i++ {
 		out := d.Run(context.Background(), Request{JobID: int64(i), Definition: def, Dictionary: dict, Driver: drv}, nil)
 		if out.Health != model.JobComplete {
@@ -34,18 +34,7 @@ func BenchmarkJobOverhead(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(n), "cpu-ms/op")
-}
-
-// cpuTime is the CPU time (user + system) this process has used, not its
-// children (the board, host commands): on a machine shared with other work
-// it says what the dispatcher costs better than the wall clock does.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((cpustat.Self()-c0).Microseconds())/1000/float64(n), "cpu-ms/op")
 }
 
 // BenchmarkLocalTestJob runs a whole job on the local device: boot the
@@ -64,7 +53,7 @@ func BenchmarkLocalTestJob(b *testing.B) {
           name: smoke
 `+smokeSteps)
 	dict := localDict(b, "")
-	c0, n := cpuTime(), 0
+	c0, n := cpustat.Self(), 0
 	for b.Loop() {
 		out := d.Run(context.Background(), Request{JobID: 4242, Definition: def, Dictionary: dict, Driver: drv}, nil)
 		if out.Health != model.JobComplete {
@@ -72,7 +61,7 @@ func BenchmarkLocalTestJob(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1000/float64(n), "cpu-ms/op")
+	b.ReportMetric(float64((cpustat.Self()-c0).Microseconds())/1000/float64(n), "cpu-ms/op")
 }
 
 // BenchmarkMemoryPerRunningJob starts jobs that wait for a prompt that never

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/bench/cpustat"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -76,11 +76,11 @@ func BenchmarkExpect10Patterns(b *testing.B) {
 		b.Run(fmt.Sprintf("read%d", chunk), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			ctx := context.Background()
-			c0, n := cpuTime(), 0
+			c0, n := cpustat.Self(), 0
 			defer func() {
 				// Throughput per CPU-second: MB/s per core, whatever else
 				// the machine runs.
-				if cpu := (cpuTime() - c0).Seconds(); cpu > 0 {
+				if cpu := (cpustat.Self() - c0).Seconds(); cpu > 0 {
 					b.ReportMetric(float64(n)*float64(len(data))/1e6/cpu, "MB/cpu-s")
 				}
 			}()
@@ -97,15 +97,6 @@ func BenchmarkExpect10Patterns(b *testing.B) {
 			}
 		})
 	}
-}
-
-// cpuTime is the CPU time (user + system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkClean(b *testing.B) {
