@@ -2,7 +2,9 @@ package cpustat
 
 import (
 	"os"
+	"os/exec"
 	"testing"
+	"time"
 )
 
 // Spinning raises this process's CPU time as both Self and Process see it.
@@ -38,5 +40,30 @@ func TestPostmasterPID(t *testing.T) {
 	}
 	if _, err := PostmasterPID(t.TempDir()); err == nil {
 		t.Error("no error without postmaster.pid")
+	}
+}
+
+// Tree counts the CPU time of children that exited and were waited for.
+func TestTreeCountsReapedChildren(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	t0, err := Tree(os.Getpid())
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	cmd := exec.Command(sh, "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	child := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	t1, err := Tree(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /proc counts in ticks of 10 ms.
+	if t1-t0 < child-20*time.Millisecond {
+		t.Errorf("Tree grew by %v while a child that used %v exited", t1-t0, child)
 	}
 }
