@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -46,7 +47,10 @@ func BenchmarkRamdiskJob(b *testing.B) {
 		l := l.with(b)
 		var sum breakdown
 		for i := 0; i < b.N; i++ {
-			bare := bareBoot(b, l, "bench-bare")
+			bare, err := bareBoot(b, l, "bench-bare")
+			if err != nil {
+				b.Fatal(err)
+			}
 			j := l.waitFinished(l.submit(job))
 			if j.Health != "Complete" {
 				b.Fatalf("job %d: %s: %s", j.ID, j.Health, j.FailureComment)
@@ -65,11 +69,15 @@ func BenchmarkRamdiskJob(b *testing.B) {
 		n := 0
 		for i := 0; i < b.N; i++ {
 			var bare [2]bareTimes
+			var errs [2]error
 			var wg sync.WaitGroup
 			for k := range 2 {
-				wg.Go(func() { bare[k] = bareBoot(b, l, fmt.Sprintf("bench-bare-%d", k)) })
+				wg.Go(func() { bare[k], errs[k] = bareBoot(b, l, fmt.Sprintf("bench-bare-%d", k)) })
 			}
 			wg.Wait()
+			if err := errors.Join(errs[:]...); err != nil {
+				b.Fatal(err)
+			}
 			ids := []int64{l.submit(job), l.submit(job)}
 			for k, id := range ids {
 				j := l.waitFinished(id)
@@ -189,23 +197,37 @@ func jobBreakdown(l *lab, j apiJob) breakdown {
 
 // bareBoot boots the board with the same images and U-Boot commands as
 // job (a), with board.sh and a plain TCP console: no lab software. It
-// returns the time from power on to the initramfs shell prompt, and its phases.
-func bareBoot(b *testing.B, l *lab, name string) bareTimes {
-	port := freePort(b)
+// returns the time from power on to the initramfs shell prompt, and its
+// phases. It reports failures as errors, not through b: the two-boards
+// benchmark boots two boards at once from goroutines of its own.
+func bareBoot(b *testing.B, l *lab, name string) (bareTimes, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return bareTimes{}, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
 	script := filepath.Join(l.root, "scripts", "vlab", "board.sh")
 	env := append(os.Environ(), "LAVALAB_VLAB_RUN="+l.runDir, "LAVALAB_VLAB_CACHE="+l.im.Dir)
-	sh := func(args ...string) {
+	sh := func(args ...string) error {
 		cmd := exec.Command("sh", append([]string{script}, args...)...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Errorf("board.sh %v: %v\n%s", args, err, out)
+			return fmt.Errorf("board.sh %v: %v\n%s", args, err, out)
 		}
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitJobMax)
 	defer cancel()
 	start := time.Now()
-	sh("on", "--name", name, "--port", fmt.Sprint(port), "--tftp", l.im.TFTPRoot)
-	defer sh("off", "--name", name)
+	if err := sh("on", "--name", name, "--port", fmt.Sprint(port), "--tftp", l.im.TFTPRoot); err != nil {
+		return bareTimes{}, err
+	}
+	defer func() {
+		if err := sh("off", "--name", name); err != nil {
+			b.Error(err)
+		}
+	}()
 	var conn net.Conn
 	for {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -214,46 +236,54 @@ func bareBoot(b *testing.B, l *lab, name string) bareTimes {
 			break
 		}
 		if ctx.Err() != nil {
-			b.Fatalf("bare board %s: console: %v", name, err)
+			return bareTimes{}, fmt.Errorf("bare board %s: console: %v", name, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(waitJobMax))
+	if err := conn.SetDeadline(time.Now().Add(waitJobMax)); err != nil {
+		return bareTimes{}, err
+	}
 	var seen bytes.Buffer
 	buf := make([]byte, 4096)
-	expect := func(re *regexp.Regexp) {
+	expect := func(re *regexp.Regexp) error {
 		for {
 			if loc := re.FindIndex(seen.Bytes()); loc != nil {
 				seen.Next(loc[1])
-				return
+				return nil
 			}
 			n, err := conn.Read(buf)
 			if err != nil {
-				b.Fatalf("bare board %s: waiting for %q: %v\n%s", name, re, err, tail(seen.String(), 20))
+				return fmt.Errorf("bare board %s: waiting for %q: %v\n%s", name, re, err, tail(seen.String(), 20))
 			}
 			seen.Write(buf[:n])
 		}
 	}
-	send := func(s string) {
+	send := func(s string, re *regexp.Regexp) error {
 		if _, err := conn.Write([]byte(s + "\n")); err != nil {
-			b.Fatalf("bare board %s: %v", name, err)
+			return fmt.Errorf("bare board %s: %v", name, err)
 		}
+		return expect(re)
 	}
 	prompt := regexp.MustCompile(`=> `)
-	expect(regexp.MustCompile(vlab.InterruptPrompt))
-	send("")
-	expect(prompt)
+	if err := expect(regexp.MustCompile(vlab.InterruptPrompt)); err != nil {
+		return bareTimes{}, err
+	}
+	if err := send("", prompt); err != nil {
+		return bareTimes{}, err
+	}
 	atPrompt := time.Now()
 	for _, c := range []string{"setenv autoload no", "dhcp", "setenv serverip " + vlab.HostIP,
 		"tftp " + vlab.KernelAddr + " " + vlab.KernelTFTP, "tftp " + vlab.RamdiskAddr + " " + vlab.UInitrdTFTP,
 		"setenv bootargs 'console=ttyAMA0,115200n8 root=/dev/ram0 ip=dhcp'"} {
-		send(c)
-		expect(prompt)
+		if err := send(c, prompt); err != nil {
+			return bareTimes{}, err
+		}
 	}
 	atBooti := time.Now()
-	send("booti " + vlab.KernelAddr + " " + vlab.RamdiskAddr + " ${fdt_addr}")
-	expect(regexp.MustCompile(vlab.ShellPrompt))
+	if err := send("booti "+vlab.KernelAddr+" "+vlab.RamdiskAddr+" ${fdt_addr}", regexp.MustCompile(vlab.ShellPrompt)); err != nil {
+		return bareTimes{}, err
+	}
 	end := time.Now()
-	return bareTimes{total: end.Sub(start), uboot: atPrompt.Sub(start), cmds: atBooti.Sub(atPrompt), kernel: end.Sub(atBooti)}
+	return bareTimes{total: end.Sub(start), uboot: atPrompt.Sub(start), cmds: atBooti.Sub(atPrompt), kernel: end.Sub(atBooti)}, nil
 }

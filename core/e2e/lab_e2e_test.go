@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"testing"
@@ -28,8 +27,7 @@ func TestLabSQLite(t *testing.T) {
 // and (d) at once, and (i) through the REST API's settings route.
 func TestLabPostgres(t *testing.T) {
 	need(t)
-	dsn := os.Getenv("LAVA_TEST_POSTGRES_DSN")
-	testenv.Need(t, dsn != "", "LAVA_TEST_POSTGRES_DSN is not set (migrations/testpg.sh starts a PostgreSQL for the tests)")
+	dsn := testenv.PostgresDSN(t)
 	l := newLab(t, labOptions{postgresDSN: dsn, health: "unknown", healthCheck: true, noWorker: true})
 	runScenarios(t, l, false, l.patchSetting)
 }
