@@ -123,7 +123,7 @@ func (a *API) Routes() chi.Router {
 		name, ctype string
 		write       func(io.Writer, []results.Row) error
 	}{
-		{"yaml", "application/yaml", lavarpc.WriteResultsYAML},
+		{"yaml", "application/yaml", results.WriteYAML},
 		{"csv", "text/csv", results.WriteCSV},
 		{"junit", "application/xml", results.WriteJUnit},
 		{"tap13", "text/plain", results.WriteTAP13},

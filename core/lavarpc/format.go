@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
-	"gopkg.in/yaml.v3"
 )
 
 // WriteOutputYAML writes records as lines of LAVA's output.yaml:
@@ -174,65 +172,4 @@ func DisplayID(j model.Job) any {
 		return j.SubID
 	}
 	return j.ID
-}
-
-// PyYAML (YAML 1.1) resolves more plain scalars than yaml.v3 quotes:
-// timestamps, yes/no/on/off, 0o/0b/underscored numbers, sexagesimals. A
-// string that matches one of these is single-quoted so that lavacli's
-// yaml.load gives a str back, as LAVA's own yaml.dump does.
-var pyImplicit = regexp.MustCompile(`^(?:` +
-	`yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF` +
-	`|~|null|Null|NULL|<<|=` +
-	`|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
-	`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
-	`|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]` +
-	`|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?` +
-	`)$`)
-
-// ResultsYAML renders rows as results.get_testjob_results_yaml: the
-// core/results Export mappings, keys sorted, with every string PyYAML
-// would read as something else quoted (the logged time, for one).
-func ResultsYAML(rows []results.Row) ([]byte, error) {
-	if len(rows) == 0 {
-		return []byte("[]\n"), nil
-	}
-	list := make([]map[string]any, len(rows))
-	for i, r := range rows {
-		list[i] = results.Export(r)
-	}
-	var n yaml.Node
-	if err := n.Encode(list); err != nil {
-		return nil, fmt.Errorf("results yaml: %w", err)
-	}
-	pyQuote(&n)
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(&n); err != nil {
-		return nil, fmt.Errorf("results yaml: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("results yaml: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-func pyQuote(n *yaml.Node) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Style == 0 && pyImplicit.MatchString(n.Value) {
-		n.Style = yaml.SingleQuotedStyle
-	}
-	for _, c := range n.Content {
-		pyQuote(c)
-	}
-}
-
-// WriteResultsYAML is ResultsYAML as a writer function (the shape of
-// core/results' writers).
-func WriteResultsYAML(w io.Writer, rows []results.Row) error {
-	b, err := ResultsYAML(rows)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
 }

@@ -65,7 +65,7 @@ func (s *Server) registerResults() {
 		suffix string
 		write  func(io.Writer, []results.Row) error
 	}
-	for _, f := range []form{{"yaml", WriteResultsYAML}, {"csv", results.WriteCSV}} {
+	for _, f := range []form{{"yaml", results.WriteYAML}, {"csv", results.WriteCSV}} {
 		s.add(&method{name: "results.get_testjob_results_" + f.suffix, sig: []string{"string", "string"}, min: 1, max: 1,
 			help: "All the test cases of a job, as " + f.suffix + ".",
 			fn: func(ctx context.Context, c *Caller, a args) (any, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -82,27 +83,57 @@ func pyDatetime(t time.Time) string {
 }
 
 // WriteYAML writes the rows as results.get_testjob_results_yaml does: a
-// YAML list of Export mappings (keys sorted).
+// YAML list of Export mappings (keys sorted), with every string PyYAML
+// would read as something else quoted (the logged time, for one), so that
+// lavacli's yaml.load gives a str back as with LAVA's own yaml.dump.
 func WriteYAML(w io.Writer, rows []Row) error {
-	list := make([]map[string]any, len(rows))
-	for i, r := range rows {
-		list[i] = Export(r)
-	}
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if len(list) == 0 {
+	if len(rows) == 0 {
 		if _, err := io.WriteString(w, "[]\n"); err != nil {
 			return fmt.Errorf("write results yaml: %w", err)
 		}
 		return nil
 	}
-	if err := enc.Encode(list); err != nil {
+	list := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		list[i] = Export(r)
+	}
+	var n yaml.Node
+	if err := n.Encode(list); err != nil {
+		return fmt.Errorf("write results yaml: %w", err)
+	}
+	quotePyYAML(&n)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
 		return fmt.Errorf("write results yaml: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return fmt.Errorf("write results yaml: %w", err)
 	}
 	return nil
+}
+
+// pyImplicit matches the plain scalars PyYAML (YAML 1.1) resolves to
+// something other than a string and yaml.v3 leaves unquoted: timestamps,
+// yes/no/on/off, 0o/0b/underscored numbers, sexagesimals.
+var pyImplicit = regexp.MustCompile(`^(?:` +
+	`yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF` +
+	`|~|null|Null|NULL|<<|=` +
+	`|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)` +
+	`|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+` +
+	`|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]` +
+	`|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?` +
+	`)$`)
+
+// quotePyYAML single-quotes the plain strings under n that PyYAML would not
+// read back as strings.
+func quotePyYAML(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Style == 0 && pyImplicit.MatchString(n.Value) {
+		n.Style = yaml.SingleQuotedStyle
+	}
+	for _, c := range n.Content {
+		quotePyYAML(c)
+	}
 }
 
 // WriteCSV writes the rows as results.get_testjob_results_csv does: a header
