@@ -129,12 +129,7 @@ func startLab(t *testing.T) *lab {
 		"anon:\n  uri: http://%s/RPC2\n"+
 		"wrong:\n  uri: http://%s/RPC2\n  username: bob\n  token: %s\n",
 		host, adminTok, host, bobTok, host, host, adminTok)
-	if err := os.MkdirAll(filepath.Join(l.home, ".config"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(l.home, ".config", "lavacli.yaml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	l.writeConfig(cfg)
 	if l.db != "" {
 		st, err := storeopen.Open(context.Background(), l.data, l.db)
 		if err != nil {
@@ -144,6 +139,30 @@ func startLab(t *testing.T) *lab {
 		l.st = st
 	}
 	return l
+}
+
+// writeConfig writes lavacli's configuration (its identities).
+func (l *lab) writeConfig(cfg string) {
+	l.t.Helper()
+	if err := os.MkdirAll(filepath.Join(l.home, ".config"), 0o700); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(l.home, ".config", "lavacli.yaml"), []byte(cfg), 0o600); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// start starts lavacli in the background for test t; its output
+// (stdout+stderr) goes to the returned buffer, read it after cmd.Wait.
+func (l *lab) start(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := l.command(ctx, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
 }
 
 func (l *lab) command(ctx context.Context, args ...string) *exec.Cmd {
@@ -308,18 +327,8 @@ func TestLavacli(t *testing.T) {
 		}
 		lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		follow := l.command(lctx, "jobs", "logs", "--polling", "1", ids)
-		var fout bytes.Buffer
-		follow.Stdout, follow.Stderr = &fout, &fout
-		wait := l.command(lctx, "jobs", "wait", "--polling", "1", ids)
-		var wout bytes.Buffer
-		wait.Stdout, wait.Stderr = &wout, &wout
-		if err := follow.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := wait.Start(); err != nil {
-			t.Fatal(err)
-		}
+		follow, fout := l.start(t, lctx, "jobs", "logs", "--polling", "1", ids)
+		wait, wout := l.start(t, lctx, "jobs", "wait", "--polling", "1", ids)
 		// Feed the log while lavacli follows it (pacing, not an assertion).
 		time.Sleep(1500 * time.Millisecond)
 		more := []model.LogRecord{

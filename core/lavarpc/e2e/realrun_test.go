@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -30,13 +29,7 @@ func TestLavacliRealRun(t *testing.T) {
 	lb := testlab.Start(t, testlab.Options{Bins: bins})
 	l := &lab{t: t, home: t.TempDir(), lavacli: lavacli, url: lb.URL}
 	host := strings.TrimPrefix(lb.URL, "http://")
-	if err := os.MkdirAll(filepath.Join(l.home, ".config"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf("default:\n  uri: http://%s/RPC2\n  username: admin\n  token: %s\n", host, lb.AdminToken)
-	if err := os.WriteFile(filepath.Join(l.home, ".config", "lavacli.yaml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	l.writeConfig(fmt.Sprintf("default:\n  uri: http://%s/RPC2\n  username: admin\n  token: %s\n", host, lb.AdminToken))
 	const ticks = 6
 	def := writeFile(t, t.TempDir(), "local.yaml", testlab.LocalJob("lavacli real run", ticks))
 	out := l.expect(0, nil, "jobs", "submit", def)
@@ -50,18 +43,8 @@ func TestLavacliRealRun(t *testing.T) {
 	// Follow the running job's log and wait for its end, as users do.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	follow := l.command(ctx, "jobs", "logs", "--polling", "1", ids)
-	var fout bytes.Buffer
-	follow.Stdout, follow.Stderr = &fout, &fout
-	wait := l.command(ctx, "jobs", "wait", "--polling", "1", ids)
-	var wout bytes.Buffer
-	wait.Stdout, wait.Stderr = &wout, &wout
-	if err := follow.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := wait.Start(); err != nil {
-		t.Fatal(err)
-	}
+	follow, fout := l.start(t, ctx, "jobs", "logs", "--polling", "1", ids)
+	wait, wout := l.start(t, ctx, "jobs", "wait", "--polling", "1", ids)
 	if err := follow.Wait(); err != nil {
 		t.Errorf("lavacli jobs logs: %v\n%s", err, fout.String())
 	}
@@ -118,8 +101,11 @@ func TestLavacliRealRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), `- {"dt": "`) || strings.Count(string(body), "\n") != 2 {
 		t.Errorf("GET /api/v0.2/jobs/%d/logs/?start=0&end=2: %d\n%s", id, resp.StatusCode, body)
 	}
