@@ -202,8 +202,7 @@ func (l *Lab) startServer() {
 	l.process(l.o.Bins.Server, args, pw)
 	select {
 	case l.URL = <-urlc:
-	case <-time.After(2 * time.Minute): // a bound for a broken server on a loaded machine
-		l.dumpLogs()
+	case <-time.After(2 * time.Minute): // a bound for a broken server on a loaded machine (Start's cleanup prints the logs)
 		l.t.Fatal("lava-server did not start listening within 2 minutes")
 	}
 }

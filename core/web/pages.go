@@ -311,13 +311,13 @@ func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
 	var ex exporter
 	switch format {
 	case "yaml":
-		ex = exporter{"application/yaml; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteYAML(w, rows) }}
+		ex = exporter{"application/yaml; charset=utf-8", results.WriteYAML}
 	case "csv":
-		ex = exporter{"text/csv; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteCSV(w, rows) }}
+		ex = exporter{"text/csv; charset=utf-8", results.WriteCSV}
 	case "xml":
-		ex = exporter{"application/xml; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteJUnit(w, rows) }}
+		ex = exporter{"application/xml; charset=utf-8", results.WriteJUnit}
 	case "tap":
-		ex = exporter{"text/plain; charset=utf-8", func(w io.Writer, rows []results.Row) error { return results.WriteTAP13(w, rows) }}
+		ex = exporter{"text/plain; charset=utf-8", results.WriteTAP13}
 	default:
 		w.notFound(rw, r, "Export format "+strconv.Quote(format))
 		return
