@@ -50,7 +50,7 @@ func (s *DB) DriverModule(ctx context.Context, sha string) ([]byte, error) {
 
 // ListDriverModules returns the SHA-256 of every stored module, sorted.
 func (s *DB) ListDriverModules(ctx context.Context) ([]string, error) {
-	out, err := strs(ctx, s.r, `SELECT sha256 FROM driver_modules ORDER BY sha256`)
+	out, err := column[string](ctx, s.r, `SELECT sha256 FROM driver_modules ORDER BY sha256`)
 	return out, s.wrap(err, "listing driver modules")
 }
 

@@ -215,21 +215,8 @@ SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, CASE WHEN c1
 FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textCol(def), int64Col(state), int64Col(health),
 		int64Col(prio), textCol(vis), textCol(dtype), textCol(dev), textCol(submitter), boolCol(hc), int64Col(submit), int64Col(qt),
 		textCol(token), textCol(tagLists)) + ` RETURNING id`
-	rows, err := t.Tx.QueryContext(ctx, q, qa...)
+	ids, err := column[int64](ctx, t.Tx, q, qa...)
 	if err != nil {
-		return s.wrap(err, "inserting %d jobs", n)
-	}
-	ids := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return s.wrap(err, "inserting %d jobs", n)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return s.wrap(err, "inserting %d jobs", n)
 	}
 	if len(ids) != n {

@@ -2,10 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -109,7 +107,7 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		n, ok := next[r.job]
 		switch {
 		case !ok:
-			r.err = fmt.Errorf("job %d: %w", r.job, store.ErrNotFound)
+			r.err = notFound("job %d", r.job)
 			continue
 		case r.first > n:
 			r.err = conflict("appending logs of job %d: batch starts at %d, next expected record is %d", r.job, r.first, n)
@@ -158,20 +156,7 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		t.emit(store.TopicLogs, strconv.FormatInt(id, 10))
 	}
 	var a args
-	var q string
-	if s.d.ArrayParams {
-		q = `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(cids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
-	} else {
-		// SQLite (no UPDATE ... FROM before 3.33 in every build we meet):
-		// a CASE over the few jobs of the group.
-		var b strings.Builder
-		b.WriteString(`UPDATE jobs SET log_next = CASE id`)
-		for i, id := range cids {
-			b.WriteString(" WHEN " + a.addNum(id) + " THEN " + a.addNum(ns[i]))
-		}
-		b.WriteString(" END WHERE " + s.d.inSet(&a, "id", int64Col(cids)))
-		q = b.String()
-	}
+	q := `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(cids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
 	if _, err := t.ExecContext(ctx, q, a...); err != nil {
 		return s.wrap(err, "appending logs: updating %d jobs' next indexes", len(cids))
 	}

@@ -437,8 +437,8 @@ WHERE jobs.id = v.c1 AND jobs.state = ` + qa.add(model.JobSubmitted) + ` AND job
 	if err != nil {
 		return nil, s.wrap(err, "scheduling %d jobs", len(jobIDs))
 	}
-	if n, err := res.RowsAffected(); err == nil && n != int64(len(jobIDs)) {
-		return nil, fmt.Errorf("scheduling %d jobs: %d changed (the rows were locked): %w", len(jobIDs), n, store.ErrConflict)
+	if err := wantRows(res, len(jobIDs), "scheduling %d jobs", len(jobIDs)); err != nil {
+		return nil, err
 	}
 	qa = qa[:0]
 	q = `UPDATE devices SET state = ` + qa.add(model.DeviceReserved) + `, current_job = v.c2,
@@ -450,13 +450,27 @@ WHERE devices.hostname = v.c1 AND devices.state = ` + qa.add(model.DeviceIdle) +
 	if err != nil {
 		return nil, s.wrap(err, "reserving %d devices", len(devHosts))
 	}
-	if n, err := res.RowsAffected(); err == nil && n != int64(len(devHosts)) {
-		return nil, fmt.Errorf("reserving %d devices: %d changed (the rows were locked): %w", len(devHosts), n, store.ErrConflict)
+	if err := wantRows(res, len(devHosts), "reserving %d devices", len(devHosts)); err != nil {
+		return nil, err
 	}
 	for _, w := range jobWorkers {
 		t.emit(store.TopicJobScheduled, w)
 	}
 	return out, nil
+}
+
+// wantRows checks that a statement of assignSet changed the n rows it read
+// and locked (a conflict otherwise).
+func wantRows(res sql.Result, n int, format string, a ...any) error {
+	what := fmt.Sprintf(format, a...)
+	got, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if got != int64(n) {
+		return conflict("%s: %d changed (the rows were locked)", what, got)
+	}
+	return nil
 }
 
 // expiredCond selects the queued jobs whose queue timeout has passed
@@ -469,7 +483,7 @@ var expiredCond = `state = ` + strconv.Itoa(int(model.JobSubmitted)) +
 // It runs before every scheduling pass: when no job has expired (the usual
 // case) it is one index read and no write transaction.
 func (s *DB) ExpireQueued(ctx context.Context, now time.Time) ([]int64, error) {
-	due, err := int64s(ctx, s.rq, `SELECT id FROM jobs`+s.d.indexedBy("jobs_queue_deadline")+` WHERE `+expiredCond, micros(now))
+	due, err := column[int64](ctx, s.rq, `SELECT id FROM jobs`+s.d.indexedBy("jobs_queue_deadline")+` WHERE `+expiredCond, micros(now))
 	if err != nil {
 		return nil, s.wrap(err, "finding expired queued jobs")
 	}
@@ -478,49 +492,25 @@ func (s *DB) ExpireQueued(ctx context.Context, now time.Time) ([]int64, error) {
 	}
 	var ids []int64
 	err = s.inTx(ctx, func(t *tx) error {
-		ids = ids[:0]
 		var qa args
 		qa.add(micros(now))
-		rows, err := t.Tx.QueryContext(ctx, `UPDATE jobs SET state = `+qa.add(model.JobFinished)+`, health = `+qa.add(model.JobCanceled)+
+		var err error
+		ids, err = column[int64](ctx, t.Tx, `UPDATE jobs SET state = `+qa.add(model.JobFinished)+`, health = `+qa.add(model.JobCanceled)+
 			`, end_time = $1, failure_comment = `+qa.add("queue timeout passed")+`
 WHERE `+s.d.inSet(&qa, "id", int64Col(due))+` AND `+expiredCond+` RETURNING id`, qa...)
 		if err != nil {
 			return s.wrap(err, "expiring queued jobs")
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return s.wrap(err, "expiring queued jobs")
-			}
-			ids = append(ids, id)
+		for _, id := range ids {
 			t.emit(store.TopicJobFinished, strconv.FormatInt(id, 10))
 		}
-		return s.wrap(rows.Err(), "expiring queued jobs")
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(ids)
 	return ids, nil
-}
-
-// int64s reads a one-column integer query.
-func int64s(ctx context.Context, q querier, query string, a ...any) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, query, a...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // MarkDeviceGood puts an Unknown device to Good (ErrConflict if it is not

@@ -246,16 +246,16 @@ func conflict(format string, a ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), store.ErrConflict)
 }
 
-// strs reads a one-column string query.
-func strs(ctx context.Context, q querier, query string, a ...any) ([]string, error) {
+// column reads a one-column query.
+func column[T any](ctx context.Context, q querier, query string, a ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var v string
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}

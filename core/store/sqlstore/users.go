@@ -37,7 +37,7 @@ func (s *DB) CreateUser(ctx context.Context, u model.User) (model.User, error) {
 }
 
 func (s *DB) userGroups(ctx context.Context, q querier, id int64) ([]string, error) {
-	return strs(ctx, q, `SELECT g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = $1 ORDER BY g.name`, id)
+	return column[string](ctx, q, `SELECT g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = $1 ORDER BY g.name`, id)
 }
 
 func (s *DB) scanUser(ctx context.Context, q querier, where string, a ...any) (model.User, error) {
