@@ -91,7 +91,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.watch()
+	if err := s.watch(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: watching %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -220,17 +223,19 @@ func (s *Store) Leader(ctx context.Context, name string) (func(), bool, error) {
 // watch starts the goroutine that notices commits made by other processes
 // (PRAGMA data_version on the write connection changes only for those:
 // this process writes through that one connection) and delivers them as
-// events to this process's subscribers.
-func (s *Store) watch() {
+// events to this process's subscribers. It fails if the first reading
+// does.
+func (s *Store) watch() error {
 	ctx, cancel := context.WithCancel(context.Background())
+	last, err := s.dataVersion(ctx)
+	if err != nil {
+		cancel()
+		return err
+	}
 	s.stopWatch = cancel
 	s.watchDone = make(chan struct{})
 	go func() {
 		defer close(s.watchDone)
-		last, err := s.dataVersion(ctx)
-		if err != nil {
-			return
-		}
 		t := time.NewTicker(WatchInterval)
 		defer t.Stop()
 		for {
@@ -252,6 +257,7 @@ func (s *Store) watch() {
 			)
 		}
 	}()
+	return nil
 }
 
 func (s *Store) dataVersion(ctx context.Context) (int64, error) {
