@@ -22,8 +22,8 @@ import (
 // Page sizes.
 const (
 	JobsPerPage = 50
-	// CountPagesAhead is how many pages past the current one the jobs list
-	// counts ("of 550+" beyond that).
+	// CountPagesAhead is how many pages, from the current one, the jobs
+	// list counts ("of 500+" beyond that on page 1).
 	CountPagesAhead = 10
 	// QueueCountLimit is where the home page stops counting a device
 	// type's queue ("1000+").
@@ -156,7 +156,7 @@ func (w *Web) jobList(rw http.ResponseWriter, r *http.Request) {
 		d.Page = min(p, 1<<20)
 	}
 	f.Offset = (d.Page - 1) * JobsPerPage
-	// Count only CountPagesAhead pages past this one: an exact count reads
+	// Count only CountPagesAhead pages from this one: an exact count reads
 	// every visible job (tens of ms at 100,000 jobs).
 	f.CountLimit = f.Offset + CountPagesAhead*JobsPerPage + 1
 	var err error

@@ -389,3 +389,37 @@ func TestLogStream(t *testing.T) {
 	next(`"m":"four"`)
 	next("event: end")
 }
+
+// TestBoundedCounts: past QueueCountLimit queued jobs the home page shows
+// "1000+", and the jobs list counts CountPagesAhead pages from the current
+// one ("of 500+" on page 1, "of 550+" on page 2) and still links onwards.
+func TestBoundedCounts(t *testing.T) {
+	e := newEnv(t, nil)
+	batch := make([]model.Job, QueueCountLimit+1)
+	for i := range batch {
+		batch[i] = model.Job{Description: fmt.Sprintf("queued %d", i), Definition: qemuJob, RequestedDeviceType: "qemu",
+			Submitter: "bob", Visibility: model.VisibilityPublic, Priority: 50}
+	}
+	_, err := e.st.CreateJobs(context.Background(), batch)
+	must(t, err)
+	anon := e.client()
+	ahead := CountPagesAhead * JobsPerPage
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{fmt.Sprintf(`<span class="big">%d+</span>`, QueueCountLimit), fmt.Sprintf(">%d+</a>", QueueCountLimit)}},
+		{"/jobs", []string{fmt.Sprintf("Jobs 1–%d of %d+", JobsPerPage, ahead), fmt.Sprintf("page 1 of %d+", CountPagesAhead), `rel="next"`}},
+		{"/jobs?page=2", []string{fmt.Sprintf("of %d+", JobsPerPage+ahead), fmt.Sprintf("page 2 of %d+", CountPagesAhead+1), `rel="next"`}},
+	} {
+		r := anon.get(tc.path)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", tc.path, r.status)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s lacks %q", tc.path, w)
+			}
+		}
+	}
+}
