@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/lavalab/lavalab/core/devdict"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/storeopen"
@@ -37,10 +37,8 @@ func dbFlags(fs *flag.FlagSet) (dataDir, db *string) {
 // openStore opens the store the flags select for the server, creating the
 // data directory for SQLite (whose lock then refuses a second server).
 func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
-	if db == "" {
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("creating the data directory: %w", err)
-		}
+	if err := makeDataDir(dataDir, db); err != nil {
+		return nil, err
 	}
 	return storeopen.Open(ctx, dataDir, db)
 }
@@ -48,12 +46,21 @@ func openStore(ctx context.Context, dataDir, db string) (store.Store, error) {
 // openAdminStore opens the store for one admin command; with SQLite it
 // works while a server runs on the same data directory.
 func openAdminStore(ctx context.Context, dataDir, db string) (store.Store, error) {
-	if db == "" {
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("creating the data directory: %w", err)
-		}
+	if err := makeDataDir(dataDir, db); err != nil {
+		return nil, err
 	}
 	return storeopen.OpenShared(ctx, dataDir, db)
+}
+
+// makeDataDir creates the data directory when the store is SQLite in it.
+func makeDataDir(dataDir, db string) error {
+	if db != "" {
+		return nil
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	return nil
 }
 
 // admin runs one admin command ("user add", ...).
