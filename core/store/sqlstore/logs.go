@@ -78,8 +78,11 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	// The statements below are generated for the group's size: they go to
+	// the transaction itself, not through the statement cache (one text
+	// per size would fill it), as assignSet's do.
 	var qa args
-	rows, err := t.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
+	rows, err := t.Tx.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
 		` ORDER BY id`+s.d.ForUpdate, qa...)
 	if err != nil {
 		return s.wrap(err, "appending logs: reading the jobs' next indexes")
@@ -138,7 +141,7 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		q := `INSERT INTO log_records (job_id, idx, dt, lvl, msg, structured, ns) SELECT c1, c2, c3, c4, c5, c6, c7 FROM ` +
 			s.d.rowsTable(&a, int64Col(jobCol[start:end]), int64Col(idxCol[start:end]), int64Col(dtCol[start:end]),
 				textCol(lvlCol[start:end]), textCol(msgCol[start:end]), boolCol(strCol[start:end]), textCol(nsCol[start:end]))
-		if _, err := t.ExecContext(ctx, q, a...); err != nil {
+		if _, err := t.Tx.ExecContext(ctx, q, a...); err != nil {
 			return s.wrap(err, "appending %d log records", end-start)
 		}
 	}
@@ -157,7 +160,7 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 	}
 	var a args
 	q := `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(cids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
-	if _, err := t.ExecContext(ctx, q, a...); err != nil {
+	if _, err := t.Tx.ExecContext(ctx, q, a...); err != nil {
 		return s.wrap(err, "appending logs: updating %d jobs' next indexes", len(cids))
 	}
 	return nil
