@@ -443,7 +443,9 @@ func TestHTTPErrors(t *testing.T) {
 			must(t, err)
 			defer resp.Body.Close()
 			var b bytes.Buffer
-			_, _ = b.ReadFrom(resp.Body)
+			if _, err := b.ReadFrom(resp.Body); err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode != tc.code || !strings.Contains(b.String(), tc.want) {
 				t.Errorf("HTTP %d %q, want %d containing %q", resp.StatusCode, b.String(), tc.code, tc.want)
 			}

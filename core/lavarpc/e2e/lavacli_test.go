@@ -73,7 +73,7 @@ func startLab(t *testing.T) *lab {
 	l := &lab{t: t, data: t.TempDir(), home: t.TempDir(), lavacli: lavacli}
 	// With PostgreSQL the test shares the server's store (to feed a
 	// running job's log); SQLite is locked by the server process.
-	if dsn := os.Getenv("LAVA_TEST_POSTGRES_DSN"); dsn != "" {
+	if dsn := os.Getenv(testenv.PostgresDSNEnv); dsn != "" {
 		l.db = testenv.PostgresSchema(t, dsn, "lavacli_e2e_")
 	}
 	adminTok := admin(t, l.data, l.db, "user", "add", "admin", "--admin")
