@@ -249,7 +249,9 @@ func (s *Store) watch() error {
 				continue
 			}
 			last = v
-			// What changed is unknown: wake whoever re-reads the store.
+			// What changed is unknown: drop the caches and wake whoever
+			// re-reads the store.
+			s.ForgetCached()
 			s.hub.Deliver(
 				store.Event{Topic: store.TopicJobSubmitted},
 				store.Event{Topic: store.TopicDeviceFree},

@@ -190,3 +190,47 @@ func drain(ch <-chan store.Event) {
 		}
 	}
 }
+
+// A token an admin command deletes stops working on the running server as
+// soon as the server sees the change, not after the token cache's TTL.
+func TestSharedDeleteTokenReachesServerCache(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "lava.db")
+	server, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if _, err := server.CreateUser(ctx, model.User{Username: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	tok, err := server.CreateToken(ctx, "bob", "test", hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.UserByTokenHash(ctx, hash); err != nil { // now cached
+		t.Fatal(err)
+	}
+	events, err := server.Subscribe(ctx, store.TopicJobSubmitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := OpenShared(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.DeleteToken(ctx, "bob", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	select {
+	case <-events:
+	case <-ctx.Done():
+		t.Fatal("the server heard nothing of the admin command's change")
+	}
+	if u, err := server.UserByTokenHash(ctx, hash); err == nil {
+		t.Fatalf("the deleted token still authenticates %s on the server", u.Username)
+	}
+}

@@ -74,3 +74,9 @@ func (c *tokenCache) invalidate() {
 	c.gen++
 	c.m = nil
 }
+
+// ForgetCached drops what the store caches from the database (the API
+// token cache): for a backend that learns another process changed the
+// database (SQLite's change watcher), so a token that process deleted stops
+// working at once rather than after TokenCacheTTL.
+func (s *DB) ForgetCached() { s.tokens.invalidate() }
