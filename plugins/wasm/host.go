@@ -217,10 +217,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
 	if err != nil {
 		m.cmu.Lock()
-		if m.compiled != nil {
-			_ = m.compiled.Close(ctx)
-			m.compiled = nil
-		}
+		_ = m.dropCompiled(ctx)
 		m.cmu.Unlock()
 		if len(stderr) > 0 {
 			h.opts.Logger.Debug("driver describe diagnostics", "driver", m.label, "stderr", string(stderr))
@@ -277,12 +274,14 @@ func (h *Host) Precompile(ctx context.Context, modules [][]byte) {
 			if h.pre == nil {
 				h.pre = map[string]wazero.CompiledModule{}
 			}
-			// Not closed when a twin got there first: wazero keeps one
-			// compiled code per module bytes, and closing either would
-			// drop it for both.
-			if _, dup := h.pre[sha]; !dup {
-				h.pre[sha] = c
+			// A twin got there first (a concurrent Precompile): wazero
+			// shares one compiled code per module bytes and counts its
+			// users, so this reference is closed, not kept forever.
+			if _, dup := h.pre[sha]; dup {
+				_ = c.Close(ctx)
+				return
 			}
+			h.pre[sha] = c
 		})
 	}
 	wg.Wait()
@@ -321,6 +320,11 @@ func (m *Module) Close(ctx context.Context) error {
 	m.stopPool()
 	m.cmu.Lock()
 	defer m.cmu.Unlock()
+	return m.dropCompiled(ctx)
+}
+
+// dropCompiled closes the compiled code, if any; cmu is held.
+func (m *Module) dropCompiled(ctx context.Context) error {
 	if m.compiled == nil {
 		return nil
 	}
@@ -364,9 +368,8 @@ func (m *Module) release(ctx context.Context) {
 	m.cmu.Lock()
 	defer m.cmu.Unlock()
 	m.users--
-	if m.users == 0 && m.h.opts.Release && m.compiled != nil {
-		_ = m.compiled.Close(ctx)
-		m.compiled = nil
+	if m.users == 0 && m.h.opts.Release {
+		_ = m.dropCompiled(ctx)
 	}
 }
 
