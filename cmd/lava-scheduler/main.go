@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -73,13 +72,7 @@ func run(args []string) int {
 		return 1
 	}
 	defer drv.Close(context.WithoutCancel(ctx))
-	var active []string
-	for _, in := range drv.Registry.List() {
-		if in.Active {
-			active = append(active, in.Name+"/"+in.Version)
-		}
-	}
-	log.Info("driver registry ready", "active", strings.Join(active, " "))
+	log.Info("driver registry ready", "active", drv.Active())
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -23,11 +23,6 @@ import (
 	"github.com/lavalab/lavalab/sdk"
 )
 
-// DriverSyncInterval is how often a server re-reads the drivers in its
-// store when no event told it (another instance, or the driver commands on
-// a SQLite store, changed them).
-const DriverSyncInterval = driverset.SyncInterval
-
 // driverFlags are the flags of the commands that open the driver registry.
 type driverFlags struct {
 	dir, native, cache *string
@@ -43,15 +38,6 @@ func addDriverFlags(fs *flag.FlagSet, serve bool) driverFlags {
 	return f
 }
 
-// driversOpts say how to open the registry.
-type driversOpts struct {
-	dataDir    string
-	driversDir string // "" = not watched
-	nativeFile string
-	cacheDir   string
-	log        *slog.Logger
-}
-
 // drivers is an open registry and its host (core/driverset).
 type drivers struct {
 	set *driverset.Set
@@ -61,9 +47,8 @@ type drivers struct {
 func (d *drivers) Close(ctx context.Context) { d.set.Close(ctx) }
 
 // openDrivers opens the driver registry over the store's driver tables.
-func openDrivers(ctx context.Context, st store.Store, o driversOpts) (*drivers, error) {
-	set, err := driverset.Open(ctx, st, driverset.Options{DataDir: o.dataDir, DriversDir: o.driversDir,
-		NativeFile: o.nativeFile, CacheDir: o.cacheDir, Logger: o.log})
+func openDrivers(ctx context.Context, st store.Store, o driverset.Options) (*drivers, error) {
+	set, err := driverset.Open(ctx, st, o)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +97,7 @@ func seedDriversDir(dir, src string, log *slog.Logger) error {
 
 // syncDrivers keeps the registry in step with the store until ctx ends.
 func syncDrivers(ctx context.Context, st store.Store, reg *registry.Registry, log *slog.Logger) {
-	driverset.Sync(ctx, st, reg, DriverSyncInterval, log)
+	driverset.Sync(ctx, st, reg, driverset.SyncInterval, log)
 }
 
 // driverFor is the scheduler's hook: the active version of a device type.
@@ -242,7 +227,7 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := openDrivers(ctx, st, driversOpts{dataDir: *dataDir, nativeFile: *df.native, cacheDir: *df.cache, log: log})
+	d, err := openDrivers(ctx, st, driverset.Options{DataDir: *dataDir, NativeFile: *df.native, CacheDir: *df.cache, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -469,16 +454,10 @@ func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverF
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating the drivers directory: %w", err)
 	}
-	d, err := openDrivers(ctx, st, driversOpts{dataDir: dataDir, driversDir: dir, nativeFile: *f.native, cacheDir: *f.cache, log: log})
+	d, err := openDrivers(ctx, st, driverset.Options{DataDir: dataDir, DriversDir: dir, NativeFile: *f.native, CacheDir: *f.cache, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	var active []string
-	for _, in := range d.reg.List() {
-		if in.Active {
-			active = append(active, in.Name+"/"+in.Version)
-		}
-	}
-	log.Info("driver registry ready", "drivers_dir", dir, "active", strings.Join(active, " "), "refused", len(d.reg.Refused()))
+	log.Info("driver registry ready", "drivers_dir", dir, "active", d.set.Active(), "refused", len(d.reg.Refused()))
 	return d, nil
 }

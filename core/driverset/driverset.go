@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -54,6 +55,18 @@ type Set struct {
 func (s *Set) Close(ctx context.Context) {
 	_ = s.Registry.Close(ctx)
 	_ = s.Host.Close(ctx)
+}
+
+// Active names the active driver versions, "name/version" separated by
+// spaces, for the log line a command writes once the registry is open.
+func (s *Set) Active() string {
+	var active []string
+	for _, in := range s.Registry.List() {
+		if in.Active {
+			active = append(active, in.Name+"/"+in.Version)
+		}
+	}
+	return strings.Join(active, " ")
 }
 
 // Open opens the driver registry over the store's driver tables (every
