@@ -38,23 +38,6 @@ func addDriverFlags(fs *flag.FlagSet, serve bool) driverFlags {
 	return f
 }
 
-// drivers is an open registry and its host (core/driverset).
-type drivers struct {
-	set *driverset.Set
-	reg *registry.Registry
-}
-
-func (d *drivers) Close(ctx context.Context) { d.set.Close(ctx) }
-
-// openDrivers opens the driver registry over the store's driver tables.
-func openDrivers(ctx context.Context, st store.Store, o driverset.Options) (*drivers, error) {
-	set, err := driverset.Open(ctx, st, o)
-	if err != nil {
-		return nil, err
-	}
-	return &drivers{set: set, reg: set.Registry}, nil
-}
-
 // shippedDrivers is the directory of the drivers shipped with the binary:
 // bin/drivers beside bin/lava-server ("" if the executable is unknown).
 func shippedDrivers() string {
@@ -93,19 +76,6 @@ func seedDriversDir(dir, src string, log *slog.Logger) error {
 	}
 	log.Info("drivers directory seeded with the drivers shipped with the binary", "dir", dir, "from", src, "drivers", len(files))
 	return nil
-}
-
-// syncDrivers keeps the registry in step with the store until ctx ends.
-func syncDrivers(ctx context.Context, st store.Store, reg *registry.Registry, log *slog.Logger) {
-	driverset.Sync(ctx, st, reg, driverset.SyncInterval, log)
-}
-
-// driverFor is the scheduler's hook: the active version of a device type.
-func driverFor(reg *registry.Registry) func(string) string { return driverset.DriverFor(reg) }
-
-// driverSettings is the scheduler's hook: a driver version's defaults.
-func driverSettings(reg *registry.Registry) func(context.Context, string) (map[string]any, error) {
-	return driverset.DriverSettings(reg)
 }
 
 // apiDrivers adapts the registry to core/api's Drivers.
@@ -227,12 +197,12 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := openDrivers(ctx, st, driverset.Options{DataDir: *dataDir, NativeFile: *df.native, CacheDir: *df.cache, Logger: log})
+	set, err := driverset.Open(ctx, st, driverset.Options{DataDir: *dataDir, NativeFile: *df.native, CacheDir: *df.cache, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer d.Close(context.WithoutCancel(ctx))
-	reg := d.reg
+	defer set.Close(context.WithoutCancel(ctx))
+	reg := set.Registry
 
 	switch cmd {
 	case "driver list":
@@ -444,7 +414,7 @@ func settingText(v any) string {
 // serveDrivers opens the server's registry: the drivers in the store, the
 // watched drivers directory (default DATA-DIR/drivers, seeded on first
 // start) and the admin's native drivers.
-func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverFlags, log *slog.Logger) (*drivers, error) {
+func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverFlags, log *slog.Logger) (*driverset.Set, error) {
 	dir := *f.dir
 	if dir == "" {
 		dir = filepath.Join(dataDir, "drivers")
@@ -454,10 +424,10 @@ func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverF
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating the drivers directory: %w", err)
 	}
-	d, err := openDrivers(ctx, st, driverset.Options{DataDir: dataDir, DriversDir: dir, NativeFile: *f.native, CacheDir: *f.cache, Logger: log})
+	set, err := driverset.Open(ctx, st, driverset.Options{DataDir: dataDir, DriversDir: dir, NativeFile: *f.native, CacheDir: *f.cache, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("driver registry ready", "drivers_dir", dir, "active", d.set.Active(), "refused", len(d.reg.Refused()))
-	return d, nil
+	log.Info("driver registry ready", "drivers_dir", dir, "active", set.Active(), "refused", len(set.Registry.Refused()))
+	return set, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/lavarest"
 	"github.com/lavalab/lavalab/core/lavarpc"
 	"github.com/lavalab/lavalab/core/metrics"
@@ -86,12 +87,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	root := chi.NewRouter()
 	root.NotFound(api.NotFound)
 	root.MethodNotAllowed(api.MethodNotAllowed)
-	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.reg}})
+	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.Registry}})
 	a.Mount(root)
 	lavarpc.New(lavarpc.Options{Store: st, Logger: log, Checker: a}).Mount(root)
 	lavarest.New(lavarest.Options{Store: st, Logger: log, Checker: a}).Mount(root)
 	mets := metrics.New()
-	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.reg}}, mets, log, *dataDir, *tlsCert != ""); err != nil {
+	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != ""); err != nil {
 		return err
 	}
 
@@ -131,7 +132,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	errc := make(chan error, 4)
 	if !*noSched {
 		s := sched.New(st, log, sched.Options{SafetyInterval: *safety,
-			DriverFor: driverFor(drv.reg), DriverSettings: driverSettings(drv.reg),
+			DriverFor: driverset.DriverFor(drv.Registry), DriverSettings: driverset.DriverSettings(drv.Registry),
 			OnPass: func(p sched.PassStats) { mets.ObserveSchedPass(p.Duration, p.Assigned) }})
 		wg.Go(func() {
 			if err := s.Run(runCtx); err != nil && runCtx.Err() == nil {
@@ -140,7 +141,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		})
 	}
 	wg.Go(func() { mets.Run(runCtx, st, metrics.DefaultRefresh, log) })
-	wg.Go(func() { syncDrivers(runCtx, st, drv.reg, log) })
+	wg.Go(func() { driverset.Sync(runCtx, st, drv.Registry, driverset.SyncInterval, log) })
 	wg.Go(func() {
 		if err := wproto.Run(runCtx); err != nil && runCtx.Err() == nil {
 			errc <- fmt.Errorf("worker protocol: %w", err)
