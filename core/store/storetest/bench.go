@@ -17,6 +17,10 @@ import (
 //   - CreateJobs32: single-job CreateJobs from 32 goroutines (jobs/s).
 //   - SchedulingSnapshot: 10,000 queued jobs, 1,000 free devices (ms/op).
 //   - AppendLogs100: 100-record batches, one job per goroutine (records/s).
+//   - AppendLogs29x200: 29-record batches from 200 goroutines, one job each
+//     (a worker's 200 ms batch of a 144 records/s job): records/s and the
+//     process's CPU time per record (the database's own process, on
+//     PostgreSQL, is not counted).
 func Bench(b *testing.B, open func(tb testing.TB) store.Store) {
 	b.Run("CreateJobs32", func(b *testing.B) {
 		st := open(b)
@@ -86,6 +90,52 @@ func Bench(b *testing.B, open func(tb testing.TB) store.Store) {
 		})
 		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "records/s")
 	})
+
+	b.Run("AppendLogs29x200", func(b *testing.B) { benchLogBatches(b, open(b), 200, 29) })
+}
+
+// benchLogBatches appends b.N batches of per records from goroutines
+// goroutines, each on its own job.
+func benchLogBatches(b *testing.B, st store.Store, goroutines, per int) {
+	c := context.Background()
+	ids := make([]int64, goroutines)
+	for i := range ids {
+		out, err := st.CreateJobs(c, []model.Job{{Description: "logs", Definition: "x", RequestedDeviceType: "qemu"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = out[0].ID
+	}
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	cpu0 := processCPU()
+	start := time.Now()
+	for _, id := range ids {
+		wg.Go(func() {
+			var next int64
+			recs := make([]model.LogRecord, per)
+			for left.Add(-1) >= 0 {
+				now := time.Now()
+				for i := range recs {
+					recs[i] = model.LogRecord{Time: now, Level: model.LevelTarget,
+						Message: fmt.Sprintf("[ %6d.%06d] a kernel line of typical length: \"quoted\" path\\x", next, i)}
+				}
+				var err error
+				if next, err = st.AppendLogs(c, id, next, recs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	b.StopTimer()
+	recs := float64(b.N) * float64(per)
+	b.ReportMetric(recs/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Microseconds())/recs, "cpu-µs/record")
 }
 
 func parallelism(goroutines int) int {

@@ -1,5 +1,18 @@
 package storetest
 
-import "runtime"
+import (
+	"runtime"
+	"syscall"
+	"time"
+)
 
 func runtimeGOMAXPROCS() int { return runtime.GOMAXPROCS(0) }
+
+// processCPU is the CPU time (user and system) this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
