@@ -2,16 +2,15 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
-
-// logChunk bounds the rows of one INSERT (SQLite: 7 anonymous parameters
-// each; PostgreSQL binds 7 arrays whatever the count).
-const logChunk = 1000
 
 // DefaultLogLimit is ReadLogs' page when limit is 0 or less.
 const DefaultLogLimit = 1000
@@ -33,11 +32,12 @@ type logReq struct {
 //
 // Concurrent calls are committed together (group commit): the first caller
 // to find no commit under way becomes the committer and stores every call
-// queued meanwhile in one transaction (one read of the jobs' log_next, one
-// multi-row INSERT, one log_next update per job), until the queue is
-// empty. A call refused (gap, unknown job) does not stop the others; if the
-// transaction fails, its calls are retried one by one so that each gets
-// its own answer.
+// queued meanwhile in one transaction (one read of the jobs' log_next; one
+// row of log_chunks per call, or per maxChunkRecords records of a bigger
+// call, each inserted by the same prepared statement; one update of the
+// jobs' log_next), until the queue is empty. A call refused (gap, unknown
+// job) does not stop the others; if the transaction fails, its calls are
+// retried one by one so that each gets its own answer.
 func (s *DB) AppendLogs(ctx context.Context, jobID, first int64, recs []model.LogRecord) (int64, error) {
 	if first < 0 {
 		return 0, invalid("appending logs of job %d: negative index %d", jobID, first)
@@ -78,9 +78,10 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	// The statements below are generated for the group's size: they go to
+	// The jobs' statements are generated for the group's size: they go to
 	// the transaction itself, not through the statement cache (one text
-	// per size would fill it), as assignSet's do.
+	// per size would fill it), as assignSet's do. The chunks' INSERT is one
+	// text, cached.
 	var qa args
 	rows, err := t.Tx.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
 		` ORDER BY id`+s.d.ForUpdate, qa...)
@@ -100,12 +101,8 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 	if err := rows.Err(); err != nil {
 		return s.wrap(err, "appending logs: reading the jobs' next indexes")
 	}
-	var (
-		jobCol, idxCol, dtCol []int64
-		lvlCol, msgCol, nsCol []string
-		strCol                []bool
-		changed               = map[int64]bool{}
-	)
+	changed := map[int64]bool{}
+	ins := chunkInserter{t: t}
 	for _, r := range group {
 		n, ok := next[r.job]
 		switch {
@@ -121,29 +118,17 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 			r.next = n // all already stored: a resend
 			continue
 		}
-		for i, rec := range r.recs[skip:] {
-			jobCol = append(jobCol, r.job)
-			idxCol = append(idxCol, n+int64(i))
-			dtCol = append(dtCol, micros(rec.Time))
-			lvlCol = append(lvlCol, rec.Level)
-			msgCol = append(msgCol, rec.Message)
-			strCol = append(strCol, rec.Structured)
-			nsCol = append(nsCol, rec.NS)
+		for recs := r.recs[skip:]; len(recs) > 0; {
+			k := min(len(recs), maxChunkRecords)
+			if err := ins.insert(ctx, r.job, n, recs[:k]); err != nil {
+				return s.wrap(err, "appending logs of job %d: storing records %d..%d", r.job, n, n+int64(k)-1)
+			}
+			n += int64(k)
+			recs = recs[k:]
 		}
-		n += int64(len(r.recs)) - skip
 		next[r.job] = n
 		r.next = n
 		changed[r.job] = true
-	}
-	for start := 0; start < len(jobCol); start += logChunk {
-		end := min(start+logChunk, len(jobCol))
-		var a args
-		q := `INSERT INTO log_records (job_id, idx, dt, lvl, msg, structured, ns) SELECT c1, c2, c3, c4, c5, c6, c7 FROM ` +
-			s.d.rowsTable(&a, int64Col(jobCol[start:end]), int64Col(idxCol[start:end]), int64Col(dtCol[start:end]),
-				textCol(lvlCol[start:end]), textCol(msgCol[start:end]), boolCol(strCol[start:end]), textCol(nsCol[start:end]))
-		if _, err := t.Tx.ExecContext(ctx, q, a...); err != nil {
-			return s.wrap(err, "appending %d log records", end-start)
-		}
 	}
 	if len(changed) == 0 {
 		return nil
@@ -173,8 +158,40 @@ func (s *DB) LogCount(ctx context.Context, jobID int64) (int64, error) {
 	return n, s.wrap(err, "job %d", jobID)
 }
 
+// insertChunkSQL stores one chunk.
+const insertChunkSQL = `INSERT INTO log_chunks (job_id, first_idx, end_idx, data) VALUES ($1, $2, $3, $4)`
+
+// chunkInserter inserts a group's chunks with one statement bound to the
+// transaction, encoding each in a reused buffer.
+type chunkInserter struct {
+	t     *tx
+	st    *sql.Stmt
+	bound bool
+	buf   []byte
+}
+
+// insert stores recs, numbered from first, as one chunk of job.
+func (c *chunkInserter) insert(ctx context.Context, job, first int64, recs []model.LogRecord) error {
+	if !c.bound {
+		c.st, c.bound = c.t.stmt(ctx, insertChunkSQL), true
+	}
+	c.buf = appendLogChunk(c.buf[:0], recs)
+	end := first + int64(len(recs))
+	var err error
+	if c.st != nil {
+		_, err = c.st.ExecContext(ctx, job, first, end, string(c.buf))
+	} else {
+		_, err = c.t.Tx.ExecContext(ctx, insertChunkSQL, job, first, end, string(c.buf))
+	}
+	return err
+}
+
 // ReadLogs returns up to limit records (DefaultLogLimit if 0) from index
 // from on.
+//
+// It reads the chunks ending after from and at most limit+maxChunkRecords
+// after it (an index range, never the whole log), decodes them in order
+// and keeps the records from from on.
 func (s *DB) ReadLogs(ctx context.Context, jobID, from int64, limit int) ([]model.LogRecord, error) {
 	if limit <= 0 {
 		limit = DefaultLogLimit
@@ -182,21 +199,26 @@ func (s *DB) ReadLogs(ctx context.Context, jobID, from int64, limit int) ([]mode
 	if from < 0 {
 		from = 0
 	}
-	rows, err := s.rq.QueryContext(ctx, `SELECT idx, dt, lvl, msg, structured, ns FROM log_records
-WHERE job_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3`, jobID, from, limit)
+	upper := int64(math.MaxInt64)
+	if span := int64(limit) + maxChunkRecords; from <= math.MaxInt64-span {
+		upper = from + span
+	}
+	rows, err := s.rq.QueryContext(ctx, `SELECT first_idx, end_idx, data FROM log_chunks
+WHERE job_id = $1 AND end_idx > $2 AND end_idx <= $3 ORDER BY end_idx`, jobID, from, upper)
 	if err != nil {
 		return nil, s.wrap(err, "reading logs of job %d", jobID)
 	}
 	defer rows.Close()
-	out := []model.LogRecord{}
-	for rows.Next() {
-		var r model.LogRecord
-		var dt int64
-		if err := rows.Scan(&r.Index, &dt, &r.Level, &r.Message, &r.Structured, &r.NS); err != nil {
+	out := make([]model.LogRecord, 0, min(limit, DefaultLogLimit))
+	for len(out) < limit && rows.Next() {
+		var first, end int64
+		var data sql.RawBytes
+		if err := rows.Scan(&first, &end, &data); err != nil {
 			return nil, s.wrap(err, "reading logs of job %d", jobID)
 		}
-		r.Time = fromMicros(dt)
-		out = append(out, r)
+		if out, err = decodeLogChunk(out, data, first, end, from, limit); err != nil {
+			return nil, fmt.Errorf("reading logs of job %d: malformed chunk of records %d..%d: %w", jobID, first, end-1, err)
+		}
 	}
 	return out, s.wrap(rows.Err(), "reading logs of job %d", jobID)
 }

@@ -131,6 +131,16 @@ func (t *tx) prepareMissed(ctx context.Context) {
 	}
 }
 
+// stmt returns query's cached statement bound to the transaction, for
+// running it several times; nil when not cached yet (the caller runs the
+// text on t.Tx; it is prepared after the commit).
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.cached(query); st != nil {
+		return t.Tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := t.cached(query); st != nil {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)

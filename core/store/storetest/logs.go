@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,6 +308,137 @@ func testEvents(t *testing.T, st store.Store) {
 			}
 		case <-deadline:
 			t.Fatal("channel not closed after its context ended")
+		}
+	}
+}
+
+// testLogChunks: the stores keep a batch as one or more chunks (the SQL
+// stores cap a chunk at 512 records); reads and resends across and inside
+// chunk bounds see one sequence.
+func testLogChunks(t *testing.T, st store.Store) {
+	c := ctx(t)
+	j := submit(t, st, model.Job{Description: "chunks"})
+	all := records(0, 2000)
+	// Bigger than a chunk: split.
+	next, err := st.AppendLogs(c, j.ID, 0, all[:1100])
+	must(t, err)
+	if next != 1100 {
+		t.Fatalf("next = %d, want 1100", next)
+	}
+	// A resend overlapping the end: only the new part is stored.
+	next, err = st.AppendLogs(c, j.ID, 1000, all[1000:1129])
+	must(t, err)
+	if next != 1129 {
+		t.Fatalf("overlapping resend: next = %d, want 1129", next)
+	}
+	// Small batches, and a resend of a whole one.
+	for first := 1129; first < 1300; first += 29 {
+		end := min(first+29, 1300)
+		for range 2 {
+			next, err = st.AppendLogs(c, j.ID, int64(first), all[first:end])
+			must(t, err)
+			if next != int64(end) {
+				t.Fatalf("batch at %d: next = %d, want %d", first, next, end)
+			}
+		}
+	}
+	// One batch overlapping the end by all but one record.
+	next, err = st.AppendLogs(c, j.ID, 1200, all[1200:2000])
+	must(t, err)
+	if next != 2000 {
+		t.Fatalf("next = %d, want 2000", next)
+	}
+	if n, err := st.LogCount(c, j.ID); err != nil || n != 2000 {
+		t.Fatalf("LogCount = %d, %v; want 2000", n, err)
+	}
+	for _, tc := range []struct {
+		from  int64
+		limit int
+	}{
+		{0, 2000}, {0, 1}, {1, 1}, {511, 2}, {512, 1}, {513, 600}, {700, 10}, {1099, 3}, {1100, 29}, {1128, 1},
+		{1129, 5}, {1150, 100}, {1299, 2}, {1300, 1}, {1999, 10}, {2000, 10}, {1, 1999}, {5, 0},
+	} {
+		got, err := st.ReadLogs(c, j.ID, tc.from, tc.limit)
+		must(t, err)
+		limit := tc.limit
+		if limit == 0 {
+			limit = 1000
+		}
+		want := all[min(int(tc.from), 2000):min(int(tc.from)+limit, 2000)]
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("ReadLogs(%d, %d): %d records (first %+v), want %d", tc.from, tc.limit, len(got), first(got), len(want))
+		}
+	}
+	// Paging through the whole log in odd steps.
+	var paged []model.LogRecord
+	for from := int64(0); ; {
+		got, err := st.ReadLogs(c, j.ID, from, 37)
+		must(t, err)
+		if len(got) == 0 {
+			break
+		}
+		paged = append(paged, got...)
+		from += int64(len(got))
+	}
+	if !reflect.DeepEqual(paged, all) {
+		t.Errorf("paging: %d records, want the 2000 appended", len(paged))
+	}
+}
+
+func first(recs []model.LogRecord) any {
+	if len(recs) == 0 {
+		return nil
+	}
+	return recs[0]
+}
+
+// LogTexts are messages with every kind of character a store must keep.
+var LogTexts = []string{
+	"",
+	"plain ascii",
+	`"double" 'single' ` + "`back`",
+	`back\slash \\ \n \u0041 \"`,
+	"new\nline\r\ncarriage\ttab",
+	"nul \x00 byte",
+	"\x01\x02\x07\x08\x0b\x0c\x1b[0;32mcolour\x1b[0m\x1f\x7f",
+	"héllo wörld — ünïcödé ✓",
+	"日本語のログ 中文 한국어",
+	"emoji 🚀🔥 and a flag 🇫🇷",
+	"\u2028line separator\u2029paragraph",
+	"\ufffd replacement char kept",
+	"{\"case\":\"x\",\"result\":\"pass\",\"nested\":{\"a\":[1,2,\"\\\"\"]}}",
+	"]],[[\"0\",1,not json",
+	strings.Repeat("long line ", 500),
+}
+
+// testLogText: every message above, as text and as a structured record,
+// and in levels and namespaces, reads back exactly.
+func testLogText(t *testing.T, st store.Store) {
+	c := ctx(t)
+	j := submit(t, st, model.Job{Description: "text"})
+	base := time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC)
+	var want []model.LogRecord
+	for i, s := range LogTexts {
+		want = append(want,
+			model.LogRecord{Time: base.Add(time.Duration(i) * time.Microsecond), Level: model.LevelTarget, Message: s},
+			model.LogRecord{Time: base, Level: model.LevelResults, Message: s, Structured: true, NS: s},
+			model.LogRecord{Level: s, Message: s, NS: "ns-" + strconv.Itoa(i)})
+	}
+	for i := range want {
+		want[i].Index = int64(i)
+	}
+	for first := 0; first < len(want); first += 7 {
+		_, err := st.AppendLogs(c, j.ID, int64(first), want[first:min(first+7, len(want))])
+		must(t, err)
+	}
+	got, err := st.ReadLogs(c, j.ID, 0, len(want)+5)
+	must(t, err)
+	if len(got) != len(want) {
+		t.Fatalf("read %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("record %d = %#v\nwant %#v", i, got[i], want[i])
 		}
 	}
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RetireCancels", testRetireCancels},
 		{"Logs", testLogs},
 		{"ConcurrentLogs", testConcurrentLogs},
+		{"LogChunks", testLogChunks},
+		{"LogText", testLogText},
 		{"Results", testResults},
 		{"Events", testEvents},
 		{"ConcurrentAssign", testConcurrentAssign},

@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lavalab/lavalab/core/store/sqlstore"
+	"github.com/lavalab/lavalab/core/store/storetest"
+	"github.com/lavalab/lavalab/migrations"
+)
+
+// Migration 0007 turns log_records' rows into log_chunks and loses
+// nothing.
+func TestMigrateLogChunks(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshSchema(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sqlstore.Migrations(migrations.Postgres, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upTo6 []sqlstore.Migration
+	for _, m := range ms {
+		if m.Version <= 6 {
+			upTo6 = append(upTo6, m)
+		}
+	}
+	if _, err := sqlstore.Migrate(ctx, db, upTo6); err != nil {
+		t.Fatal(err)
+	}
+	jobs := storetest.LegacyLogs(t, db, slices.DeleteFunc(slices.Clone(storetest.LogTexts),
+		func(s string) bool { return strings.ContainsRune(s, 0) })) // PostgreSQL's TEXT had no NUL
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var old *string
+	if err := st.pool.QueryRow(ctx, `SELECT to_regclass('log_records')::text`).Scan(&old); err != nil || old != nil {
+		t.Errorf("log_records still there (%v, %v)", old, err)
+	}
+	storetest.CheckLegacyLogs(t, st, jobs)
+}
