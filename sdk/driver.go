@@ -128,19 +128,27 @@ func asError(err error, target **Error) bool {
 // of 64 MiB of linear memory.
 const GCMemoryLimit = 40 << 20
 
+// PrewarmArg is the argument (os.Args[1]) a host gives a WASM instance it
+// starts ahead of its request: start-up work done before stdin is read is
+// then off the call's latency. Without it the request is there at once,
+// and such work would only delay the answer.
+const PrewarmArg = "--prewarm"
+
 // Run makes d a WASM driver: build the main package with
 // GOOS=wasip1 GOARCH=wasm and call Run(driver) from main. It reads one
 // request on stdin and writes one answer on stdout.
 //
-// Before it reads stdin it warms encoding/json up over the ABI types, so a
-// prewarmed instance answers its call without that start-up cost.
+// In a prewarmed instance (PrewarmArg) it warms encoding/json up over the
+// ABI types before it reads stdin, so the call does not pay that cost.
 func Run(d Driver) {
 	// An instance answers one call and exits: collecting garbage would
 	// only cost time (the Go runtime's GC is single-threaded under WASM).
 	// It runs only if the heap nears the host's memory cap.
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(GCMemoryLimit)
-	warmUp()
+	if len(os.Args) > 1 && os.Args[1] == PrewarmArg {
+		warmUp()
+	}
 	in, err := io.ReadAll(io.LimitReader(os.Stdin, MaxRequestBytes+1))
 	if err != nil {
 		in = nil

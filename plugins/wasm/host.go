@@ -12,6 +12,7 @@ import (
 
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/plugins/wasm/internal/rewrite"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -94,16 +96,39 @@ func (o *Options) defaults() {
 
 // Host runs WASM drivers. It is safe for concurrent use; one Host serves a
 // whole process.
+//
+// A call's deadline is kept by a stop check stopcheck inserts at every loop
+// head of the module: at the deadline the host sets the module's stop
+// global and the module traps at its next iteration. A module the rewrite
+// does not read (instructions it does not know) runs instead in a second
+// runtime with wazero's own check (WithCloseOnContextDone), which stops it
+// the same way at about four times the cost of every call.
 type Host struct {
-	opts  Options
-	rt    wazero.Runtime
-	cache wazero.CompilationCache
+	opts   Options
+	rt     wazero.Runtime // stop-checked modules
+	cache  wazero.CompilationCache
+	memory *memoryPool // instances' linear memories (memory_linux.go)
+
+	// guarded runs modules the rewrite refused, with wazero's check;
+	// started on first need, with its own compilation cache (wazero's
+	// cache key does not say whether the check was compiled in).
+	gmu          sync.Mutex
+	guarded      wazero.Runtime
+	guardedCache wazero.CompilationCache
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
 	// pre holds modules Precompile compiled, by SHA-256, until Load takes
 	// them.
-	pre map[string]wazero.CompiledModule
+	pre map[string]compiled
+}
+
+// compiled is a module's compiled code and the runtime that runs it.
+type compiled struct {
+	code wazero.CompiledModule
+	rt   wazero.Runtime
+	// stoppable: the code has the stop check (else wazero's).
+	stoppable bool
 }
 
 // NewHost starts a wazero runtime with the options' limits and WASI preview1.
@@ -113,17 +138,31 @@ func NewHost(ctx context.Context, opts Options) (*Host, error) {
 	if pages > 65536 {
 		return nil, fmt.Errorf("wasm host: memory limit %d MiB is over the 4 GiB of wasm32", opts.MemoryLimitMiB)
 	}
+	rt, cache, err := newRuntime(ctx, pages, opts.CacheDir, false)
+	if err != nil {
+		return nil, err
+	}
+	// Free memories kept: one per prewarmed instance of a module and one
+	// for a call in flight; more would hold pages no call is using.
+	keep := max(opts.Prewarm, 0) + 1
+	return &Host{opts: opts, rt: rt, cache: cache, memory: newMemoryPool(keep), modules: map[*Module]struct{}{}}, nil
+}
+
+// newRuntime starts a wazero runtime with WASI preview1, the memory cap and
+// a compilation cache in cacheDir ("" for none); guarded compiles wazero's
+// termination check in.
+func newRuntime(ctx context.Context, pages uint32, cacheDir string, guarded bool) (wazero.Runtime, wazero.CompilationCache, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(guarded)
 	var cache wazero.CompilationCache
-	if opts.CacheDir != "" {
-		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
-			return nil, fmt.Errorf("wasm host: compilation cache: %w", err)
+	if cacheDir != "" {
+		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("wasm host: compilation cache: %w", err)
 		}
-		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		c, err := wazero.NewCompilationCacheWithDir(cacheDir)
 		if err != nil {
-			return nil, fmt.Errorf("wasm host: compilation cache %s: %w", opts.CacheDir, err)
+			return nil, nil, fmt.Errorf("wasm host: compilation cache %s: %w", cacheDir, err)
 		}
 		cache = c
 		cfg = cfg.WithCompilationCache(c)
@@ -131,9 +170,167 @@ func NewHost(ctx context.Context, opts Options) (*Host, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
-		return nil, fmt.Errorf("wasm host: WASI: %w", err)
+		if cache != nil {
+			_ = cache.Close(ctx)
+		}
+		return nil, nil, fmt.Errorf("wasm host: WASI: %w", err)
 	}
-	return &Host{opts: opts, rt: rt, cache: cache, modules: map[*Module]struct{}{}}, nil
+	return rt, cache, nil
+}
+
+// guardedRuntime returns the runtime with wazero's termination check,
+// starting it on first use.
+func (h *Host) guardedRuntime(ctx context.Context) (wazero.Runtime, error) {
+	h.gmu.Lock()
+	defer h.gmu.Unlock()
+	if h.guarded == nil {
+		dir := ""
+		if h.opts.CacheDir != "" {
+			dir = filepath.Join(h.opts.CacheDir, "guarded")
+		}
+		rt, cache, err := newRuntime(ctx, uint32(h.opts.MemoryLimitMiB)*16, dir, true)
+		if err != nil {
+			return nil, err
+		}
+		h.guarded, h.guardedCache = rt, cache
+	}
+	return h.guarded, nil
+}
+
+// compile compiles a module with the stop check, or, when the rewrite
+// refuses it, as it is in the guarded runtime (whose compiler then reports
+// what is wrong with a module that is not valid). sha is the module's.
+func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (compiled, error) {
+	checked, why := h.rewritten(sha, wasm)
+	if checked != nil {
+		code, err := h.rt.CompileModule(ctx, checked)
+		if err == nil {
+			return compiled{code: code, rt: h.rt, stoppable: true}, nil
+		}
+		// A module the rewrite read but the compiler refuses (or a
+		// damaged cached rewrite): compiled as it is below, for the
+		// compiler's word on the original.
+		h.dropRewritten(sha)
+		why = fmt.Errorf("the rewritten module does not compile: %w", err)
+	}
+	rt, err := h.guardedRuntime(ctx)
+	if err != nil {
+		return compiled{}, err
+	}
+	code, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return compiled{}, err
+	}
+	h.opts.Logger.Info("wasm driver runs with wazero's termination check (slower calls)", "driver", label, "reason", why.Error())
+	return compiled{code: code, rt: rt}, nil
+}
+
+// descriptionPath is where the describe answer of module sha is kept,
+// per ABI version ("" without a cache directory).
+func (h *Host) descriptionPath(sha string) string {
+	if h.opts.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(h.opts.CacheDir, "described", fmt.Sprintf("%s.abi%d.json", sha, sdk.ABIVersion))
+}
+
+// cachedDescription returns the describe answer module sha gave before, if
+// the cache directory has it and it still passes the host's checks. A
+// driver's description depends on its bytes only (the ABI says it must not
+// depend on any input, and an instance sees no file, clock or
+// environment), so loading the same module again needs no describe call:
+// the call is a new instance's whole start-up, several milliseconds.
+func (h *Host) cachedDescription(sha string) (sdk.Response, bool) {
+	path := h.descriptionPath(sha)
+	if path == "" {
+		return sdk.Response{}, false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sdk.Response{}, false
+	}
+	resp, _, err := plugins.DecodeResponse(b, sdk.OpDescribe)
+	if err != nil {
+		_ = os.Remove(path)
+		return sdk.Response{}, false
+	}
+	return resp, true
+}
+
+// keepDescription keeps a checked describe answer for cachedDescription.
+func (h *Host) keepDescription(sha string, resp sdk.Response) {
+	path := h.descriptionPath(sha)
+	if path == "" {
+		return
+	}
+	b, err := json.Marshal(sdk.Response{ABIVersion: resp.ABIVersion, Describe: resp.Describe})
+	if err == nil {
+		err = writeFileAtomic(path, b)
+	}
+	if err != nil {
+		h.opts.Logger.Warn("wasm host: keeping a driver's description", "path", path, "err", err)
+	}
+}
+
+// rewrittenPath is where the rewrite of module sha is kept ("" without a
+// cache directory).
+func (h *Host) rewrittenPath(sha string) string {
+	if h.opts.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(h.opts.CacheDir, "rewritten", sha+".wasm")
+}
+
+// rewritten returns the module with the stop check, from the cache
+// directory when it was rewritten before (the rewrite of a Go driver
+// takes tens of milliseconds, reading it back one), or nil and why not.
+func (h *Host) rewritten(sha string, wasm []byte) ([]byte, error) {
+	path := h.rewrittenPath(sha)
+	if path != "" {
+		if b, err := os.ReadFile(path); err == nil {
+			return b, nil
+		}
+	}
+	checked, _, err := rewrite.Instrument(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		if err := writeFileAtomic(path, checked); err != nil {
+			h.opts.Logger.Warn("wasm host: keeping a rewritten module", "path", path, "err", err)
+		}
+	}
+	return checked, nil
+}
+
+func (h *Host) dropRewritten(sha string) {
+	if path := h.rewrittenPath(sha); path != "" {
+		_ = os.Remove(path)
+	}
+}
+
+// writeFileAtomic writes b to path through a temporary file and a rename,
+// so a reader never sees part of it.
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		_ = os.Remove(f.Name())
+	}
+	return werr
 }
 
 // Options returns the host's options with the defaults filled in.
@@ -151,9 +348,22 @@ func (h *Host) Close(ctx context.Context) error {
 		_ = m.Close(ctx)
 	}
 	err := h.rt.Close(ctx)
+	h.memory.close()
 	if h.cache != nil {
 		if cerr := h.cache.Close(ctx); err == nil {
 			err = cerr
+		}
+	}
+	h.gmu.Lock()
+	defer h.gmu.Unlock()
+	if h.guarded != nil {
+		if gerr := h.guarded.Close(ctx); err == nil {
+			err = gerr
+		}
+		if h.guardedCache != nil {
+			if cerr := h.guardedCache.Close(ctx); err == nil {
+				err = cerr
+			}
 		}
 	}
 	return err
@@ -166,7 +376,7 @@ type Module struct {
 	// compiled is nil while released (Options.Release): cmu guards it and
 	// users, the calls using it.
 	cmu      sync.Mutex
-	compiled wazero.CompiledModule
+	compiled *compiled
 	users    int
 	wasm     []byte // kept to compile again when released
 	sha      string
@@ -201,28 +411,34 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	sha := SHA256Hex(wasm)
 	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
 	h.mu.Lock()
-	compiled, ok := h.pre[sha]
+	c, ok := h.pre[sha]
 	delete(h.pre, sha)
 	h.mu.Unlock()
 	if !ok {
 		var err error
-		if compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
+		if c, err = h.compile(ctx, m.label, sha, wasm); err != nil {
 			return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
 		}
 	}
-	m.compiled = compiled
+	m.compiled = &c
 	if h.opts.Release && h.opts.Source == nil {
 		m.wasm = wasm
 	}
-	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
-	if err != nil {
-		m.cmu.Lock()
-		_ = m.dropCompiled(ctx)
-		m.cmu.Unlock()
-		if len(stderr) > 0 {
-			h.opts.Logger.Debug("driver describe diagnostics", "driver", m.label, "stderr", string(stderr))
+	resp, cached := h.cachedDescription(sha)
+	if !cached {
+		var stderr []byte
+		var err error
+		resp, stderr, err = m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
+		if err != nil {
+			m.cmu.Lock()
+			_ = m.dropCompiled(ctx)
+			m.cmu.Unlock()
+			if len(stderr) > 0 {
+				h.opts.Logger.Debug("driver describe diagnostics", "driver", m.label, "stderr", string(stderr))
+			}
+			return nil, err
 		}
-		return nil, err
+		h.keepDescription(sha, resp)
 	}
 	m.desc = *resp.Describe
 	m.label = plugins.Label(m.desc.Name, m.desc.Version, sha)
@@ -265,20 +481,20 @@ func (h *Host) Precompile(ctx context.Context, modules [][]byte) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c, err := h.rt.CompileModule(ctx, b)
+			c, err := h.compile(ctx, plugins.Label("", "", sha), sha, b)
 			if err != nil {
 				return
 			}
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			if h.pre == nil {
-				h.pre = map[string]wazero.CompiledModule{}
+				h.pre = map[string]compiled{}
 			}
 			// A twin got there first (a concurrent Precompile): wazero
 			// shares one compiled code per module bytes and counts its
 			// users, so this reference is closed, not kept forever.
 			if _, dup := h.pre[sha]; dup {
-				_ = c.Close(ctx)
+				_ = c.code.Close(ctx)
 				return
 			}
 			h.pre[sha] = c
@@ -292,6 +508,14 @@ func (m *Module) Describe() sdk.Description { return m.desc }
 
 // SHA256 returns the module's hex SHA-256.
 func (m *Module) SHA256() string { return m.sha }
+
+// StopChecked reports whether the module runs with the host's stop check
+// (see the rewrite package) rather than wazero's slower one.
+func (m *Module) StopChecked() bool {
+	m.cmu.Lock()
+	defer m.cmu.Unlock()
+	return m.compiled != nil && m.compiled.stoppable
+}
 
 // Label names the driver in messages.
 func (m *Module) Label() string { return m.label }
@@ -328,7 +552,7 @@ func (m *Module) dropCompiled(ctx context.Context) error {
 	if m.compiled == nil {
 		return nil
 	}
-	err := m.compiled.Close(ctx)
+	err := m.compiled.code.Close(ctx)
 	m.compiled = nil
 	return err
 }
@@ -352,11 +576,11 @@ func (m *Module) acquire(ctx context.Context) error {
 				return fmt.Errorf("fetching the module to compile it again: the bytes fetched are not module %s", m.sha)
 			}
 		}
-		c, err := m.h.rt.CompileModule(ctx, b)
+		c, err := m.h.compile(ctx, m.label, m.sha, b)
 		if err != nil {
 			return err
 		}
-		m.compiled = c
+		m.compiled = &c
 	}
 	m.users++
 	return nil
@@ -414,7 +638,10 @@ func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byt
 	start := time.Now()
 	err = inst.run(ctx, in, m.h.opts.Timeout)
 	took := time.Since(start)
-	m.refill()
+	// The replacement instance starts once the answer is decoded: its
+	// start-up (milliseconds of compiled code that the Go runtime cannot
+	// stop for a collection) does not delay this call.
+	defer m.refill()
 	diag := inst.stderr.Bytes()
 	if inst.stdout.over {
 		return sdk.Response{}, diag, fail(plugins.FaultOversized, fmt.Errorf("the driver wrote more than %d bytes on stdout", m.h.opts.MaxAnswerBytes))
@@ -439,12 +666,18 @@ func (m *Module) classify(inst *instance, err error, stderr []byte, took time.Du
 		}
 		return e
 	}
+	// A stop-checked module stopped at its deadline traps (unreachable);
+	// a guarded one exits with wazero's code: the flags say which it was.
+	switch {
+	case inst.timedOut.Load():
+		return plugins.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))
+	case inst.canceled.Load():
+		return plugins.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
+	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch code := exit.ExitCode(); {
-		case inst.timedOut.Load():
-			return plugins.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))
-		case inst.canceled.Load() || code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded:
+		case code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded:
 			return plugins.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
 		default:
 			switch {

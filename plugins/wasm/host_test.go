@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -306,5 +307,77 @@ func TestCompilationCacheIsUsed(t *testing.T) {
 	t.Logf("load from the cache took %s", time.Since(start))
 	if n := countFiles(t, dir); n == 0 {
 		t.Fatal("the compilation cache directory is empty")
+	}
+}
+
+// The Go drivers (test drivers and shipped device types) run with the stop
+// check: a module the rewrite refused would silently run about four times
+// slower under wazero's own check.
+func TestGoDriversAreStopChecked(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{Prewarm: -1})
+	for _, dir := range []string{"plugins/wasm/testdata/good", "plugins/wasm/testdata/loop", "devicetypes/soca9"} {
+		m, err := h.Load(ctx, dir, testbuild.Read(t, dir, testbuild.WASM, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.StopChecked() {
+			t.Errorf("%s runs with wazero's termination check, not the host's stop check", dir)
+		}
+	}
+}
+
+// A module the rewrite does not take (here: no sched_yield import) still
+// runs, in the guarded runtime, and its deadline still holds.
+func TestGuardedFallbackKeepsTheDeadline(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{Timeout: 300 * time.Millisecond})
+	_, err := h.Load(ctx, "spin.wasm", spinModule)
+	if plugins.FaultOf(err) != plugins.FaultTimeout {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}
+
+// spinModule's _start loops forever, with no import at all.
+var spinModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: func() -> ()
+	0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00, // export _start
+	0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // code: loop br 0 end
+}
+
+// Compiled WebAssembly cannot be preempted: a driver spinning without host
+// calls would hold up every stop-the-world of the host (a garbage
+// collection waits for all goroutines), and so the host itself. The stop
+// check's periodic yield is a host call: collections go on while a driver
+// spins, and the deadline still ends it.
+func TestSpinningDriverDoesNotHoldUpTheHost(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, wasm.Options{Timeout: 3 * time.Second, Prewarm: -1})
+	m, err := h.Load(ctx, "loop.wasm", testbuild.Read(t, "plugins/wasm/testdata/loop", testbuild.WASM, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := m.Plan(ctx, planRequest())
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the driver is spinning
+	gcs := make(chan struct{})
+	go func() {
+		for range 5 {
+			runtime.GC()
+		}
+		close(gcs)
+	}()
+	select {
+	case <-gcs:
+	case err := <-done:
+		t.Fatalf("the call ended (%v) before the collections did: they waited for the spinning driver", err)
+	}
+	if err := <-done; plugins.FaultOf(err) != plugins.FaultTimeout {
+		t.Fatalf("err = %v, want a timeout", err)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/sdk"
 )
 
 // An instance is one fresh module instance, used for exactly one call. It is
@@ -28,6 +30,26 @@ type instance struct {
 	done     chan error
 	timedOut atomic.Bool
 	canceled atomic.Bool
+	stopped  atomic.Bool // stop was called
+}
+
+// errStopped is the panic of a stopped instance's yield.
+var errStopped = errors.New("stopped by its host")
+
+// stop ends the instance: a stop-checked module at its next yield (see
+// rewrite), a guarded one through its context.
+func (in *instance) stop() {
+	in.stopped.Store(true)
+	in.cancel()
+}
+
+// yield is the instance's sched_yield, which a stop-checked module calls
+// every rewrite.Fuel loop iterations: it ends a stopped instance (wazero
+// turns the panic into the call's error).
+func (in *instance) yield() {
+	if in.stopped.Load() {
+		panic(errStopped)
+	}
 }
 
 // gate is the instance's stdin: the first Read waits until the request is
@@ -64,7 +86,11 @@ func (g *gate) open(in []byte) {
 }
 
 // spawn starts a fresh instance; it runs until its first read of stdin.
-func (m *Module) spawn() *instance {
+//
+// A prewarmed instance gets the argument sdk.PrewarmArg: the driver then
+// knows its request will come later and does its start-up work first (the
+// SDK warms encoding/json up); one spawned for a call at once does not.
+func (m *Module) spawn(prewarm bool) *instance {
 	ictx, cancel := context.WithCancel(context.Background())
 	in := &instance{
 		gate:   newGate(),
@@ -75,19 +101,20 @@ func (m *Module) spawn() *instance {
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: instances of one module run side by side
-		WithArgs("driver").
+		WithArgs(args(prewarm)...).
 		WithStdin(in.gate).
 		WithStdout(in.stdout).
-		WithStderr(in.stderr)
+		WithStderr(in.stderr).
+		WithOsyield(in.yield)
 	m.cmu.Lock()
-	compiled := m.compiled
+	c := m.compiled
 	m.cmu.Unlock()
 	go func() {
-		if compiled == nil {
+		if c == nil {
 			in.done <- errors.New("the module was closed")
 			return
 		}
-		mod, err := m.h.rt.InstantiateModule(ictx, compiled, cfg)
+		mod, err := c.rt.InstantiateModule(experimental.WithMemoryAllocator(ictx, m.h.memory.allocator()), c.code, cfg)
 		if mod != nil {
 			_ = mod.Close(context.Background())
 		}
@@ -96,12 +123,19 @@ func (m *Module) spawn() *instance {
 	return in
 }
 
+func args(prewarm bool) []string {
+	if prewarm {
+		return []string{"driver", sdk.PrewarmArg}
+	}
+	return []string{"driver"}
+}
+
 // run gives the request and waits for the instance to end, stopping it at
 // the deadline or when ctx is done.
 func (in *instance) run(ctx context.Context, req []byte, timeout time.Duration) error {
 	timer := time.AfterFunc(timeout, func() {
 		in.timedOut.Store(true)
-		in.cancel()
+		in.stop()
 	})
 	stop := context.AfterFunc(ctx, func() {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -109,7 +143,7 @@ func (in *instance) run(ctx context.Context, req []byte, timeout time.Duration) 
 		} else {
 			in.canceled.Store(true)
 		}
-		in.cancel()
+		in.stop()
 	})
 	in.gate.open(req)
 	err := <-in.done
@@ -122,7 +156,7 @@ func (in *instance) run(ctx context.Context, req []byte, timeout time.Duration) 
 // drop ends an unused instance.
 func (in *instance) drop() {
 	in.gate.open(nil)
-	in.cancel()
+	in.stop()
 	<-in.done
 }
 
@@ -134,7 +168,7 @@ func (m *Module) take() *instance {
 	case in := <-m.pool:
 		return in
 	default:
-		return m.spawn()
+		return m.spawn(false)
 	}
 }
 
@@ -149,7 +183,7 @@ func (m *Module) refill() {
 	go func() {
 		defer m.wg.Done()
 		defer m.refilling.Add(-1)
-		in := m.spawn()
+		in := m.spawn(true)
 		select {
 		case <-in.gate.waiting:
 		case err := <-in.done:
