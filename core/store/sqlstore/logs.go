@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -78,28 +79,9 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	// The jobs' statements are generated for the group's size: they go to
-	// the transaction itself, not through the statement cache (one text
-	// per size would fill it), as assignSet's do. The chunks' INSERT is one
-	// text, cached.
-	var qa args
-	rows, err := t.Tx.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
-		` ORDER BY id`+s.d.ForUpdate, qa...)
+	next, err := s.logNexts(ctx, t, ids)
 	if err != nil {
-		return s.wrap(err, "appending logs: reading the jobs' next indexes")
-	}
-	next := make(map[int64]int64, len(ids))
-	for rows.Next() {
-		var id, n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return s.wrap(err, "appending logs: reading the jobs' next indexes")
-		}
-		next[id] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return s.wrap(err, "appending logs: reading the jobs' next indexes")
+		return err
 	}
 	changed := map[int64]bool{}
 	ins := chunkInserter{t: t}
@@ -143,10 +125,88 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		ns[i] = next[id]
 		t.emit(store.TopicLogs, strconv.FormatInt(id, 10))
 	}
+	return s.setLogNexts(ctx, t, cids, ns)
+}
+
+// Statements of the jobs' log_next, one job each: SQLite runs a prepared
+// statement per job in microseconds, where parsing a statement generated
+// for each group's size costs more than the rest of the group's work.
+const (
+	logNextSQL    = `SELECT log_next FROM jobs WHERE id = $1`
+	setLogNextSQL = `UPDATE jobs SET log_next = $1 WHERE id = $2`
+)
+
+// logNexts reads the log_next of jobs ids (sorted), locking their rows on
+// PostgreSQL; an unknown job is not in the map.
+func (s *DB) logNexts(ctx context.Context, t *tx, ids []int64) (map[int64]int64, error) {
+	next := make(map[int64]int64, len(ids))
+	fail := func(err error) (map[int64]int64, error) {
+		return nil, s.wrap(err, "appending logs: reading the jobs' next indexes")
+	}
+	if !s.d.ArrayParams {
+		st := t.stmt(ctx, logNextSQL)
+		for _, id := range ids {
+			var n int64
+			var err error
+			if st != nil {
+				err = st.QueryRowContext(ctx, id).Scan(&n)
+			} else {
+				err = t.Tx.QueryRowContext(ctx, logNextSQL, id).Scan(&n)
+			}
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fail(err)
+			}
+			next[id] = n
+		}
+		return next, nil
+	}
+	// PostgreSQL: one statement for the group (its ids bound as one
+	// array, so the text does not depend on the group's size), in id
+	// order, a stable order of row locks.
+	var qa args
+	rows, err := t.QueryContext(ctx, `SELECT id, log_next FROM jobs WHERE `+s.d.inSet(&qa, "id", int64Col(ids))+
+		` ORDER BY id`+s.d.ForUpdate, qa...)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return fail(err)
+		}
+		next[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	return next, nil
+}
+
+// setLogNexts sets the log_next of jobs ids to ns.
+func (s *DB) setLogNexts(ctx context.Context, t *tx, ids, ns []int64) error {
+	if !s.d.ArrayParams {
+		st := t.stmt(ctx, setLogNextSQL)
+		for i, id := range ids {
+			var err error
+			if st != nil {
+				_, err = st.ExecContext(ctx, ns[i], id)
+			} else {
+				_, err = t.Tx.ExecContext(ctx, setLogNextSQL, ns[i], id)
+			}
+			if err != nil {
+				return s.wrap(err, "appending logs: updating job %d's next index", id)
+			}
+		}
+		return nil
+	}
 	var a args
-	q := `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(cids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
-	if _, err := t.Tx.ExecContext(ctx, q, a...); err != nil {
-		return s.wrap(err, "appending logs: updating %d jobs' next indexes", len(cids))
+	q := `UPDATE jobs SET log_next = v.c2 FROM ` + s.d.rowsTable(&a, int64Col(ids), int64Col(ns)) + ` WHERE jobs.id = v.c1`
+	if _, err := t.ExecContext(ctx, q, a...); err != nil {
+		return s.wrap(err, "appending logs: updating %d jobs' next indexes", len(ids))
 	}
 	return nil
 }
