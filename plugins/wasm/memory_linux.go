@@ -3,6 +3,7 @@ package wasm
 import (
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -20,11 +21,19 @@ import (
 // reused mapping is zeroed, as far as its last user wrote, when it is
 // handed out: before the module's data is copied in, and in the prewarmed
 // instance's start-up rather than in a call.
+//
+// A free mapping unused for releaseAfter gives its pages back to the system
+// (madvise DONTNEED: the mapping stays, reads as zeros, and costs page
+// faults again on its next use), so an idle host holds no instance memory.
 type memoryPool struct {
-	mu   sync.Mutex
-	free []*mappedMemory
-	max  int // free mappings kept
+	mu    sync.Mutex
+	free  []*mappedMemory
+	max   int         // free mappings kept
+	timer *time.Timer // the next release, while a free mapping holds pages
 }
+
+// releaseAfter is how long a free mapping keeps its pages.
+const releaseAfter = time.Second
 
 func newMemoryPool(keep int) *memoryPool { return &memoryPool{max: keep} }
 
@@ -55,12 +64,42 @@ func (p *memoryPool) Allocate(capacity, max uint64) experimental.LinearMemory {
 	return &mappedMemory{pool: p, buf: b}
 }
 
+// release gives back the pages of the mappings free for releaseAfter, and
+// comes back for the others.
+func (p *memoryPool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timer = nil
+	var next time.Duration
+	for _, m := range p.free {
+		if m.used == 0 {
+			continue
+		}
+		if idle := time.Since(m.freed); idle < releaseAfter {
+			if wait := releaseAfter - idle; next == 0 || wait < next {
+				next = wait
+			}
+			continue
+		}
+		if syscall.Madvise(m.buf[:m.used], syscall.MADV_DONTNEED) == nil {
+			m.used = 0 // the kernel hands zero pages from now on
+		}
+	}
+	if next > 0 {
+		p.timer = time.AfterFunc(next, p.release)
+	}
+}
+
 // close unmaps the free mappings.
 func (p *memoryPool) close() {
 	p.mu.Lock()
 	free := p.free
 	p.free = nil
 	p.max = 0
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
 	p.mu.Unlock()
 	for _, m := range free {
 		_ = syscall.Munmap(m.buf)
@@ -69,9 +108,10 @@ func (p *memoryPool) close() {
 
 // mappedMemory is one mapping; used is the most of it handed out.
 type mappedMemory struct {
-	pool *memoryPool
-	buf  []byte
-	used uint64
+	pool  *memoryPool
+	buf   []byte
+	used  uint64
+	freed time.Time // when it went back to the pool
 }
 
 func (m *mappedMemory) Reallocate(size uint64) []byte {
@@ -87,7 +127,11 @@ func (m *mappedMemory) Free() {
 	p := m.pool
 	p.mu.Lock()
 	if len(p.free) < p.max {
+		m.freed = time.Now()
 		p.free = append(p.free, m)
+		if p.timer == nil {
+			p.timer = time.AfterFunc(releaseAfter, p.release)
+		}
 		p.mu.Unlock()
 		return
 	}
