@@ -82,13 +82,18 @@ func (c *Client) timeout() time.Duration {
 	return 60 * time.Second
 }
 
+// rawJSON is a request body already encoded.
+type rawJSON []byte
+
 // do sends one request and decodes a 2xx JSON answer into out (if not
 // nil); jobToken is set for job-scoped calls.
 func (c *Client) do(ctx context.Context, method, path, jobToken string, in, out any, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
-	if in != nil {
+	if raw, ok := in.(rawJSON); ok {
+		body = bytes.NewReader(raw)
+	} else if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding %s %s: %w", method, path, err)
@@ -164,7 +169,7 @@ func (c *Client) Start(ctx context.Context, id int64, token string) error {
 // the server expects.
 func (c *Client) SendLogs(ctx context.Context, id int64, token string, first int64, recs []Record) (int64, error) {
 	var ack LogAck
-	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/jobs/%d/logs", id), token, LogBatch{First: first, Records: recs}, &ack, c.timeout())
+	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/jobs/%d/logs", id), token, rawJSON(appendLogBatch(nil, first, recs)), &ack, c.timeout())
 	return ack.Next, err
 }
 

@@ -43,6 +43,7 @@ type spool struct {
 	pending []Record // records acked..acked+len(pending)-1
 	spilled bool     // records beyond pending are on disk only
 	err     error    // first write error (reported in the job log)
+	line    []byte   // Record's encoding buffer
 	notify  chan struct{}
 }
 
@@ -85,11 +86,9 @@ func (s *spool) Record(rec model.LogRecord) {
 	if r.Time.IsZero() {
 		r.Time = nowUTC()
 	}
-	b, err := json.Marshal(r)
 	s.mu.Lock()
-	if err == nil {
-		_, err = s.bw.Write(append(b, '\n'))
-	}
+	s.line = append(appendRecord(s.line[:0], r), '\n')
+	_, err := s.bw.Write(s.line)
 	if err != nil && s.err == nil {
 		s.err = err
 	}

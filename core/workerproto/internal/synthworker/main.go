@@ -3,7 +3,8 @@
 // place of the dispatcher: each job emits LAVA_SYNTH_LINES records of 80
 // bytes ("line N ..."), one every LAVA_SYNTH_INTERVAL, and ends Complete
 // with one test case. It drives the protocol tests and benchmarks (no
-// board needed); it is not shipped.
+// board needed); it is not shipped. Lines are read in bursts every 10 ms
+// (or every LAVA_SYNTH_INTERVAL when longer), as a console's are.
 package main
 
 import (
@@ -57,10 +58,16 @@ func Line(n int) string {
 	return s + strings.Repeat("x", max(0, 80-len(s)))
 }
 
+// readEvery is how often the synthetic console is read: like a serial port,
+// whose bytes arrive in bursts (a UART FIFO, the kernel's tty buffer) and
+// are read a few lines at a time, not one wake-up per line.
+const readEvery = 10 * time.Millisecond
+
 func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
-	t := time.NewTicker(max(r.interval, time.Microsecond))
+	start := time.Now()
+	t := time.NewTicker(max(r.interval, readEvery))
 	defer t.Stop()
-	for i := 0; i < r.lines; i++ {
+	for i := 0; i < r.lines; {
 		if r.interval > 0 {
 			select {
 			case <-ctx.Done():
@@ -68,7 +75,16 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 			case <-t.C:
 			}
 		}
-		sink.Record(model.LogRecord{Time: time.Now(), Level: model.LevelTarget, Message: Line(i)})
+		// Every line due by now (line i is due at start + i*interval),
+		// stamped as it is read.
+		due := r.lines
+		if r.interval > 0 {
+			due = min(r.lines, int(time.Since(start)/r.interval)+1)
+		}
+		now := time.Now()
+		for ; i < due; i++ {
+			sink.Record(model.LogRecord{Time: now, Level: model.LevelTarget, Message: Line(i)})
+		}
 	}
 	return workerproto.Outcome{Health: model.JobComplete,
 		Cases: []model.TestCase{{Suite: "lava", Name: "synthetic", Result: model.ResultPass, LogStart: 0, LogEnd: int64(r.lines)}}}
