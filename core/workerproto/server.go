@@ -270,17 +270,27 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// decode reads a size-limited JSON body into v; false means an answer was
+// readBody reads a size-limited request body; false means an answer was
 // written.
-func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body is over the %d bytes limit", mbe.Limit), nil)
-			return false
+			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "reading the request body: "+err.Error(), nil)
+		return nil, false
+	}
+	return b, true
+}
+
+// decode reads a size-limited JSON body into v; false means an answer was
+// written.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	b, ok := readBody(w, r, limit)
+	if !ok {
 		return false
 	}
 	if err := json.Unmarshal(b, v); err != nil {
@@ -632,8 +642,17 @@ func (s *Server) observeLogs(id, first int64, recs []model.LogRecord, next int64
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := jobFrom(ctx)
-	var b LogBatch
-	if !decode(w, r, MaxBodyBytes, &b) {
+	body, ok := readBody(w, r, MaxBodyBytes)
+	if !ok {
+		return
+	}
+	b, err := decodeLogBatch(body)
+	if errors.Is(err, errSlowPath) {
+		b = LogBatch{}
+		err = json.Unmarshal(body, &b)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error(), nil)
 		return
 	}
 	if b.First < 0 {
