@@ -48,17 +48,20 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// warmUp runs encoding/json over the request and answer types once. A
-// fresh Go runtime builds its reflection caches on first use (milliseconds
-// in WebAssembly); the host starts instances ahead of calls, so work done
-// before stdin is read is off the call's latency.
-func warmUp() {
-	var req Request
-	_ = json.Unmarshal([]byte(`{"abi_version":1,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,"x",true,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`), &req)
+// warmUp runs the request decoder over every request field, and
+// encoding/json over the answer types, once. A fresh Go runtime builds its
+// reflection caches on first use (milliseconds in WebAssembly), and the
+// decoder's code and allocator paths are cold; the host starts instances
+// ahead of calls, so work done before stdin is read is off the call's
+// latency. (encoding/json decodes a request only if decodeRequest cannot.)
+// It returns the decoder's error: nil, the request is of the common shape.
+func warmUp() error {
+	_, err := decodeRequest([]byte(`{"abi_version":1,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,-2.5e3,"x\u00e9\n",true,false,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`))
 	all := Step{Power: &PowerStep{}, Connect: &ConnectStep{Serial: &SerialPort{}}, Expect: &ExpectStep{Patterns: []Pattern{{}}},
 		Send: &SendStep{}, Interrupt: &InterruptStep{}, Commands: &CommandsStep{}, Serve: &ServeStep{}, Flash: &FlashStep{},
 		Login: &LoginStep{}, Shell: &ShellStep{}, TestShell: &TestShellStep{}, Host: &HostStep{}, OnFailure: &Failure{}}
 	_, _ = marshal(Response{Plan: &Plan{Steps: []Step{all}}, Describe: &Description{Settings: []SettingSpec{{}}}, Error: &Error{}})
+	return err
 }
 
 func handle(d Driver, in []byte) (resp Response) {
@@ -68,8 +71,8 @@ func handle(d Driver, in []byte) (resp Response) {
 			resp = Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: fmt.Sprintf("driver panic: %v", r)}}
 		}
 	}()
-	var req Request
-	if err := json.Unmarshal(in, &req); err != nil {
+	req, err := readRequest(in)
+	if err != nil {
 		resp.Error = &Error{Type: ErrorBug, Message: "decoding the request: " + err.Error()}
 		return resp
 	}
