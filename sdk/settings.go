@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -58,7 +57,7 @@ func ParseSettings(text []byte) ([]SettingSpec, error) {
 			return nil, fmt.Errorf("settings line %d: indented line: only top-level `key: value` lines are allowed", lineNo)
 		}
 		key, rest, ok := strings.Cut(line, ":")
-		if !ok || !settingKey.MatchString(key) {
+		if !ok || !isSettingKey(key) {
 			return nil, fmt.Errorf("settings line %d: want `key: value` with a key of letters, digits, '_' or '-', got %q", lineNo, line)
 		}
 		if rest != "" && rest[0] != ' ' {
@@ -95,13 +94,6 @@ func SettingDefaults(specs []SettingSpec) Values {
 	}
 	return v
 }
-
-var (
-	settingKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	// Plain scalars a YAML reader would not take as a string.
-	yamlNonString = regexp.MustCompile(`(?i)^(null|~|true|false|yes|no|on|off|y|n|[-+]?(\.inf|\.nan)|[-+]?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|[-+]?\.[0-9]+([eE][-+]?[0-9]+)?|0x[0-9a-f_]+|0o[0-7]+|0b[01]+|[-+]?[0-9]+(:[0-5]?[0-9])+(\.[0-9]*)?)$`)
-	decimalInt    = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
-)
 
 func parseSettingValue(s string) (any, string, error) {
 	switch {
@@ -156,7 +148,7 @@ func parseSettingScalar(s string) (any, string, error) {
 		}
 		return v, SettingString, nil
 	}
-	if decimalInt.MatchString(s) {
+	if isDecimalInt(s) {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return nil, "", fmt.Errorf("integer %s: %w", s, err)
@@ -169,7 +161,7 @@ func parseSettingScalar(s string) (any, string, error) {
 	case "false":
 		return false, SettingBool, nil
 	}
-	if yamlNonString.MatchString(s) {
+	if isYAMLNonString(s) {
 		return nil, "", fmt.Errorf("%q is not read as a string by YAML: quote it", s)
 	}
 	if strings.ContainsAny(s[:1], "-?:,[]{}#&*!|>'\"%@`") || strings.Contains(s, ": ") || strings.Contains(s, " #") ||
