@@ -201,6 +201,11 @@ func (h *Host) guardedRuntime(ctx context.Context) (wazero.Runtime, error) {
 // refuses it, as it is in the guarded runtime (whose compiler then reports
 // what is wrong with a module that is not valid). sha is the module's.
 func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (compiled, error) {
+	// Before the runtime decodes it: a module whose counts claim more
+	// than it holds would make the decoder allocate gigabytes.
+	if err := rewrite.Check(wasm); err != nil {
+		return compiled{}, fmt.Errorf("refused before compiling: %w", err)
+	}
 	checked, why := h.rewritten(sha, wasm)
 	if checked != nil {
 		code, err := h.rt.CompileModule(ctx, checked)

@@ -381,3 +381,14 @@ func TestSpinningDriverDoesNotHoldUpTheHost(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
+
+// A module of a few bytes that declares four billion exports is refused
+// before the runtime's decoder would allocate for them.
+func TestModuleClaimingHugeCountsIsRefused(t *testing.T) {
+	h := newHost(t, wasm.Options{})
+	bomb := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x07, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f}
+	_, err := h.Load(context.Background(), "bomb.wasm", bomb)
+	if plugins.FaultOf(err) != plugins.FaultCompile || !strings.Contains(err.Error(), "more entries or bytes than the module holds") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -22,7 +22,7 @@ const (
 
 // ErrUnsupported says the module uses instructions or types the rewrite
 // does not know; the module itself may be valid.
-var ErrUnsupported = errors.New("not supported by the stop-check rewrite")
+var ErrUnsupported = errors.New("not supported by the host's module reader")
 
 // Section ids.
 const (
