@@ -6,6 +6,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/lavalab/lavalab/core/jsontext"
 	"github.com/lavalab/lavalab/core/model"
 )
 
@@ -23,8 +24,6 @@ import (
 // written under a bigger bound remain.
 const maxChunkRecords = 512
 
-const hexDigits = "0123456789abcdef"
-
 // appendLogChunk appends the chunk data of recs to b.
 func appendLogChunk(b []byte, recs []model.LogRecord) []byte {
 	b = append(b, '[')
@@ -36,62 +35,18 @@ func appendLogChunk(b []byte, recs []model.LogRecord) []byte {
 		b = append(b, '[')
 		b = strconv.AppendInt(b, micros(r.Time), 10)
 		b = append(b, ',')
-		b = appendJSONString(b, r.Level)
+		b = jsontext.AppendString(b, r.Level)
 		b = append(b, ',')
-		b = appendJSONString(b, r.Message)
+		b = jsontext.AppendString(b, r.Message)
 		if r.Structured {
 			b = append(b, ",1,"...)
 		} else {
 			b = append(b, ",0,"...)
 		}
-		b = appendJSONString(b, r.NS)
+		b = jsontext.AppendString(b, r.NS)
 		b = append(b, ']')
 	}
 	return append(b, ']')
-}
-
-// appendJSONString appends s as a JSON string: '"', '\' and the control
-// characters below 0x20 are escaped, each byte of invalid UTF-8 becomes
-// U+FFFD, everything else is copied.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // decodeLogChunk appends to out the records of a chunk holding records

@@ -1,0 +1,6 @@
+// Package jsontext appends JSON strings to byte slices without reflection,
+// for the hot paths that encode log records by hand (the worker's spool and
+// batches, the store's log chunks).
+//
+// It imports only the standard library.
+package jsontext
