@@ -84,7 +84,7 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		return err
 	}
 	changed := map[int64]bool{}
-	ins := chunkInserter{t: t}
+	ins := chunkInserter{t: t, d: s.d}
 	for _, r := range group {
 		n, ok := next[r.job]
 		switch {
@@ -111,6 +111,9 @@ func (s *DB) appendGroup(ctx context.Context, t *tx, group []*logReq) error {
 		next[r.job] = n
 		r.next = n
 		changed[r.job] = true
+	}
+	if err := ins.flush(ctx); err != nil {
+		return s.wrap(err, "appending logs: storing %d chunks", len(ins.jobs))
 	}
 	if len(changed) == 0 {
 		return nil
@@ -221,17 +224,31 @@ func (s *DB) LogCount(ctx context.Context, jobID int64) (int64, error) {
 // insertChunkSQL stores one chunk.
 const insertChunkSQL = `INSERT INTO log_chunks (job_id, first_idx, end_idx, data) VALUES ($1, $2, $3, $4)`
 
-// chunkInserter inserts a group's chunks with one statement bound to the
-// transaction, encoding each in a reused buffer.
+// chunkInserter inserts a group's chunks: on SQLite with one statement
+// bound to the transaction, run per chunk, encoding each in a reused
+// buffer; on PostgreSQL (ArrayParams) as one statement for the whole group
+// at flush, its columns bound as arrays (one round trip, not one a chunk).
 type chunkInserter struct {
 	t     *tx
+	d     Dialect
 	st    *sql.Stmt
 	bound bool
 	buf   []byte
+
+	jobs, firsts, ends []int64 // PostgreSQL: the group's chunks
+	data               []string
 }
 
-// insert stores recs, numbered from first, as one chunk of job.
+// insert stores recs, numbered from first, as one chunk of job (on
+// PostgreSQL, at flush).
 func (c *chunkInserter) insert(ctx context.Context, job, first int64, recs []model.LogRecord) error {
+	if c.d.ArrayParams {
+		c.jobs = append(c.jobs, job)
+		c.firsts = append(c.firsts, first)
+		c.ends = append(c.ends, first+int64(len(recs)))
+		c.data = append(c.data, string(appendLogChunk(c.buf[:0], recs)))
+		return nil
+	}
 	if !c.bound {
 		c.st, c.bound = c.t.stmt(ctx, insertChunkSQL), true
 	}
@@ -243,6 +260,18 @@ func (c *chunkInserter) insert(ctx context.Context, job, first int64, recs []mod
 	} else {
 		_, err = c.t.Tx.ExecContext(ctx, insertChunkSQL, job, first, end, string(c.buf))
 	}
+	return err
+}
+
+// flush stores the chunks insert kept (PostgreSQL).
+func (c *chunkInserter) flush(ctx context.Context) error {
+	if len(c.jobs) == 0 {
+		return nil
+	}
+	var a args
+	q := `INSERT INTO log_chunks (job_id, first_idx, end_idx, data) SELECT c1, c2, c3, c4 FROM ` +
+		c.d.rowsTable(&a, int64Col(c.jobs), int64Col(c.firsts), int64Col(c.ends), textCol(c.data))
+	_, err := c.t.ExecContext(ctx, q, a...)
 	return err
 }
 
