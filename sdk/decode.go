@@ -253,7 +253,9 @@ func (d *decoder) values(p *Values) bool {
 	return false
 }
 
-func (d *decoder) request(r *Request) bool {
+// fields decodes an object whose fields field decodes, one key at a time
+// (it reports false on an error, as every step here does).
+func (d *decoder) fields(field func(key string) bool) bool {
 	if !d.open() {
 		return false
 	}
@@ -262,197 +264,140 @@ func (d *decoder) request(r *Request) bool {
 		if !ok || end {
 			return ok
 		}
+		if !field(key) {
+			return false
+		}
+	}
+}
+
+func (d *decoder) request(r *Request) bool {
+	return d.fields(func(key string) bool {
 		switch key {
 		case "abi_version":
-			ok = d.intField(&r.ABIVersion)
+			return d.intField(&r.ABIVersion)
 		case "op":
-			ok = d.strField(&r.Op)
+			return d.strField(&r.Op)
 		case "plan":
 			if d.null() {
 				r.Plan = nil
-				continue
+				return true
 			}
 			if r.Plan == nil {
 				r.Plan = new(PlanRequest)
 			}
-			ok = d.planRequest(r.Plan)
-		default:
-			ok = d.unknown(key)
+			return d.planRequest(r.Plan)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 func (d *decoder) planRequest(p *PlanRequest) bool {
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		switch key {
 		case "job_id":
-			ok = d.strField(&p.JobID)
+			return d.strField(&p.JobID)
 		case "action":
-			ok = d.null() || d.action(&p.Action)
+			return d.null() || d.action(&p.Action)
 		case "context":
-			ok = d.values(&p.Context)
+			return d.values(&p.Context)
 		case "settings":
-			ok = d.values(&p.Settings)
+			return d.values(&p.Settings)
 		case "device":
-			ok = d.null() || d.device(&p.Device)
+			return d.null() || d.device(&p.Device)
 		case "worker":
-			ok = d.null() || d.worker(&p.Worker)
-		default:
-			ok = d.unknown(key)
+			return d.null() || d.worker(&p.Worker)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 func (d *decoder) action(a *Action) bool {
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		switch key {
 		case "kind":
-			ok = d.strField(&a.Kind)
+			return d.strField(&a.Kind)
 		case "method":
-			ok = d.strField(&a.Method)
+			return d.strField(&a.Method)
 		case "level":
-			ok = d.strField(&a.Level)
+			return d.strField(&a.Level)
 		case "namespace":
-			ok = d.strField(&a.Namespace)
+			return d.strField(&a.Namespace)
 		case "params":
-			ok = d.values(&a.Params)
-		default:
-			ok = d.unknown(key)
+			return d.values(&a.Params)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 func (d *decoder) device(f *DeviceFacts) bool {
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		switch key {
 		case "hostname":
-			ok = d.strField(&f.Hostname)
+			return d.strField(&f.Hostname)
 		case "device_type":
-			ok = d.strField(&f.DeviceType)
-		default:
-			ok = d.unknown(key)
+			return d.strField(&f.DeviceType)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 func (d *decoder) worker(w *WorkerFacts) bool {
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		switch key {
 		case "server_ip":
-			ok = d.strField(&w.ServerIP)
+			return d.strField(&w.ServerIP)
 		case "nfs_server_ip":
-			ok = d.strField(&w.NFSServerIP)
+			return d.strField(&w.NFSServerIP)
 		case "http_base_url":
-			ok = d.strField(&w.HTTPBaseURL)
+			return d.strField(&w.HTTPBaseURL)
 		case "artifacts":
 			if d.null() {
 				w.Artifacts = nil
-				continue
+				return true
 			}
-			ok = d.artifacts(&w.Artifacts)
-		default:
-			ok = d.unknown(key)
+			return d.artifacts(&w.Artifacts)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 // artifacts decodes the artifacts object into the map (made if nil). Each
 // value is decoded into a zero Artifact, as encoding/json does; null
 // stores the zero Artifact.
 func (d *decoder) artifacts(p *map[string]Artifact) bool {
-	if !d.open() {
-		return false
-	}
-	if *p == nil {
+	if *p == nil && d.i < len(d.s) && d.s[d.i] == '{' {
 		*p = make(map[string]Artifact)
 	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		var a Artifact
 		if !d.null() && !d.artifact(&a) {
 			return false
 		}
 		(*p)[key] = a
-	}
+		return true
+	})
 }
 
 func (d *decoder) artifact(a *Artifact) bool {
-	if !d.open() {
-		return false
-	}
-	for first := true; ; first = false {
-		key, end, ok := d.next(first)
-		if !ok || end {
-			return ok
-		}
+	return d.fields(func(key string) bool {
 		switch key {
 		case "tftp_path":
-			ok = d.strField(&a.TFTPPath)
+			return d.strField(&a.TFTPPath)
 		case "local_path":
-			ok = d.strField(&a.LocalPath)
+			return d.strField(&a.LocalPath)
 		case "url":
-			ok = d.strField(&a.URL)
+			return d.strField(&a.URL)
 		case "type":
-			ok = d.strField(&a.Type)
+			return d.strField(&a.Type)
 		case "uboot_header":
-			ok = d.boolField(&a.UBootHeader)
+			return d.boolField(&a.UBootHeader)
 		case "image_arg":
-			ok = d.strField(&a.ImageArg)
+			return d.strField(&a.ImageArg)
 		case "format":
-			ok = d.strField(&a.Format)
-		default:
-			ok = d.unknown(key)
+			return d.strField(&a.Format)
 		}
-		if !ok {
-			return false
-		}
-	}
+		return d.unknown(key)
+	})
 }
 
 // value decodes any JSON value as encoding/json does into an interface:
