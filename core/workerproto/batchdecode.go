@@ -551,15 +551,8 @@ func (d *batchDecoder) bool(out *bool) error {
 // time decodes "dt" as encoding/json does: time.Time.UnmarshalJSON of
 // the raw JSON text (escapes are not interpreted; null: no change).
 func (d *batchDecoder) time(out *time.Time) error {
-	if d.i >= len(d.b) {
-		return d.eof()
-	}
-	switch d.b[d.i] {
-	case 'n':
-		return d.literal("null")
-	case '"':
-	default:
-		return d.errorf("want an RFC 3339 time string, found %s", d.found())
+	if null, err := d.nullOrString("an RFC 3339 time string"); null || err != nil {
+		return err
 	}
 	start := d.i
 	if err := d.skipString(); err != nil {
@@ -575,17 +568,25 @@ func (d *batchDecoder) time(out *time.Time) error {
 	return nil
 }
 
-// stringField decodes a string or null (no change).
-func (d *batchDecoder) stringField(out *string) error {
+// nullOrString consumes a null (null is true) or checks that a string
+// comes next; want names the value expected, for the error.
+func (d *batchDecoder) nullOrString(want string) (null bool, err error) {
 	if d.i >= len(d.b) {
-		return d.eof()
+		return false, d.eof()
 	}
 	switch d.b[d.i] {
 	case 'n':
-		return d.literal("null")
+		return true, d.literal("null")
 	case '"':
-	default:
-		return d.errorf("want a string, found %s", d.found())
+		return false, nil
+	}
+	return false, d.errorf("want %s, found %s", want, d.found())
+}
+
+// stringField decodes a string or null (no change).
+func (d *batchDecoder) stringField(out *string) error {
+	if null, err := d.nullOrString("a string"); null || err != nil {
+		return err
 	}
 	s, err := d.str()
 	if err != nil {
@@ -598,15 +599,8 @@ func (d *batchDecoder) stringField(out *string) error {
 // level decodes "lvl" like stringField, without allocating for LAVA's
 // levels.
 func (d *batchDecoder) level(out *string) error {
-	if d.i >= len(d.b) {
-		return d.eof()
-	}
-	switch d.b[d.i] {
-	case 'n':
-		return d.literal("null")
-	case '"':
-	default:
-		return d.errorf("want a string, found %s", d.found())
+	if null, err := d.nullOrString("a string"); null || err != nil {
+		return err
 	}
 	s, err := d.str()
 	if err != nil {
