@@ -183,19 +183,8 @@ func (d *batchDecoder) object(member func(key []byte) error) error {
 		if err := member(key); err != nil {
 			return err
 		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return d.eof()
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.ws()
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.errorf("invalid character %q after an object value", d.b[d.i])
+		if done, err := d.separator('}', "an object value"); done || err != nil {
+			return err
 		}
 	}
 }
@@ -568,6 +557,26 @@ func (d *batchDecoder) time(out *time.Time) error {
 	return nil
 }
 
+// separator consumes what follows an object's member or an array's
+// element: a ',' (more follow) or close (done). after names what came
+// before, for the error.
+func (d *batchDecoder) separator(close byte, after string) (done bool, err error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return false, d.eof()
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		d.ws()
+		return false, nil
+	case close:
+		d.i++
+		return true, nil
+	}
+	return false, d.errorf("invalid character %q after %s", d.b[d.i], after)
+}
+
 // nullOrString consumes a null (null is true) or checks that a string
 // comes next; want names the value expected, for the error.
 func (d *batchDecoder) nullOrString(want string) (null bool, err error) {
@@ -867,19 +876,8 @@ func (d *batchDecoder) skipArray(depth int) error {
 		if err := d.skip(depth + 1); err != nil {
 			return err
 		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return d.eof()
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.ws()
-		case ']':
-			d.i++
-			return nil
-		default:
-			return d.errorf("invalid character %q after an array element", d.b[d.i])
+		if done, err := d.separator(']', "an array element"); done || err != nil {
+			return err
 		}
 	}
 }
