@@ -1,6 +1,7 @@
 package workerproto
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +16,17 @@ import (
 // construct the fast decoder leaves to encoding/json (a repeated
 // "records" key, very deep nesting): decode it with json.Unmarshal.
 var errSlowPath = errors.New("log batch: unusual JSON left to encoding/json")
+
+// readLogBatch decodes a log batch body as the logs handler does:
+// decodeLogBatch, or json.Unmarshal for what that leaves to it (slow).
+func readLogBatch(b []byte) (batch LogBatch, slow bool, err error) {
+	batch, err = decodeLogBatch(b)
+	if errors.Is(err, errSlowPath) {
+		batch = LogBatch{}
+		return batch, true, json.Unmarshal(b, &batch)
+	}
+	return batch, false, err
+}
 
 // maxFastDepth is the deepest nesting the fast decoder follows (the batch
 // object is depth 1); deeper bodies go to encoding/json, which has its

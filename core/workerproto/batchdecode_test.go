@@ -2,7 +2,6 @@ package workerproto
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -10,17 +9,6 @@ import (
 	"time"
 	"unicode"
 )
-
-// decodeBatchLikeServer decodes as the logs handler does: the fast
-// decoder, json.Unmarshal when it says errSlowPath.
-func decodeBatchLikeServer(b []byte) (LogBatch, bool, error) {
-	batch, err := decodeLogBatch(b)
-	if errors.Is(err, errSlowPath) {
-		var slow LogBatch
-		return slow, true, json.Unmarshal(b, &slow)
-	}
-	return batch, false, err
-}
 
 // sameBatch reports how a and b differ ("" if they do not): reflect.DeepEqual
 // with times compared by Equal (and their zone offsets).
@@ -204,7 +192,7 @@ var batchCases = []batchCase{
 func TestDecodeLogBatch(t *testing.T) {
 	for _, c := range batchCases {
 		t.Run(c.name, func(t *testing.T) {
-			got, slow, err := decodeBatchLikeServer([]byte(c.in))
+			got, slow, err := readLogBatch([]byte(c.in))
 			if slow != c.slow {
 				t.Errorf("slow path %v, want %v (err %v)", slow, c.slow, err)
 			}
@@ -263,7 +251,7 @@ func TestDecodeLogBatchKeyFolding(t *testing.T) {
 		for i := range name {
 			for _, r := range folding {
 				in := []byte(body(name[:i] + string(r) + name[i+1:]))
-				got, _, err := decodeBatchLikeServer(in)
+				got, _, err := readLogBatch(in)
 				var ref LogBatch
 				refErr := json.Unmarshal(in, &ref)
 				if (err != nil) != (refErr != nil) {
@@ -285,7 +273,7 @@ func FuzzDecodeLogBatch(f *testing.F) {
 	}
 	f.Add(benchBatch(f, 3))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, _, err := decodeBatchLikeServer(in)
+		got, _, err := readLogBatch(in)
 		var ref LogBatch
 		refErr := json.Unmarshal(in, &ref)
 		if refErr != nil {

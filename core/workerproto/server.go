@@ -646,11 +646,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, err := decodeLogBatch(body)
-	if errors.Is(err, errSlowPath) {
-		b = LogBatch{}
-		err = json.Unmarshal(body, &b)
-	}
+	b, _, err := readLogBatch(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error(), nil)
 		return

@@ -97,10 +97,10 @@ func (o *Options) defaults() {
 // Host runs WASM drivers. It is safe for concurrent use; one Host serves a
 // whole process.
 //
-// A call's deadline is kept by a stop check stopcheck inserts at every loop
-// head of the module: at the deadline the host sets the module's stop
-// global and the module traps at its next iteration. A module the rewrite
-// does not read (instructions it does not know) runs instead in a second
+// A call's deadline is kept by the stop check the rewrite package puts at
+// every loop head of the module: every rewrite.Fuel iterations the module
+// calls sched_yield, and the instance's yield (instance.go) ends a call past
+// its deadline. A module the rewrite refuses runs instead in a second
 // runtime with wazero's own check (WithCloseOnContextDone), which stops it
 // the same way at about four times the cost of every call.
 type Host struct {
@@ -110,11 +110,10 @@ type Host struct {
 	memory *memoryPool // instances' linear memories (memory_linux.go)
 
 	// guarded runs modules the rewrite refused, with wazero's check;
-	// started on first need, with its own compilation cache (wazero's
-	// cache key does not say whether the check was compiled in).
-	gmu          sync.Mutex
-	guarded      wazero.Runtime
-	guardedCache wazero.CompilationCache
+	// started on first need. It shares the compilation cache: wazero's
+	// cache key covers whether the check was compiled in.
+	gmu     sync.Mutex
+	guarded wazero.Runtime
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
@@ -123,12 +122,11 @@ type Host struct {
 	pre map[string]compiled
 }
 
-// compiled is a module's compiled code and the runtime that runs it.
+// compiled is a module's compiled code and the runtime that runs it: the
+// host's own runtime for a stop-checked module, the guarded one otherwise.
 type compiled struct {
 	code wazero.CompiledModule
 	rt   wazero.Runtime
-	// stoppable: the code has the stop check (else wazero's).
-	stoppable bool
 }
 
 // NewHost starts a wazero runtime with the options' limits and WASI preview1.
@@ -138,44 +136,47 @@ func NewHost(ctx context.Context, opts Options) (*Host, error) {
 	if pages > 65536 {
 		return nil, fmt.Errorf("wasm host: memory limit %d MiB is over the 4 GiB of wasm32", opts.MemoryLimitMiB)
 	}
-	rt, cache, err := newRuntime(ctx, pages, opts.CacheDir, false)
+	var cache wazero.CompilationCache
+	if opts.CacheDir != "" {
+		if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("wasm host: compilation cache: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wasm host: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		cache = c
+	}
+	rt, err := newRuntime(ctx, pages, cache, false)
 	if err != nil {
+		if cache != nil {
+			_ = cache.Close(ctx)
+		}
 		return nil, err
 	}
-	// Free memories kept: one per prewarmed instance of a module and one
-	// for a call in flight; more would hold pages no call is using.
+	// Free memories kept for the next instances (of any module): as many
+	// as a module prewarms, and one more; more would hold pages no
+	// instance is using.
 	keep := max(opts.Prewarm, 0) + 1
 	return &Host{opts: opts, rt: rt, cache: cache, memory: newMemoryPool(keep), modules: map[*Module]struct{}{}}, nil
 }
 
 // newRuntime starts a wazero runtime with WASI preview1, the memory cap and
-// a compilation cache in cacheDir ("" for none); guarded compiles wazero's
+// the compilation cache (nil for none); guarded compiles wazero's
 // termination check in.
-func newRuntime(ctx context.Context, pages uint32, cacheDir string, guarded bool) (wazero.Runtime, wazero.CompilationCache, error) {
+func newRuntime(ctx context.Context, pages uint32, cache wazero.CompilationCache, guarded bool) (wazero.Runtime, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(guarded)
-	var cache wazero.CompilationCache
-	if cacheDir != "" {
-		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("wasm host: compilation cache: %w", err)
-		}
-		c, err := wazero.NewCompilationCacheWithDir(cacheDir)
-		if err != nil {
-			return nil, nil, fmt.Errorf("wasm host: compilation cache %s: %w", cacheDir, err)
-		}
-		cache = c
-		cfg = cfg.WithCompilationCache(c)
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
-		if cache != nil {
-			_ = cache.Close(ctx)
-		}
-		return nil, nil, fmt.Errorf("wasm host: WASI: %w", err)
+		return nil, fmt.Errorf("wasm host: WASI: %w", err)
 	}
-	return rt, cache, nil
+	return rt, nil
 }
 
 // guardedRuntime returns the runtime with wazero's termination check,
@@ -184,15 +185,11 @@ func (h *Host) guardedRuntime(ctx context.Context) (wazero.Runtime, error) {
 	h.gmu.Lock()
 	defer h.gmu.Unlock()
 	if h.guarded == nil {
-		dir := ""
-		if h.opts.CacheDir != "" {
-			dir = filepath.Join(h.opts.CacheDir, "guarded")
-		}
-		rt, cache, err := newRuntime(ctx, uint32(h.opts.MemoryLimitMiB)*16, dir, true)
+		rt, err := newRuntime(ctx, uint32(h.opts.MemoryLimitMiB)*16, h.cache, true)
 		if err != nil {
 			return nil, err
 		}
-		h.guarded, h.guardedCache = rt, cache
+		h.guarded = rt
 	}
 	return h.guarded, nil
 }
@@ -206,28 +203,39 @@ func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (com
 	if err := rewrite.Check(wasm); err != nil {
 		return compiled{}, fmt.Errorf("refused before compiling: %w", err)
 	}
-	checked, why := h.rewritten(sha, wasm)
-	if checked != nil {
-		code, err := h.rt.CompileModule(ctx, checked)
-		if err == nil {
-			return compiled{code: code, rt: h.rt, stoppable: true}, nil
-		}
-		// A module the rewrite read but the compiler refuses (or a
-		// damaged cached rewrite): compiled as it is below, for the
-		// compiler's word on the original.
-		h.dropRewritten(sha)
-		why = fmt.Errorf("the rewritten module does not compile: %w", err)
+	code, why := h.compileChecked(ctx, sha, wasm)
+	if why == nil {
+		return compiled{code: code, rt: h.rt}, nil
 	}
 	rt, err := h.guardedRuntime(ctx)
 	if err != nil {
 		return compiled{}, err
 	}
-	code, err := rt.CompileModule(ctx, wasm)
-	if err != nil {
+	if code, err = rt.CompileModule(ctx, wasm); err != nil {
 		return compiled{}, err
 	}
 	h.opts.Logger.Info("wasm driver runs with wazero's termination check (slower calls)", "driver", label, "reason", why.Error())
 	return compiled{code: code, rt: rt}, nil
+}
+
+// compileChecked compiles the module's rewrite in the host's runtime, or
+// says why it cannot. A cached rewrite that does not compile (a damaged
+// file) is made again once.
+func (h *Host) compileChecked(ctx context.Context, sha string, wasm []byte) (wazero.CompiledModule, error) {
+	for attempt := 0; ; attempt++ {
+		checked, cached, err := h.rewritten(sha, wasm)
+		if err != nil {
+			return nil, err
+		}
+		code, err := h.rt.CompileModule(ctx, checked)
+		if err == nil {
+			return code, nil
+		}
+		h.dropRewritten(sha)
+		if !cached || attempt > 0 {
+			return nil, fmt.Errorf("the rewritten module does not compile: %w", err)
+		}
+	}
 }
 
 // descriptionPath is where the describe answer of module sha is kept,
@@ -287,25 +295,26 @@ func (h *Host) rewrittenPath(sha string) string {
 }
 
 // rewritten returns the module with the stop check, from the cache
-// directory when it was rewritten before (the rewrite of a Go driver
-// takes tens of milliseconds, reading it back one), or nil and why not.
-func (h *Host) rewritten(sha string, wasm []byte) ([]byte, error) {
+// directory (cached) when it was rewritten before (the rewrite of a Go
+// driver takes tens of milliseconds, reading it back one), or nil and why
+// not.
+func (h *Host) rewritten(sha string, wasm []byte) (checked []byte, cached bool, why error) {
 	path := h.rewrittenPath(sha)
 	if path != "" {
 		if b, err := os.ReadFile(path); err == nil {
-			return b, nil
+			return b, true, nil
 		}
 	}
 	checked, _, err := rewrite.Instrument(wasm)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if path != "" {
 		if err := writeFileAtomic(path, checked); err != nil {
 			h.opts.Logger.Warn("wasm host: keeping a rewritten module", "path", path, "err", err)
 		}
 	}
-	return checked, nil
+	return checked, false, nil
 }
 
 func (h *Host) dropRewritten(sha string) {
@@ -353,22 +362,17 @@ func (h *Host) Close(ctx context.Context) error {
 		_ = m.Close(ctx)
 	}
 	err := h.rt.Close(ctx)
-	h.memory.close()
-	if h.cache != nil {
-		if cerr := h.cache.Close(ctx); err == nil {
-			err = cerr
-		}
-	}
 	h.gmu.Lock()
-	defer h.gmu.Unlock()
 	if h.guarded != nil {
 		if gerr := h.guarded.Close(ctx); err == nil {
 			err = gerr
 		}
-		if h.guardedCache != nil {
-			if cerr := h.guardedCache.Close(ctx); err == nil {
-				err = cerr
-			}
+	}
+	h.gmu.Unlock()
+	h.memory.close()
+	if h.cache != nil {
+		if cerr := h.cache.Close(ctx); err == nil {
+			err = cerr
 		}
 	}
 	return err
@@ -519,7 +523,7 @@ func (m *Module) SHA256() string { return m.sha }
 func (m *Module) StopChecked() bool {
 	m.cmu.Lock()
 	defer m.cmu.Unlock()
-	return m.compiled != nil && m.compiled.stoppable
+	return m.compiled != nil && m.compiled.rt == m.h.rt
 }
 
 // Label names the driver in messages.
@@ -671,8 +675,8 @@ func (m *Module) classify(inst *instance, err error, stderr []byte, took time.Du
 		}
 		return e
 	}
-	// A stop-checked module stopped at its deadline traps (unreachable);
-	// a guarded one exits with wazero's code: the flags say which it was.
+	// A stop-checked module stopped at its deadline ends with its yield's
+	// panic, a guarded one with wazero's exit code: the flags say why.
 	switch {
 	case inst.timedOut.Load():
 		return plugins.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))

@@ -1,8 +1,12 @@
 package wasm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -390,5 +394,57 @@ func TestModuleClaimingHugeCountsIsRefused(t *testing.T) {
 	_, err := h.Load(context.Background(), "bomb.wasm", bomb)
 	if plugins.FaultOf(err) != plugins.FaultCompile || !strings.Contains(err.Error(), "more entries or bytes than the module holds") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A module loaded again from the same cache directory reads its rewrite
+// and its description back; damaged files are made again, and the module
+// still runs with the stop check.
+func TestLoadAgainFromTheCacheDirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bin := goodWASM(t)
+	sha := wasm.SHA256Hex(bin)
+	rewritten := filepath.Join(dir, "rewritten", sha+".wasm")
+	described := filepath.Join(dir, "described", sha+".abi1.json")
+
+	first, err := newHost(t, wasm.Options{CacheDir: dir, Prewarm: -1}).Load(ctx, "good.wasm", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{rewritten, described} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("not kept: %v", err)
+		}
+	}
+	kept, err := os.ReadFile(described)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, damage := range []bool{false, true} {
+		if damage {
+			for _, f := range []string{rewritten, described} {
+				if err := os.WriteFile(f, []byte("damaged"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		m, err := newHost(t, wasm.Options{CacheDir: dir, Prewarm: -1}).Load(ctx, "good.wasm", bin)
+		if err != nil {
+			t.Fatalf("damaged %v: %v", damage, err)
+		}
+		if !m.StopChecked() || !reflect.DeepEqual(m.Describe(), first.Describe()) {
+			t.Fatalf("damaged %v: stop-checked %v, description %+v", damage, m.StopChecked(), m.Describe())
+		}
+		if _, _, err := m.Plan(ctx, planRequest()); err != nil {
+			t.Fatalf("damaged %v: plan: %v", damage, err)
+		}
+		if b, err := os.ReadFile(described); err != nil || !bytes.Equal(b, kept) {
+			t.Fatalf("damaged %v: the description file is %q (%v), want it made again", damage, b, err)
+		}
+		if b, err := os.ReadFile(rewritten); err != nil || bytes.HasPrefix(b, []byte("damaged")) {
+			t.Fatalf("damaged %v: the rewritten module was not made again (%v)", damage, err)
+		}
 	}
 }

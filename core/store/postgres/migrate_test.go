@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lavalab/lavalab/core/store/sqlstore"
 	"github.com/lavalab/lavalab/core/store/storetest"
 	"github.com/lavalab/lavalab/migrations"
 )
@@ -21,19 +20,7 @@ func TestMigrateLogChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := sqlstore.Migrations(migrations.Postgres, "postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var upTo6 []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version <= 6 {
-			upTo6 = append(upTo6, m)
-		}
-	}
-	if _, err := sqlstore.Migrate(ctx, db, upTo6); err != nil {
-		t.Fatal(err)
-	}
+	storetest.MigrateTo(t, db, migrations.Postgres, "postgres", 6)
 	jobs := storetest.LegacyLogs(t, db, slices.DeleteFunc(slices.Clone(storetest.LogTexts),
 		func(s string) bool { return strings.ContainsRune(s, 0) })) // PostgreSQL's TEXT had no NUL
 	if err := db.Close(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/lavalab/lavalab/core/store/sqlstore"
 	"github.com/lavalab/lavalab/core/store/storetest"
 	"github.com/lavalab/lavalab/migrations"
 )
@@ -21,19 +20,7 @@ func TestMigrateLogChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := sqlstore.Migrations(migrations.SQLite, "sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var upTo6 []sqlstore.Migration
-	for _, m := range ms {
-		if m.Version <= 6 {
-			upTo6 = append(upTo6, m)
-		}
-	}
-	if _, err := sqlstore.Migrate(ctx, db, upTo6); err != nil {
-		t.Fatal(err)
-	}
+	storetest.MigrateTo(t, db, migrations.SQLite, "sqlite", 6)
 	jobs := storetest.LegacyLogs(t, db, append(slices.Clone(storetest.LogTexts), "invalid \xff\xfe utf-8 \xed\xa0\x80"))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -33,10 +33,11 @@ type logReq struct {
 //
 // Concurrent calls are committed together (group commit): the first caller
 // to find no commit under way becomes the committer and stores every call
-// queued meanwhile in one transaction (one read of the jobs' log_next; one
+// queued meanwhile in one transaction (a read of the jobs' log_next; one
 // row of log_chunks per call, or per maxChunkRecords records of a bigger
-// call, each inserted by the same prepared statement; one update of the
-// jobs' log_next), until the queue is empty. A call refused (gap, unknown
+// call, inserted by one prepared statement run per chunk on SQLite and by
+// one statement for the group on PostgreSQL; an update of the jobs'
+// log_next), until the queue is empty. A call refused (gap, unknown
 // job) does not stop the others; if the transaction fails, its calls are
 // retried one by one so that each gets its own answer.
 func (s *DB) AppendLogs(ctx context.Context, jobID, first int64, recs []model.LogRecord) (int64, error) {
@@ -150,12 +151,7 @@ func (s *DB) logNexts(ctx context.Context, t *tx, ids []int64) (map[int64]int64,
 		st := t.stmt(ctx, logNextSQL)
 		for _, id := range ids {
 			var n int64
-			var err error
-			if st != nil {
-				err = st.QueryRowContext(ctx, id).Scan(&n)
-			} else {
-				err = t.Tx.QueryRowContext(ctx, logNextSQL, id).Scan(&n)
-			}
+			err := st.QueryRowContext(ctx, id).Scan(&n)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -194,13 +190,7 @@ func (s *DB) setLogNexts(ctx context.Context, t *tx, ids, ns []int64) error {
 	if !s.d.ArrayParams {
 		st := t.stmt(ctx, setLogNextSQL)
 		for i, id := range ids {
-			var err error
-			if st != nil {
-				_, err = st.ExecContext(ctx, ns[i], id)
-			} else {
-				_, err = t.Tx.ExecContext(ctx, setLogNextSQL, ns[i], id)
-			}
-			if err != nil {
+			if _, err := st.ExecContext(ctx, ns[i], id); err != nil {
 				return s.wrap(err, "appending logs: updating job %d's next index", id)
 			}
 		}
@@ -229,11 +219,10 @@ const insertChunkSQL = `INSERT INTO log_chunks (job_id, first_idx, end_idx, data
 // buffer; on PostgreSQL (ArrayParams) as one statement for the whole group
 // at flush, its columns bound as arrays (one round trip, not one a chunk).
 type chunkInserter struct {
-	t     *tx
-	d     Dialect
-	st    *sql.Stmt
-	bound bool
-	buf   []byte
+	t   *tx
+	d   Dialect
+	st  *txStmt // SQLite: insertChunkSQL, once bound
+	buf []byte
 
 	jobs, firsts, ends []int64 // PostgreSQL: the group's chunks
 	data               []string
@@ -249,17 +238,12 @@ func (c *chunkInserter) insert(ctx context.Context, job, first int64, recs []mod
 		c.data = append(c.data, string(appendLogChunk(c.buf[:0], recs)))
 		return nil
 	}
-	if !c.bound {
-		c.st, c.bound = c.t.stmt(ctx, insertChunkSQL), true
+	if c.st == nil {
+		st := c.t.stmt(ctx, insertChunkSQL)
+		c.st = &st
 	}
 	c.buf = appendLogChunk(c.buf[:0], recs)
-	end := first + int64(len(recs))
-	var err error
-	if c.st != nil {
-		_, err = c.st.ExecContext(ctx, job, first, end, string(c.buf))
-	} else {
-		_, err = c.t.Tx.ExecContext(ctx, insertChunkSQL, job, first, end, string(c.buf))
-	}
+	_, err := c.st.ExecContext(ctx, job, first, first+int64(len(recs)), string(c.buf))
 	return err
 }
 

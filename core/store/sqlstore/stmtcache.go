@@ -131,14 +131,36 @@ func (t *tx) prepareMissed(ctx context.Context) {
 	}
 }
 
-// stmt returns query's cached statement bound to the transaction, for
-// running it several times; nil when not cached yet (the caller runs the
-// text on t.Tx; it is prepared after the commit).
-func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+// stmt returns query for running several times in the transaction: its
+// cached statement bound to the transaction once, or, not cached yet, its
+// text (prepared after the commit).
+func (t *tx) stmt(ctx context.Context, query string) txStmt {
+	s := txStmt{tx: t.Tx, query: query}
 	if st := t.cached(query); st != nil {
-		return t.Tx.StmtContext(ctx, st)
+		s.st = t.Tx.StmtContext(ctx, st)
 	}
-	return nil
+	return s
+}
+
+// txStmt is a query of a transaction, prepared or not (see tx.stmt).
+type txStmt struct {
+	tx    *sql.Tx
+	st    *sql.Stmt
+	query string
+}
+
+func (s txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if s.st != nil {
+		return s.st.ExecContext(ctx, args...)
+	}
+	return s.tx.ExecContext(ctx, s.query, args...)
+}
+
+func (s txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	if s.st != nil {
+		return s.st.QueryRowContext(ctx, args...)
+	}
+	return s.tx.QueryRowContext(ctx, s.query, args...)
 }
 
 func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -3,14 +3,31 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/store/sqlstore"
 )
+
+// MigrateTo applies to db the migrations of dir in fsys (a backend's
+// migrations) up to version, for a test of the next one.
+func MigrateTo(t testing.TB, db *sql.DB, fsys fs.FS, dir string, version int) {
+	t.Helper()
+	ms, err := sqlstore.Migrations(fsys, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms = slices.DeleteFunc(ms, func(m sqlstore.Migration) bool { return m.Version > version })
+	if _, err := sqlstore.Migrate(ctx(t), db, ms); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // LegacyLogs fills log_records, the table of schema versions 1 to 6 (one
 // row per record), on db migrated to version 6: jobs with 0, 3, 256 and

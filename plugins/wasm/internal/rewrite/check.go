@@ -63,25 +63,7 @@ func checkSection(id byte, b []byte) error {
 			r.skipCount(1)
 			r.skipCount(1)
 		case 2: // import
-			r.name()
-			r.name()
-			switch kind := r.byte(); kind {
-			case 0:
-				r.u32()
-			case 1:
-				r.byte()
-				r.limits()
-			case 2:
-				r.limits()
-			case 3:
-				r.byte()
-				r.byte()
-			case 4:
-				r.byte()
-				r.u32()
-			default:
-				return fmt.Errorf("import %d: kind %d: %w", i, kind, ErrUnsupported)
-			}
+			r.importEntry()
 		case 3: // function
 			r.u32()
 		case 4: // table

@@ -1,4 +1,4 @@
-// Package stopcheck rewrites a WebAssembly module so that its host can stop
+// Package rewrite rewrites a WebAssembly module so that its host can stop
 // it at any time, cheaply: it adds a mutable i32 global, the fuel, and puts
 // at the head of every loop
 //
@@ -29,6 +29,9 @@
 // with instructions the rewrite does not know (SIMD, threads, exception
 // handling, GC), gets ErrUnsupported: the caller then runs it with
 // wazero's own check.
+//
+// Check, run first, refuses a module whose counts claim more than it
+// holds, before the runtime's decoder allocates for them.
 //
 // It imports only the standard library.
 package rewrite

@@ -241,32 +241,48 @@ func readImports(b []byte) (imports, error) {
 	n := r.u32()
 	var funcs uint32
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		mod := r.name()
-		name := r.name()
-		switch kind := r.byte(); kind {
-		case 0: // function: type index
-			t := r.u32()
+		mod, name, kind, typ := r.importEntry()
+		switch kind {
+		case importFunc:
 			if string(mod) == yieldModule && string(name) == yieldName && !imp.hasYield {
-				imp.yield, imp.yieldType, imp.hasYield = funcs, t, true
+				imp.yield, imp.yieldType, imp.hasYield = funcs, typ, true
 			}
 			funcs++
-		case 1: // table: reference type, limits
-			r.byte()
-			r.limits()
-		case 2: // memory: limits
-			r.limits()
-		case 3: // global: value type, mutability
-			r.valtype()
-			r.byte()
+		case importGlobal:
 			imp.globals++
-		case 4: // tag: attribute, type index
-			r.byte()
-			r.u32()
-		default:
-			return imp, fmt.Errorf("import %d: kind %d: %w", i, kind, ErrUnsupported)
 		}
 	}
 	return imp, r.err
+}
+
+// Import kinds.
+const (
+	importFunc   = 0
+	importGlobal = 3
+)
+
+// importEntry reads one import: its module and name, its kind, and a
+// function's type index.
+func (r *reader) importEntry() (mod, name []byte, kind byte, typ uint32) {
+	mod, name, kind = r.name(), r.name(), r.byte()
+	switch kind {
+	case importFunc: // type index
+		typ = r.u32()
+	case 1: // table: reference type, limits
+		r.byte()
+		r.limits()
+	case 2: // memory: limits
+		r.limits()
+	case importGlobal: // value type, mutability
+		r.valtype()
+		r.byte()
+	case 4: // tag: attribute, type index
+		r.byte()
+		r.u32()
+	default:
+		r.fail(fmt.Errorf("import kind %d: %w", kind, ErrUnsupported))
+	}
+	return mod, name, kind, typ
 }
 
 // isYieldType says whether type idx of the type section b is () -> i32.
