@@ -96,11 +96,45 @@ func Label(name, version, sha string) string {
 	return s + " (sha256 " + sha + ")"
 }
 
-// CheckDescription checks what every host checks on a describe answer: the
-// ABI version, a name, a version and at least one device type.
+// Kinder is implemented by drivers that say what kind they are. A driver
+// that does not is treated as a WASM driver: untrusted.
+type Kinder interface {
+	Kind() string
+}
+
+// KindOf returns the kind of d: KindNative only for a driver that says so,
+// else KindWASM, so that an unknown driver gets the sandbox's rules.
+func KindOf(d Driver) string {
+	if k, ok := d.(Kinder); ok && k.Kind() == KindNative {
+		return KindNative
+	}
+	return KindWASM
+}
+
+// ABIOf returns the ABI version the host uses with a driver that described
+// itself as d (0 if they share none, which CheckDescription refuses).
+func ABIOf(d sdk.Description) int {
+	v, _ := sdk.NegotiateABI(sdk.HostABIVersions(), d)
+	return v
+}
+
+// DescribeRequest is the describe request every host sends: the oldest ABI
+// version it speaks, since describe has the same shape in every version.
+func DescribeRequest() sdk.Request {
+	return sdk.Request{ABIVersion: sdk.MinABIVersion, Op: sdk.OpDescribe}
+}
+
+// PlanRequest is the plan request for a driver that described itself as d,
+// in the ABI version the host and the driver negotiated.
+func PlanRequest(d sdk.Description, req sdk.PlanRequest) sdk.Request {
+	return sdk.Request{ABIVersion: ABIOf(d), Op: sdk.OpPlan, Plan: &req}
+}
+
+// CheckDescription checks what every host checks on a describe answer: an
+// ABI version both speak, a name, a version and at least one device type.
 func CheckDescription(d sdk.Description) (fault string, err error) {
-	if d.ABIVersion != sdk.ABIVersion {
-		return FaultABI, fmt.Errorf("driver speaks ABI version %d, the host speaks %d", d.ABIVersion, sdk.ABIVersion)
+	if _, err := sdk.NegotiateABI(sdk.HostABIVersions(), d); err != nil {
+		return FaultABI, err
 	}
 	switch {
 	case d.Name == "":
@@ -118,9 +152,12 @@ func CheckDescription(d sdk.Description) (fault string, err error) {
 	return "", nil
 }
 
-// DecodeResponse decodes and checks one answer of a driver to op. It is
-// shared by the hosts so that both judge answers alike.
-func DecodeResponse(out []byte, op string) (sdk.Response, string, error) {
+// DecodeResponse decodes and checks one answer of a driver to req. It is
+// shared by the hosts so that both judge answers alike. A plan answer must
+// be in the request's ABI version; a describe answer names the driver's
+// newest version (CheckDescription negotiates).
+func DecodeResponse(out []byte, req sdk.Request) (sdk.Response, string, error) {
+	op := req.Op
 	var resp sdk.Response
 	if len(out) == 0 {
 		return resp, FaultMalformed, errors.New("empty answer on stdout")
@@ -128,8 +165,8 @@ func DecodeResponse(out []byte, op string) (sdk.Response, string, error) {
 	if err := decodeStrict(out, &resp); err != nil {
 		return resp, FaultMalformed, fmt.Errorf("answer is not one JSON response: %w (answer starts %q)", err, head(out, 80))
 	}
-	if resp.ABIVersion != sdk.ABIVersion {
-		return resp, FaultABI, fmt.Errorf("answer has ABI version %d, the host speaks %d", resp.ABIVersion, sdk.ABIVersion)
+	if op != sdk.OpDescribe && resp.ABIVersion != req.ABIVersion {
+		return resp, FaultABI, fmt.Errorf("answer has ABI version %d, the host asked for %d", resp.ABIVersion, req.ABIVersion)
 	}
 	if resp.Error != nil {
 		return resp, FaultReported, resp.Error

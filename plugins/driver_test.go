@@ -26,14 +26,17 @@ func TestDecodeResponse(t *testing.T) {
 		{"plan missing", `{"abi_version":1}`, sdk.OpPlan, plugins.FaultMalformed},
 		{"describe missing", `{"abi_version":1}`, sdk.OpDescribe, plugins.FaultMalformed},
 		{"invalid plan", `{"abi_version":1,"plan":{"steps":[{"kind":"warp"}]}}`, sdk.OpPlan, plugins.FaultInvalidPlan},
-		{"describe abi", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":2,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
+		{"describe abi none in common", `{"abi_version":9,"describe":{"name":"a","version":"1","abi_version":9,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
+		{"describe abi list none in common", `{"abi_version":2,"describe":{"name":"a","version":"1","abi_version":9,"abi_versions":[7,9],"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
+		{"describe abi list", `{"abi_version":9,"describe":{"name":"a","version":"1","abi_version":9,"abi_versions":[1,9],"device_types":["x"]}}`, sdk.OpDescribe, ""},
+		{"plan in another version than asked", `{"abi_version":2,"plan":{"steps":[]}}`, sdk.OpPlan, plugins.FaultABI},
 		{"no name", `{"abi_version":1,"describe":{"version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
 		{"no version", `{"abi_version":1,"describe":{"name":"a","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
 		{"no device type", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, fault, err := plugins.DecodeResponse([]byte(tc.out), tc.op)
+			_, fault, err := plugins.DecodeResponse([]byte(tc.out), sdk.Request{ABIVersion: 1, Op: tc.op})
 			if fault != tc.fault || (err == nil) != (tc.fault == "") {
 				t.Fatalf("fault %q err %v, want fault %q", fault, err, tc.fault)
 			}
@@ -61,7 +64,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		if plan {
 			op = sdk.OpPlan
 		}
-		resp, fault, err := plugins.DecodeResponse(b, op)
+		resp, fault, err := plugins.DecodeResponse(b, sdk.Request{ABIVersion: 1, Op: op})
 		if (fault == "") != (err == nil) {
 			t.Fatalf("fault %q with err %v", fault, err)
 		}
@@ -69,6 +72,34 @@ func FuzzDecodeResponse(f *testing.F) {
 			t.Fatal("accepted an invalid plan")
 		}
 	})
+}
+
+// The host picks the highest version both sides speak; a driver that gives
+// only abi_version (built before version 2) speaks that one version.
+func TestNegotiateABI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		host []int
+		d    sdk.Description
+		want int
+	}{
+		{"old driver, new host", []int{1, 2}, sdk.Description{ABIVersion: 1}, 1},
+		{"new driver, new host", []int{1, 2}, sdk.Description{ABIVersion: 2, ABIVersions: []int{2}}, 2},
+		{"driver of both, host of both", []int{1, 2}, sdk.Description{ABIVersion: 2, ABIVersions: []int{1, 2}}, 2},
+		{"new driver, old host", []int{1}, sdk.Description{ABIVersion: 2, ABIVersions: []int{1, 2}}, 1},
+		{"newer driver only", []int{1, 2}, sdk.Description{ABIVersion: 3, ABIVersions: []int{3}}, 0},
+		{"no version", []int{1, 2}, sdk.Description{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := sdk.NegotiateABI(tc.host, tc.d)
+			if got != tc.want || (err != nil) != (tc.want == 0) {
+				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+	if got := sdk.HostABIVersions(); len(got) != 2 || got[0] != 1 || got[1] != sdk.ABIVersion {
+		t.Fatalf("host versions %v", got)
+	}
 }
 
 func TestErrorNamesDriverAndFault(t *testing.T) {

@@ -31,3 +31,7 @@ func (o observed) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []by
 	o.obs(o.Describe().Name, time.Since(start), err)
 	return p, diag, err
 }
+
+// Kind forwards the wrapped driver's kind, so observing a native driver
+// does not make it look untrusted (or the reverse).
+func (o observed) Kind() string { return KindOf(o.Driver) }

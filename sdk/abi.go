@@ -5,10 +5,68 @@ import (
 	"fmt"
 )
 
-// ABIVersion is the version of the request/answer format and of the step
-// vocabulary. The host refuses a driver whose describe answer names another
-// version.
-const ABIVersion = 1
+// ABIVersion is the newest version of the request/answer format and of the
+// step vocabulary, the one this SDK's drivers speak. See ABIVersions and
+// NegotiateABI for how a host and a driver agree on one.
+//
+// Version 2 is the sandboxed vocabulary: no step carries a command line.
+// Power steps name an operation (the host runs the device dictionary's own
+// command for it), connect steps name a connection of the dictionary or an
+// allowed host tool, host steps name a user command of the dictionary, and
+// host tools are tool steps (a tool name and an argument list, no shell) that
+// a worker runs only where its admin allowed the tool.
+const ABIVersion = 2
+
+// MinABIVersion is the oldest ABI version a host of this SDK still speaks.
+// Version 1 plans are accepted under version 2's rules: a command line in a
+// step of a WASM driver runs only when it is exactly the device dictionary's
+// own command for that step (see the host's documentation).
+const MinABIVersion = 1
+
+// ABIVersions returns the ABI versions this SDK's drivers speak, oldest
+// first: what Run puts in the describe answer.
+func ABIVersions() []int { return []int{ABIVersion} }
+
+// HostABIVersions returns the ABI versions a host built with this SDK
+// speaks, oldest first.
+func HostABIVersions() []int {
+	v := make([]int, 0, ABIVersion-MinABIVersion+1)
+	for i := MinABIVersion; i <= ABIVersion; i++ {
+		v = append(v, i)
+	}
+	return v
+}
+
+// SpokenABIVersions returns the versions a describe answer says the driver
+// speaks: ABIVersions when given, else the one ABIVersion (drivers built
+// before version 2 give only that).
+func (d Description) SpokenABIVersions() []int {
+	if len(d.ABIVersions) > 0 {
+		return d.ABIVersions
+	}
+	if d.ABIVersion > 0 {
+		return []int{d.ABIVersion}
+	}
+	return nil
+}
+
+// NegotiateABI picks the ABI version a host that speaks host uses with the
+// driver d: the highest version both speak. The error says what each side
+// speaks when they share none.
+func NegotiateABI(host []int, d Description) (int, error) {
+	best := 0
+	for _, v := range d.SpokenABIVersions() {
+		for _, h := range host {
+			if v == h && v > best {
+				best = v
+			}
+		}
+	}
+	if best == 0 {
+		return 0, fmt.Errorf("driver speaks ABI versions %v, the host speaks %v: none in common", d.SpokenABIVersions(), host)
+	}
+	return best, nil
+}
 
 // Operations a host can ask of a driver.
 const (
@@ -17,6 +75,12 @@ const (
 )
 
 // Request is the one JSON document the host writes on a driver's stdin.
+//
+// ABIVersion is the version the request and its answer use. A host sends
+// describe with the oldest version it speaks (MinABIVersion): the describe
+// request and answer have the same shape in every version, so a driver
+// answers describe whatever version it names. A host sends plan with the
+// version NegotiateABI chose, and the driver answers in that version.
 type Request struct {
 	ABIVersion int          `json:"abi_version"`
 	Op         string       `json:"op"`
@@ -61,9 +125,13 @@ const (
 // Description is the answer to describe: who the driver is and what it can
 // do. The host calls it before it activates a driver version.
 type Description struct {
-	Name        string   `json:"name"`
-	Version     string   `json:"version"`
-	ABIVersion  int      `json:"abi_version"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// ABIVersion is the newest ABI version the driver speaks.
+	ABIVersion int `json:"abi_version"`
+	// ABIVersions lists every ABI version the driver speaks (since version
+	// 2; a driver that gives none speaks ABIVersion only).
+	ABIVersions []int    `json:"abi_versions,omitempty"`
 	DeviceTypes []string `json:"device_types"`
 	// Settings lists every setting the driver reads, with its default.
 	Settings []SettingSpec `json:"settings,omitempty"`
@@ -176,31 +244,53 @@ type Plan struct {
 	Steps []Step `json:"steps"`
 }
 
-// Step kinds: the vocabulary of ABI version 1.
+// Step kinds: the vocabulary of ABI version 2 (version 1's, plus tool).
 const (
-	StepPower      = "power"      // run the dictionary's power command
-	StepConnect    = "connect"    // open the console
+	StepPower      = "power"      // run the device dictionary's power command for an operation
+	StepConnect    = "connect"    // open the console: a dictionary connection or an allowed host tool
 	StepExpect     = "expect"     // wait for one of several patterns
 	StepSend       = "send"       // write text to the console
 	StepInterrupt  = "interrupt"  // stop the bootloader at its prompt
 	StepCommands   = "commands"   // send bootloader commands one by one, waiting for the prompt each time
 	StepServe      = "serve"      // make artifacts available over TFTP/HTTP
-	StepFlash      = "flash"      // run a host command that flashes the board (native drivers only)
+	StepTool       = "tool"       // run an allowed host tool (name + arguments, no shell) to its end
+	StepFlash      = "flash"      // ABI 1: a host command line that flashes the board; the host runs it as a tool step
 	StepLogin      = "login"      // answer login and password prompts
 	StepShell      = "wait_shell" // wait for a shell prompt, then set up the shell
 	StepTestShell  = "test_shell" // run the LAVA test shell for the job's test action
-	StepHost       = "host"       // run a command on the worker host
+	StepHost       = "host"       // run a user command of the device dictionary on the worker host
 	StepDisconnect = "disconnect" // close the console
 )
 
-// Power operations.
+// Power operations: each names the device dictionary's command for it.
 const (
-	PowerOn       = "on"
-	PowerOff      = "off"
-	PowerReset    = "reset"
-	PowerPrePower = "pre_power"
-	PowerPreOS    = "pre_os"
+	PowerOn       = "on"        // power_on_command
+	PowerOff      = "off"       // power_off_command
+	PowerReset    = "reset"     // hard_reset_command
+	PowerPrePower = "pre_power" // pre_power_command
+	PowerPreOS    = "pre_os"    // pre_os_command
 )
+
+// PowerCommandKey returns the device dictionary key whose command(s) the
+// host runs for a power operation, or "" for an unknown operation.
+func PowerCommandKey(op string) string {
+	switch op {
+	case PowerOn:
+		return "power_on_command"
+	case PowerOff:
+		return "power_off_command"
+	case PowerReset:
+		return "hard_reset_command"
+	case PowerPrePower:
+		return "pre_power_command"
+	case PowerPreOS:
+		return "pre_os_command"
+	}
+	return ""
+}
+
+// DefaultConnection names the device's primary console in a connect step.
+const DefaultConnection = "default"
 
 // Step is one typed step. Kind selects which of the payload fields is set;
 // exactly that one must be.
@@ -220,6 +310,7 @@ type Step struct {
 	Interrupt *InterruptStep `json:"interrupt,omitempty"`
 	Commands  *CommandsStep  `json:"commands,omitempty"`
 	Serve     *ServeStep     `json:"serve,omitempty"`
+	Tool      *ToolStep      `json:"tool,omitempty"`
 	Flash     *FlashStep     `json:"flash,omitempty"`
 	Login     *LoginStep     `json:"login,omitempty"`
 	Shell     *ShellStep     `json:"wait_shell,omitempty"`
@@ -244,27 +335,56 @@ type Failure struct {
 	Message string `json:"message,omitempty"`
 }
 
-// PowerStep runs one of the device's power commands.
+// PowerStep runs the device dictionary's command(s) for one power
+// operation (PowerCommandKey names the key; a list runs in order). A device
+// whose dictionary has no command for the operation gets a logged no-op: a
+// console-process device (QEMU) is powered off by closing its console.
 type PowerStep struct {
 	Op string `json:"op"`
-	// Commands are shell command lines run in order on the worker. Empty for
-	// power off of a console-process device (QEMU): closing the console stops it.
+	// Commands is ABI version 1's copy of the dictionary's command lines.
+	// A host runs them only when they are exactly the dictionary's commands
+	// for Op (a WASM driver) or the worker allows the `sh` tool (a native
+	// driver). Version 2 drivers leave it empty.
 	Commands []string `json:"commands,omitempty"`
 }
 
 // ConnectStep opens the console. Exactly one of the fields is set.
+//
+// Version 2 drivers set Connection or Tool. The other fields are ABI
+// version 1's: the host accepts them from a WASM driver only when they are
+// exactly what the device dictionary says (Command equal to its
+// connection_command), and from a native driver only where the worker
+// allows the `sh` tool (Command, Shell).
 type ConnectStep struct {
-	// Command is a shell command whose stdin/stdout is the console
-	// (LAVA's connection_command: "telnet localhost 7002", or a QEMU command line).
+	// Connection names a console of the device dictionary: DefaultConnection
+	// is the primary one (connection_command, connection_serial,
+	// connection_telnet or connection_tcp, else the primary entry of
+	// connection_list); another name is that entry of connection_commands.
+	Connection string `json:"connection,omitempty"`
+	// Tool starts a host tool whose terminal is the console (QEMU, the
+	// `local` device type's shell). The worker runs it only where its admin
+	// allowed the tool for the device.
+	Tool *ToolStep `json:"tool,omitempty"`
+
+	// Command is a shell command whose stdin/stdout is the console (ABI 1).
 	Command string `json:"command,omitempty"`
-	// Serial is a local serial port.
+	// Serial is a local serial port (ABI 1).
 	Serial *SerialPort `json:"serial,omitempty"`
-	// TCP is "host:port" of a raw TCP console (ser2net raw mode).
+	// TCP is "host:port" of a raw TCP console (ABI 1).
 	TCP string `json:"tcp,omitempty"`
-	// Telnet is "host:port" of a telnet console (ser2net telnet mode).
+	// Telnet is "host:port" of a telnet console (ABI 1).
 	Telnet string `json:"telnet,omitempty"`
-	// Shell starts a local shell on the worker in a pty (the `local` device).
+	// Shell starts a local shell on the worker in a pty (ABI 1).
 	Shell string `json:"shell,omitempty"`
+}
+
+// ToolStep names a host tool and its arguments. Name is a bare program name
+// (no path, no space): the worker's admin maps it to a program and allows
+// it per device or device type; the arguments are passed as they are, with
+// no shell in between.
+type ToolStep struct {
+	Name string   `json:"name"`
+	Args []string `json:"args,omitempty"`
 }
 
 // SerialPort describes a local serial port.
@@ -333,15 +453,23 @@ type ServeStep struct {
 	NFS bool `json:"nfs,omitempty"`
 }
 
-// FlashStep runs a host command that writes an image to the board.
-// Only native (go-plugin) drivers may use it.
+// FlashStep is ABI version 1's host tool step: Command is an argument
+// vector whose first element names the tool. The host runs it as the tool
+// step {Name: Command[0], Args: Command[1:]}, under the same allow list.
 type FlashStep struct {
 	Command []string `json:"command"`
 }
 
-// HostStep runs a shell command on the worker host (user_commands, pre_os_command).
+// HostStep runs a command of the device dictionary on the worker host.
+// Exactly one field is set.
 type HostStep struct {
-	Command string `json:"command"`
+	// UserCommand names an entry of the dictionary's user_commands: the
+	// host runs its `do` command (LAVA's command action).
+	UserCommand string `json:"user_command,omitempty"`
+	// Command is ABI version 1's shell command line: run from a WASM driver
+	// only when it is exactly one of the dictionary's user commands, from
+	// a native driver only where the worker allows the `sh` tool.
+	Command string `json:"command,omitempty"`
 }
 
 // LoginStep answers a login prompt (LAVA's auto_login).
@@ -376,6 +504,7 @@ func (s Step) Validate() error {
 		StepInterrupt: s.Interrupt != nil,
 		StepCommands:  s.Commands != nil,
 		StepServe:     s.Serve != nil,
+		StepTool:      s.Tool != nil,
 		StepFlash:     s.Flash != nil,
 		StepLogin:     s.Login != nil,
 		StepShell:     s.Shell != nil,
@@ -403,6 +532,9 @@ func (s Step) Validate() error {
 	case n != 1:
 		return fmt.Errorf("step %q: kind %q with %d payloads, want exactly one", s.Name, s.Kind, n)
 	}
+	if err := s.validatePayload(); err != nil {
+		return fmt.Errorf("step %q: %w", s.Name, err)
+	}
 	if s.OnFailure != nil {
 		switch s.OnFailure.Policy {
 		case FailJob, FailRetry, FailIgnore:
@@ -411,6 +543,68 @@ func (s Step) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validatePayload checks the payloads whose fields are alternatives.
+func (s Step) validatePayload() error {
+	count := func(set ...bool) int {
+		n := 0
+		for _, b := range set {
+			if b {
+				n++
+			}
+		}
+		return n
+	}
+	switch {
+	case s.Power != nil:
+		if PowerCommandKey(s.Power.Op) == "" {
+			return fmt.Errorf("unknown power operation %q", s.Power.Op)
+		}
+	case s.Connect != nil:
+		c := s.Connect
+		if n := count(c.Connection != "", c.Tool != nil, c.Command != "", c.Serial != nil, c.TCP != "", c.Telnet != "", c.Shell != ""); n != 1 {
+			return fmt.Errorf("connect sets %d of connection, tool, command, serial, tcp, telnet, shell; want exactly one", n)
+		}
+		if c.Tool != nil {
+			return c.Tool.Validate()
+		}
+	case s.Tool != nil:
+		return s.Tool.Validate()
+	case s.Flash != nil:
+		if len(s.Flash.Command) == 0 || s.Flash.Command[0] == "" {
+			return fmt.Errorf("flash without a command")
+		}
+	case s.Host != nil:
+		if n := count(s.Host.UserCommand != "", s.Host.Command != ""); n != 1 {
+			return fmt.Errorf("host sets %d of user_command, command; want exactly one", n)
+		}
+	}
+	return nil
+}
+
+// Validate checks that a tool step names a bare program.
+func (t ToolStep) Validate() error {
+	if !ValidToolName(t.Name) {
+		return fmt.Errorf("tool name %q is not a bare program name (letters, digits, '.', '_', '+', '-'; no path)", t.Name)
+	}
+	return nil
+}
+
+// ValidToolName reports whether name can name a host tool: a bare program
+// name of letters, digits, '.', '_', '+' and '-', not starting with '-' or '.'.
+func ValidToolName(name string) bool {
+	if name == "" || len(name) > 128 || name[0] == '-' || name[0] == '.' {
+		return false
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '+', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Validate checks every step of the plan.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 )
 
 // Driver is what a device-type driver implements.
@@ -56,9 +57,9 @@ func marshal(v any) ([]byte, error) {
 // latency. (encoding/json decodes a request only if decodeRequest cannot.)
 // It returns the decoder's error: nil, the request is of the common shape.
 func warmUp() error {
-	_, err := decodeRequest([]byte(`{"abi_version":1,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,-2.5e3,"x\u00e9\n",true,false,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`))
-	all := Step{Power: &PowerStep{}, Connect: &ConnectStep{Serial: &SerialPort{}}, Expect: &ExpectStep{Patterns: []Pattern{{}}},
-		Send: &SendStep{}, Interrupt: &InterruptStep{}, Commands: &CommandsStep{}, Serve: &ServeStep{}, Flash: &FlashStep{},
+	_, err := decodeRequest([]byte(`{"abi_version":2,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,-2.5e3,"x\u00e9\n",true,false,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`))
+	all := Step{Power: &PowerStep{}, Connect: &ConnectStep{Serial: &SerialPort{}, Tool: &ToolStep{}}, Expect: &ExpectStep{Patterns: []Pattern{{}}},
+		Send: &SendStep{}, Interrupt: &InterruptStep{}, Commands: &CommandsStep{}, Serve: &ServeStep{}, Tool: &ToolStep{}, Flash: &FlashStep{},
 		Login: &LoginStep{}, Shell: &ShellStep{}, TestShell: &TestShellStep{}, Host: &HostStep{}, OnFailure: &Failure{}}
 	_, _ = marshal(Response{Plan: &Plan{Steps: []Step{all}}, Describe: &Description{Settings: []SettingSpec{{}}}, Error: &Error{}})
 	return err
@@ -76,15 +77,21 @@ func handle(d Driver, in []byte) (resp Response) {
 		resp.Error = &Error{Type: ErrorBug, Message: "decoding the request: " + err.Error()}
 		return resp
 	}
-	if req.ABIVersion != ABIVersion {
-		resp.Error = &Error{Type: ErrorConfiguration, Message: fmt.Sprintf("host speaks ABI version %d, this driver speaks %d", req.ABIVersion, ABIVersion)}
+	switch req.Op {
+	case OpDescribe:
+		// describe is the same in every version: answer it whatever
+		// version the host names, so the host can negotiate.
+		desc := d.Describe()
+		desc.ABIVersion = ABIVersion
+		desc.ABIVersions = ABIVersions()
+		resp.Describe = &desc
+		return resp
+	}
+	if !slices.Contains(ABIVersions(), req.ABIVersion) {
+		resp.Error = &Error{Type: ErrorConfiguration, Message: fmt.Sprintf("host asks for ABI version %d, this driver speaks %v", req.ABIVersion, ABIVersions())}
 		return resp
 	}
 	switch req.Op {
-	case OpDescribe:
-		desc := d.Describe()
-		desc.ABIVersion = ABIVersion
-		resp.Describe = &desc
 	case OpPlan:
 		if req.Plan == nil {
 			resp.Error = &Error{Type: ErrorBug, Message: "plan request without its plan field"}

@@ -90,7 +90,7 @@ func Load(ctx context.Context, path, sha256Hex string, opts Options) (*Driver, e
 		return nil, &plugins.Error{Driver: d.label, Fault: plugins.FaultChecksum, Err: fmt.Errorf("pinned SHA-256 %q is not 64 hex digits", sha256Hex)}
 	}
 	d.sum = sum
-	resp, err := d.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
+	resp, err := d.call(ctx, plugins.DescribeRequest())
 	if err != nil {
 		_ = d.Close(ctx)
 		return nil, err
@@ -103,6 +103,9 @@ func Load(ctx context.Context, path, sha256Hex string, opts Options) (*Driver, e
 // Describe returns the checked describe answer.
 func (d *Driver) Describe() sdk.Description { return d.desc }
 
+// Kind says the driver is native: trusted, admin-installed code.
+func (d *Driver) Kind() string { return plugins.KindNative }
+
 // SHA256 returns the binary's pinned hex SHA-256.
 func (d *Driver) SHA256() string { return d.sha }
 
@@ -112,7 +115,7 @@ func (d *Driver) Path() string { return d.path }
 // Plan asks the driver for the steps of one action. Native drivers' stderr
 // goes to Options.Stderr as it comes, so the diagnostics returned are nil.
 func (d *Driver) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []byte, error) {
-	resp, err := d.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpPlan, Plan: &req})
+	resp, err := d.call(ctx, plugins.PlanRequest(d.Describe(), req))
 	if err != nil {
 		return sdk.Plan{}, nil, err
 	}
@@ -235,7 +238,7 @@ func (d *Driver) call(ctx context.Context, req sdk.Request) (sdk.Response, error
 	if len(out) > d.opts.MaxAnswerBytes {
 		return sdk.Response{}, fail(plugins.FaultOversized, fmt.Errorf("answer of %d bytes, the cap is %d", len(out), d.opts.MaxAnswerBytes))
 	}
-	resp, fault, err := plugins.DecodeResponse(out, req.Op)
+	resp, fault, err := plugins.DecodeResponse(out, req)
 	if err != nil {
 		return resp, fail(fault, err)
 	}

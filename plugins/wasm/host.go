@@ -262,7 +262,7 @@ func (h *Host) cachedDescription(sha string) (sdk.Response, bool) {
 	if err != nil {
 		return sdk.Response{}, false
 	}
-	resp, _, err := plugins.DecodeResponse(b, sdk.OpDescribe)
+	resp, _, err := plugins.DecodeResponse(b, plugins.DescribeRequest())
 	if err != nil {
 		_ = os.Remove(path)
 		return sdk.Response{}, false
@@ -437,7 +437,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	if !cached {
 		var stderr []byte
 		var err error
-		resp, stderr, err = m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpDescribe})
+		resp, stderr, err = m.call(ctx, plugins.DescribeRequest())
 		if err != nil {
 			m.cmu.Lock()
 			_ = m.dropCompiled(ctx)
@@ -532,7 +532,7 @@ func (m *Module) Label() string { return m.label }
 // Plan asks the driver for the steps of one action. It returns the driver's
 // diagnostics (bounded stderr) also on error.
 func (m *Module) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []byte, error) {
-	resp, stderr, err := m.call(ctx, sdk.Request{ABIVersion: sdk.ABIVersion, Op: sdk.OpPlan, Plan: &req})
+	resp, stderr, err := m.call(ctx, plugins.PlanRequest(m.Describe(), req))
 	if err != nil {
 		return sdk.Plan{}, stderr, err
 	}
@@ -659,7 +659,7 @@ func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byt
 		fault, err := m.classify(inst, err, diag, took)
 		return sdk.Response{}, diag, fail(fault, err)
 	}
-	resp, fault, err := plugins.DecodeResponse(inst.stdout.buf.Bytes(), req.Op)
+	resp, fault, err := plugins.DecodeResponse(inst.stdout.buf.Bytes(), req)
 	if err != nil {
 		return resp, diag, fail(fault, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -117,7 +118,7 @@ func TestMaliciousDrivers(t *testing.T) {
 		{dir: "huge", fault: plugins.FaultOversized, want: "more than 8388608 bytes"},
 		{dir: "exit3", fault: plugins.FaultExit, want: "exited with code 3 (stderr: giving up with status 3)"},
 		{dir: "badplan", fault: plugins.FaultInvalidPlan, want: `kind "power" without its "power" payload`},
-		{dir: "wrongabi", loadFails: true, fault: plugins.FaultABI, want: "ABI version 2"},
+		{dir: "wrongabi", loadFails: true, fault: plugins.FaultABI, want: "ABI versions [99]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -406,7 +407,7 @@ func TestLoadAgainFromTheCacheDirectory(t *testing.T) {
 	bin := goodWASM(t)
 	sha := wasm.SHA256Hex(bin)
 	rewritten := filepath.Join(dir, "rewritten", sha+".wasm")
-	described := filepath.Join(dir, "described", sha+".abi1.json")
+	described := filepath.Join(dir, "described", fmt.Sprintf("%s.abi%d.json", sha, sdk.ABIVersion))
 
 	first, err := newHost(t, wasm.Options{CacheDir: dir, Prewarm: -1}).Load(ctx, "good.wasm", bin)
 	if err != nil {

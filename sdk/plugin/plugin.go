@@ -14,11 +14,15 @@ import (
 // PluginName is the name of the one plugin a driver binary serves.
 const PluginName = "driver"
 
-// Handshake is what the host and a driver binary must agree on. The protocol
-// version is the ABI version, so a driver built for another ABI is refused at
-// start-up.
+// TransportVersion is the go-plugin protocol version: the transport (one
+// gRPC method carrying the JSON request and answer), not the ABI. The ABI
+// version is negotiated by describe, as for WASM drivers (sdk.NegotiateABI),
+// so a native driver of an older supported ABI keeps working.
+const TransportVersion = 1
+
+// Handshake is what the host and a driver binary must agree on.
 var Handshake = goplugin.HandshakeConfig{
-	ProtocolVersion:  sdk.ABIVersion,
+	ProtocolVersion:  TransportVersion,
 	MagicCookieKey:   "LAVALAB_DRIVER_PLUGIN",
 	MagicCookieValue: "a2c1a4c6-device-type-driver",
 }
