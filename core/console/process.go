@@ -39,13 +39,23 @@ func StartCommand(ctx context.Context, command string) (Console, error) {
 	return startPty(ctx, "command "+command, command)
 }
 
+// StartTool runs the program path with args (no shell) in a pty and makes
+// its terminal the console: a host tool a driver's connect step names (QEMU,
+// the `local` device type's shell). name is how logs call it.
+func StartTool(ctx context.Context, name, path string, args []string) (Console, error) {
+	return startCmd(ctx, "tool "+name, exec.Command(path, args...))
+}
+
 func startPty(ctx context.Context, name, script string) (Console, error) {
+	// Not exec.CommandContext: ctx bounds the start, the process lives
+	// until Close.
+	return startCmd(ctx, name, exec.Command("/bin/sh", "-c", script))
+}
+
+func startCmd(ctx context.Context, name string, cmd *exec.Cmd) (Console, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, consoleErr(name, err)
 	}
-	// Not exec.CommandContext: ctx bounds the start, the process lives
-	// until Close.
-	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	// pty.StartWithSize sets Setsid and Setctty: the process leads a new
 	// session and process group (pgid == pid), which Close signals.

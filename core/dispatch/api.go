@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"github.com/lavalab/lavalab/core/hosttools"
 	"log/slog"
 
 	"github.com/lavalab/lavalab/core/model"
@@ -45,6 +46,11 @@ type Options struct {
 	NFSExport string
 	// NFSServerIP is {NFS_SERVER_IP} for the drivers; "" = TFTPHost.
 	NFSServerIP string
+	// Tools is the worker admin's allow list of host tools (the driver
+	// sandbox, sandbox.go): tool steps, and a native driver's command
+	// lines (under the tool sh), run only where it allows them. nil
+	// allows none.
+	Tools *hosttools.Policy
 	// Logger receives the dispatcher's own diagnostics (not job logs).
 	Logger *slog.Logger
 }

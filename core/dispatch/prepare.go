@@ -74,10 +74,14 @@ type resource struct {
 
 // prepared is a parsed, checked job for one device.
 type prepared struct {
-	Def        *job.Definition
-	Dict       *devdict.Dictionary
-	Device     string
-	Settings   map[string]any
+	Def      *job.Definition
+	Dict     *devdict.Dictionary
+	Device   string
+	Settings map[string]any
+	// Admin are the admin's layers of Settings (device-type settings, then
+	// the dictionary), without the driver's defaults: where the sandbox
+	// takes command lines from.
+	Admin      map[string]any
 	Stages     []stage
 	JobTimeout time.Duration
 	HasTests   bool
@@ -102,7 +106,7 @@ func prepare(r Request) (*prepared, error) {
 	}
 	desc := r.Driver.Describe()
 	settings := devdict.Merge(map[string]any(sdk.SettingDefaults(desc.Settings)), r.Settings, dict.Values)
-	p := &prepared{Def: def, Dict: dict, Settings: settings, Device: r.DeviceName}
+	p := &prepared{Def: def, Dict: dict, Settings: settings, Admin: devdict.Merge(r.Settings, dict.Values), Device: r.DeviceName}
 	if p.Device == "" {
 		p.Device = sdk.Values(settings).String("hostname", "device")
 	}

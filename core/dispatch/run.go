@@ -15,6 +15,7 @@ import (
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/power"
 	"github.com/lavalab/lavalab/core/testshell"
+	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -72,7 +73,9 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 		j.log.warn("device dictionary: %s", w)
 	}
 	desc := r.Driver.Describe()
-	j.log.info("device type %s, driver %s/%s (sha256 %s)", p.Def.DeviceType, desc.Name, desc.Version, short(r.Driver.SHA256()))
+	j.log.info("device type %s, driver %s/%s (%s, sha256 %s), ABI version %d (the driver speaks %v, this host %v)",
+		p.Def.DeviceType, desc.Name, desc.Version, plugins.KindOf(r.Driver), short(r.Driver.SHA256()),
+		plugins.ABIOf(desc), desc.SpokenABIVersions(), sdk.HostABIVersions())
 	j.log.info("job timeout %s", p.JobTimeout)
 
 	if err := os.MkdirAll(j.dir, 0o755); err != nil {
@@ -241,6 +244,9 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 		return errorf(errorType(err, sdk.ErrorInfrastructure), "plan: %v", err)
 	}
 	j.log.debug("driver plan for %s: %d step(s) in %.1f ms", st.Name, len(plan.Steps), float64(took.Microseconds())/1000)
+	if err := j.checkPlan(plan); err != nil {
+		return err
+	}
 	for _, s := range plan.Steps {
 		if err := j.runStep(ctx, st, s); err != nil {
 			return err
@@ -315,15 +321,24 @@ func defaultStepErrorType(st *stage, s sdk.Step) string {
 
 // exec runs one step.
 func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
+	act, err := j.admit(s)
+	if err != nil {
+		return err
+	}
 	switch s.Kind {
 	case sdk.StepPower:
-		return j.power(ctx, s.Power.Op, s.Power.Commands, 0)
+		return j.power(ctx, s.Power.Op, act.shell, 0)
 	case sdk.StepHost:
-		return j.hostCommand(ctx, s.Host.Command, 0)
-	case sdk.StepFlash:
-		return j.hostCommand(ctx, shellJoin(s.Flash.Command), 0)
+		for _, c := range act.shell {
+			if err := j.hostCommand(ctx, c, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	case sdk.StepFlash, sdk.StepTool:
+		return j.runTool(ctx, act.tool, 0)
 	case sdk.StepConnect:
-		return j.connect(ctx, *s.Connect)
+		return j.connect(ctx, act)
 	case sdk.StepDisconnect:
 		j.disconnect()
 		return nil
@@ -335,7 +350,6 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 	if j.eng == nil {
 		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", stepName(s), s.Kind)
 	}
-	var err error
 	switch s.Kind {
 	case sdk.StepExpect:
 		_, err = j.eng.ExpectStep(ctx, *s.Expect)
@@ -361,7 +375,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 // power runs power commands, logging their output.
 func (j *run) power(ctx context.Context, op string, cmds []string, timeout time.Duration) error {
 	if len(cmds) == 0 {
-		j.log.debug("power %s: no command", op)
+		j.log.debug("power %s: the device dictionary has no %s", op, sdk.PowerCommandKey(op))
 		return nil
 	}
 	for _, c := range cmds {
@@ -396,13 +410,42 @@ func (j *run) hostCommand(ctx context.Context, cmd string, timeout time.Duration
 	return err
 }
 
-// connect opens the console (closing the previous one) and starts the
-// expect engine on it.
-func (j *run) connect(ctx context.Context, c sdk.ConnectStep) error {
+// runTool runs an allowed host tool to its end, its output in the log.
+func (j *run) runTool(ctx context.Context, t *toolRun, timeout time.Duration) error {
+	if timeout <= 0 {
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = time.Until(dl)
+		}
+	}
+	j.log.info("running host tool %s (%s)", t, t.path)
+	start := time.Now()
+	env := append(os.Environ(), "LAVA_JOB_ID="+j.id)
+	err := power.RunArgv(ctx, t.String(), t.path, t.args, timeout, env, func(line string, stderr bool) {
+		if stderr {
+			j.log.log(model.LevelDebug, "stderr: %s", line)
+		} else {
+			j.log.log(model.LevelDebug, ">> %s", line)
+		}
+	})
+	if err == nil {
+		j.log.debug("host tool %s returned after %.2fs", t.name, time.Since(start).Seconds())
+	}
+	return err
+}
+
+// connect opens the console the sandbox resolved (closing the previous
+// one) and starts the expect engine on it.
+func (j *run) connect(ctx context.Context, act hostAction) error {
 	j.disconnect()
-	name := console.Name(c)
-	j.log.info("connecting to the console: %s", name)
-	con, err := console.Open(ctx, c)
+	var con console.Console
+	var err error
+	if t := act.consoleTool; t != nil {
+		j.log.info("connecting to the console: host tool %s (%s)", t, t.path)
+		con, err = console.StartTool(ctx, t.String(), t.path, t.args)
+	} else {
+		j.log.info("connecting to the console: %s", console.Name(*act.console))
+		con, err = console.Open(ctx, *act.console)
+	}
 	if err != nil {
 		return err
 	}
@@ -428,10 +471,8 @@ func (j *run) disconnect() {
 func (j *run) finalize() error {
 	var err error
 	if j.p != nil {
-		cmds := sdk.Values(j.p.Settings).Strings("power_off_command")
-		if len(cmds) == 1 && cmds[0] == "" {
-			cmds = nil
-		}
+		// The admin's command only: never a driver's setting default.
+		cmds := commandList(j.admin(), "power_off_command")
 		to := DefaultPowerOffTimeout
 		if x, ok := j.p.Def.Timeouts.Actions["power-off"]; ok && x > 0 {
 			to = x

@@ -52,13 +52,26 @@ func Run(ctx context.Context, command string, timeout time.Duration, env []strin
 	if strings.TrimSpace(command) == "" {
 		return &Error{Command: command, Err: errors.New("empty command")}
 	}
+	return run(ctx, command, exec.Command("/bin/sh", "-c", command), timeout, env, out)
+}
+
+// RunArgv runs the program path with args, no shell in between, as Run runs
+// a command line. name is what errors call the command (the tool's name and
+// its arguments).
+func RunArgv(ctx context.Context, name, path string, args []string, timeout time.Duration, env []string, out Output) error {
+	if path == "" {
+		return &Error{Command: name, Err: errors.New("no program")}
+	}
+	return run(ctx, name, exec.Command(path, args...), timeout, env, out)
+}
+
+func run(ctx context.Context, command string, cmd *exec.Cmd, timeout time.Duration, env []string, out Output) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	cmd := exec.Command("/bin/sh", "-c", command)
 	if env != nil {
 		cmd.Env = env
 	}
