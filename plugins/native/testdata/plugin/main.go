@@ -18,7 +18,8 @@ var version = "1.0.0"
 type driver struct{}
 
 func (driver) Describe() sdk.Description {
-	return sdk.Description{Name: "native-test", Version: version, DeviceTypes: []string{"native-board"}}
+	return sdk.Description{Name: "native-test", Version: version, DeviceTypes: []string{"native-board"},
+		DeployMethods: []string{"flasher"}, BootMethods: []string{"minimal"}}
 }
 
 func (driver) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
