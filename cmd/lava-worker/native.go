@@ -165,7 +165,12 @@ func (w *logLines) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		w.log.Info("native driver stderr", "line", string(w.buf[:i]))
+		line := string(w.buf[:i])
+		lvl := slog.LevelInfo
+		if strings.HasPrefix(line, `{"@level":"debug"`) { // go-plugin's own handshake lines
+			lvl = slog.LevelDebug
+		}
+		w.log.Log(context.Background(), lvl, "native driver stderr", "line", line)
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > 4096 { // a long line without end: log it in pieces
