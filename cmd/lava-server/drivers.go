@@ -18,6 +18,7 @@ import (
 	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
+	"github.com/lavalab/lavalab/core/workerproto"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/sdk"
@@ -152,6 +153,18 @@ func (a apiDrivers) ForDeviceType(devType string) (api.DriverInfo, error) {
 		return api.DriverInfo{}, kindErr{err, api.ErrDriverNotFound}
 	}
 	return api.DriverInfo(in), nil
+}
+
+// driverRef is the worker protocol's ServerOptions.Driver: the name,
+// version and kind of a driver version the registry knows.
+func driverRef(reg *registry.Registry) func(string) (workerproto.DriverRef, bool) {
+	return func(sha string) (workerproto.DriverRef, bool) {
+		in, ok := reg.Lookup(sha)
+		if !ok {
+			return workerproto.DriverRef{}, false
+		}
+		return workerproto.DriverRef{Name: in.Name, Version: in.Version, Kind: in.Kind}, true
+	}
 }
 
 // ---- driver and device-type settings commands ----

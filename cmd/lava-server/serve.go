@@ -103,7 +103,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	wproto, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: log, Version: version.Version,
 		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
-		Observer: mets})
+		Observer: mets, Driver: driverRef(drv.Registry)})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ import (
 // The worker loads drivers lazily: a driver module is compiled (wazero,
 // ~14 MB resident each) on the first job that needs it, not at start, so
 // an idle worker stays small however many drivers --drivers-dir holds.
+// Native drivers come from the worker's own --native-drivers list only
+// (native.go).
 //
 //   - A job pinned to a SHA-256 (the usual case: the server pins the
 //     version it scheduled with) loads that module through
@@ -211,6 +213,9 @@ func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (plugins.
 		}
 	}()
 	if job.DriverSHA256 != "" {
+		if _, err := r.native.load(ctx, r.reg, job); err != nil {
+			return nil, err
+		}
 		drv, _, err := r.reg.BySHA256(ctx, job.DriverSHA256)
 		if err != nil {
 			return nil, fmt.Errorf("driver %s for device type %s: %w", job.DriverSHA256, job.DeviceType, err)
@@ -220,7 +225,11 @@ func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (plugins.
 	r.local.install(ctx, r.reg, job.DeviceType)
 	drv, _, err := r.reg.ForDeviceType(job.DeviceType)
 	if err != nil {
-		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir) serves device type %s: %w", job.DeviceType, err)
+		r.native.loadAll(ctx, r.reg)
+		drv, _, err = r.reg.ForDeviceType(job.DeviceType)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir, --native-drivers) serves device type %s: %w", job.DeviceType, err)
 	}
 	return drv, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lavalab/lavalab/core/dispatch"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/plugins/native"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
@@ -25,10 +26,11 @@ func main() {
 
 // runner runs jobs through the dispatcher with drivers from the registry.
 type runner struct {
-	d     *dispatch.Dispatcher
-	reg   *registry.Registry
-	local *localDir
-	rel   releaser
+	d      *dispatch.Dispatcher
+	reg    *registry.Registry
+	local  *localDir
+	native *nativeList
+	rel    releaser
 }
 
 func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
@@ -45,9 +47,15 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		return nil, nil, err
 	}
 	dir := newLocalDir(env.DriversDir, env.Logger)
-	// No DriversDir for the registry: it would compile every file now.
+	nat := &nativeList{file: env.NativeFile, log: env.Logger}
+	if err := nat.check(); err != nil {
+		host.Close(context.Background())
+		return nil, nil, err
+	}
+	// No DriversDir and no Native for the registry: it would compile or
+	// start every driver now.
 	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client},
-		Logger: env.Logger})
+		NativeOptions: native.Options{Stderr: &logLines{log: env.Logger}, Logger: env.Logger}, Logger: env.Logger})
 	if err != nil {
 		host.Close(context.Background())
 		return nil, nil, fmt.Errorf("driver registry: %w", err)
@@ -67,7 +75,7 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		_ = reg.Close(context.Background())
 		_ = host.Close(context.Background())
 	}
-	return &runner{d: d, reg: reg, local: dir}, closeAll, nil
+	return &runner{d: d, reg: reg, local: dir, native: nat}, closeAll, nil
 }
 
 func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {

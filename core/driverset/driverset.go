@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
@@ -110,22 +108,9 @@ func Open(ctx context.Context, st store.Store, o Options) (*Set, error) {
 }
 
 // ReadNativeList reads the admin's list of native drivers pinned by SHA-256:
-// YAML [{path: /abs/binary, sha256: <64 hex>}, ...].
+// YAML [{path: /abs/binary, sha256: <64 hex>}, ...] (registry.ReadNativeList).
 func ReadNativeList(path string) ([]registry.NativeSpec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the native driver list: %w", err)
-	}
-	var specs []registry.NativeSpec
-	if err := yaml.Unmarshal(b, &specs); err != nil {
-		return nil, fmt.Errorf("native driver list %s: %w", path, err)
-	}
-	for i, s := range specs {
-		if !filepath.IsAbs(s.Path) || len(s.SHA256) != 64 {
-			return nil, fmt.Errorf("native driver list %s: entry %d: want an absolute path and a 64-hex-digit sha256", path, i+1)
-		}
-	}
-	return specs, nil
+	return registry.ReadNativeList(path)
 }
 
 // Sync keeps reg in step with the store until ctx ends: on each

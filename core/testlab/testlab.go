@@ -76,6 +76,8 @@ type Options struct {
 	ServerArgs []string
 	// NoWorker starts no lava-worker (StartWorker starts it later).
 	NoWorker bool
+	// WorkerArgs are more lava-worker flags.
+	WorkerArgs []string
 }
 
 // Worker and Device name the lab's worker and its `local` device.
@@ -210,8 +212,8 @@ func (l *Lab) startServer() {
 // StartWorker starts lava-worker for Worker with the local driver.
 func (l *Lab) StartWorker() {
 	l.t.Helper()
-	l.process(l.o.Bins.Worker, []string{"--url", l.URL, "--name", Worker, "--token-file", l.tokenFile,
-		"--work-dir", filepath.Join(l.Data, "worker"), "--drivers-dir", l.o.Bins.Drivers, "--retry-max", "500ms"}, nil)
+	l.process(l.o.Bins.Worker, append([]string{"--url", l.URL, "--name", Worker, "--token-file", l.tokenFile,
+		"--work-dir", filepath.Join(l.Data, "worker"), "--drivers-dir", l.o.Bins.Drivers, "--retry-max", "500ms"}, l.o.WorkerArgs...), nil)
 }
 
 func (l *Lab) dumpLogs() {

@@ -22,6 +22,9 @@ import (
 type RunnerEnv struct {
 	WorkDir    string
 	DriversDir string
+	// NativeFile is the worker admin's YAML list of native drivers pinned
+	// by SHA-256 ("" = none; --native-drivers).
+	NativeFile string
 	Client     *Client
 	Logger     *slog.Logger
 	// Serve says how the runner serves artifacts to the boards.
@@ -61,6 +64,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	tokenFile := fs.String("token-file", "", "file holding the worker token (default WORK-DIR/token)")
 	caCert := fs.String("ca-cert", "", "PEM file of CA certificates to trust for the server (HTTPS)")
 	driversDir := fs.String("drivers-dir", "", "directory of local driver modules (.wasm), preferred when their SHA-256 matches")
+	nativeFile := fs.String("native-drivers", "", "YAML file listing the native drivers installed on this worker: [{path: /abs/binary, sha256: <hex>}, ...]; read again when a job needs a driver it does not list")
 	exitOnMismatch := fs.Bool("exit-on-version-mismatch", false, "exit 0 when the server runs another version and this worker runs no job")
 	autoUpgrade := fs.Bool("auto-upgrade", false, "on a version mismatch, install the server's worker build and restart")
 	pollWait := fs.Duration("poll-wait", DefaultPollWait, "how long the server may hold a poll")
@@ -144,7 +148,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
-	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, Client: client, Logger: log, Serve: serve})
+	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve})
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1

@@ -61,6 +61,10 @@ type ServerOptions struct {
 	// Observer, if set, is told about ingested logs and started jobs
 	// (lava-server passes its *metrics.Metrics).
 	Observer Observer
+	// Driver, if set, names the driver version with a SHA-256 (false when
+	// unknown): sent with each job (StartJob.Driver), and used to explain
+	// that a native driver's binary is not served.
+	Driver func(sha string) (DriverRef, bool)
 }
 
 // Observer receives the figures the worker protocol makes. Both methods
@@ -568,8 +572,14 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (StartJob, error) 
 	s.authMu.Lock()
 	delete(s.jobAuth, j.ID)
 	s.authMu.Unlock()
-	return StartJob{ID: j.ID, Token: secret, Definition: j.Definition, Device: dev.Hostname, DeviceType: dev.DeviceType,
-		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck}, nil
+	sj := StartJob{ID: j.ID, Token: secret, Definition: j.Definition, Device: dev.Hostname, DeviceType: dev.DeviceType,
+		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck}
+	if j.DriverSHA256 != "" && s.o.Driver != nil {
+		if ref, ok := s.o.Driver(j.DriverSHA256); ok {
+			sj.Driver = &ref
+		}
+	}
+	return sj, nil
 }
 
 // endJob ends a job Incomplete with an infrastructure error (the server's
@@ -756,7 +766,12 @@ func (s *Server) driverModule(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := s.st.DriverModule(r.Context(), sha)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("driver module %s is not stored on the server", sha), nil)
+		msg := fmt.Sprintf("driver module %s is not stored on the server", sha)
+		if ref, ok := s.nativeDriver(sha); ok {
+			msg = fmt.Sprintf("driver %s %s (sha256 %s) is a native driver: the server does not send native binaries; "+
+				"the worker's admin installs the binary and lists it in lava-worker --native-drivers", ref.Name, ref.Version, sha)
+		}
+		writeError(w, http.StatusNotFound, "not_found", msg, nil)
 		return
 	}
 	if err != nil {
@@ -766,6 +781,15 @@ func (s *Server) driverModule(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/wasm")
 	w.Header().Set(HeaderSHA256, sha)
 	_, _ = w.Write(data)
+}
+
+// nativeDriver names the native driver with SHA-256 sha, if it is one.
+func (s *Server) nativeDriver(sha string) (DriverRef, bool) {
+	if s.o.Driver == nil {
+		return DriverRef{}, false
+	}
+	ref, ok := s.o.Driver(sha)
+	return ref, ok && ref.Kind == "native"
 }
 
 func (s *Server) binary(w http.ResponseWriter, r *http.Request) {

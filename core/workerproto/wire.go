@@ -98,7 +98,20 @@ type StartJob struct {
 	// DriverSHA256 pins the driver version ("" = the worker's active
 	// driver for DeviceType).
 	DriverSHA256 string `json:"driver_sha256,omitempty"`
-	HealthCheck  bool   `json:"health_check,omitempty"`
+	// Driver names the pinned version as the server knows it (nil when it
+	// does not): a worker looks a native driver up in its own list, and
+	// names what it lacks.
+	Driver      *DriverRef `json:"driver,omitempty"`
+	HealthCheck bool       `json:"health_check,omitempty"`
+}
+
+// DriverRef names a driver version.
+type DriverRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Kind is "wasm" (fetched from the server) or "native" (installed by
+	// the worker's admin, never sent by the server).
+	Kind string `json:"kind"`
 }
 
 // Record is one log record on the wire.

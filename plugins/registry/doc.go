@@ -11,7 +11,9 @@
 //
 // A job is scheduled with ForDeviceType (the active version) and keeps the
 // SHA-256 it got; BySHA256 returns that exact version later, even after
-// another version was activated. Workers fetch modules by SHA-256 (Module).
+// another version was activated. Workers fetch modules by SHA-256 (Module);
+// a native driver's binary is never served: each worker's admin lists it
+// (ReadNativeList reads the list of the server and of the workers).
 //
 // Persistence is behind ModuleStore, so the server can back it with its
 // database; DirStore keeps modules as content-addressed files on one machine.

@@ -363,6 +363,19 @@ func (r *Registry) Get(name string) (Info, error) {
 	return r.infoLocked(e), nil
 }
 
+// Lookup returns the version with SHA-256 sha if this process knows it,
+// without loading anything (the server says so to the worker that runs a
+// job pinned to it).
+func (r *Registry) Lookup(sha string) (Info, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.versions[sha]
+	if !ok {
+		return Info{}, false
+	}
+	return r.infoLocked(e), true
+}
+
 // ForDeviceType returns the active driver version serving devType. Two
 // active drivers serving the same device type is an error naming both.
 func (r *Registry) ForDeviceType(devType string) (plugins.Driver, Info, error) {
@@ -415,7 +428,7 @@ func (r *Registry) Module(ctx context.Context, sha string) ([]byte, error) {
 	e, ok := r.versions[sha]
 	r.mu.RUnlock()
 	if ok && e.info.Kind == plugins.KindNative {
-		return nil, fmt.Errorf("driver version %s is a native driver: its binary is installed by the admin on each worker", short(sha))
+		return nil, fmt.Errorf("driver version %s is a native driver: its binary is installed by the admin on each worker (lava-worker --native-drivers)", short(sha))
 	}
 	b, err := r.opts.Store.GetModule(ctx, sha)
 	if err != nil {
