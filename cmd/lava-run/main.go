@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lavalab/lavalab/core/hosttools"
 	"io"
 	"log/slog"
 	"os"
@@ -71,6 +72,7 @@ type config struct {
 	tftpAddr, httpAddr, serverIP    string
 	nfsExport, nfsServerIP          string
 	verbose                         bool
+	tools                           *hosttools.Policy
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -93,9 +95,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.nfsServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the board (default: --server-ip)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colours (default when stdout is not a terminal or NO_COLOR is set)")
 	fs.BoolVar(&c.verbose, "v", false, "log the dispatcher's own diagnostics to stderr")
+	var allowTools []string
+	fs.Func("allow-tool", "allow drivers' tool steps to run host tool NAME (repeatable): NAME, or NAME@DEVICE_TYPE_OR_DEVICE[,...]; e.g. sh@local for the local device type. Nothing is allowed by default", func(v string) error {
+		allowTools = append(allowTools, v)
+		return nil
+	})
+	toolsFile := fs.String("tools-file", "", "YAML allow list of host tools, as lava-worker takes it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	tools, err := hosttools.Load(allowTools, *toolsFile)
+	if err != nil {
+		return nil, err
+	}
+	c.tools = tools
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
@@ -172,7 +185,7 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{
 		WorkDir: work, CacheDir: cache, TFTPAddr: c.tftpAddr, HTTPAddr: c.httpAddr, TFTPHost: c.serverIP, Logger: logger,
-		NFSExport: c.nfsExport, NFSServerIP: c.nfsServerIP,
+		NFSExport: c.nfsExport, NFSServerIP: c.nfsServerIP, Tools: c.tools,
 	})
 	if err != nil {
 		return exitIncomplete, err

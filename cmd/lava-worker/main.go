@@ -62,12 +62,13 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{WorkDir: filepath.Join(env.WorkDir, "dispatch"), Logger: env.Logger,
 		CacheDir: env.Serve.CacheDir, TFTPAddr: env.Serve.TFTPAddr, HTTPAddr: env.Serve.HTTPAddr, TFTPHost: env.Serve.ServerIP,
-		NFSExport: env.Serve.NFSExport, NFSServerIP: env.Serve.NFSServerIP})
+		NFSExport: env.Serve.NFSExport, NFSServerIP: env.Serve.NFSServerIP, Tools: env.Tools})
 	if err != nil {
 		reg.Close(context.Background())
 		host.Close(context.Background())
 		return nil, nil, fmt.Errorf("dispatcher: %w", err)
 	}
+	env.Logger.Info("host tools drivers may run", "allowed", env.Tools.String())
 	env.Logger.Info("serving artifacts to the boards", "tftp", d.TFTPAddr().String(), "http", d.HTTPAddr().String(),
 		"server_ip", env.Serve.ServerIP, "nfs_export", env.Serve.NFSExport)
 	closeAll := func() {

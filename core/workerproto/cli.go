@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/version"
 )
 
@@ -29,6 +30,9 @@ type RunnerEnv struct {
 	Logger     *slog.Logger
 	// Serve says how the runner serves artifacts to the boards.
 	Serve ServeEnv
+	// Tools is the admin's allow list of host tools (--allow-tool,
+	// --tools-file): what drivers' tool steps may run here. Never nil.
+	Tools *hosttools.Policy
 }
 
 // ServeEnv is how a worker serves job artifacts to its boards (the
@@ -81,6 +85,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	fs.StringVar(&serve.NFSExport, "nfs-export", "", "directory this host's NFS server exports to the boards (default: none, NFS jobs are refused)")
 	fs.StringVar(&serve.NFSServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the boards (default: --server-ip)")
 	fs.StringVar(&serve.CacheDir, "cache-dir", "", "artifact download cache shared by jobs (default: WORK-DIR/dispatch/cache)")
+	var allowTools []string
+	fs.Func("allow-tool", "allow drivers' tool steps to run host tool NAME (repeatable): NAME for every device, NAME@TARGET[,TARGET...] for those device types or devices; e.g. sh@local, qemu-system-aarch64@qemu. Nothing is allowed by default", func(v string) error {
+		allowTools = append(allowTools, v)
+		return nil
+	})
+	toolsFile := fs.String("tools-file", "", "YAML allow list of host tools: {tools: [{name, path, device_types, devices}, ...]} (added to --allow-tool)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -90,6 +100,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	if *showVersion {
 		fmt.Fprintln(stdout, version.Version)
 		return 0
+	}
+	tools, err := hosttools.Load(allowTools, *toolsFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
+		return 2
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -148,7 +163,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
-	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve})
+	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve, Tools: tools})
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1

@@ -39,14 +39,16 @@ func (d driver) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 	case sdk.ActionDeploy:
 		return drv.Empty(), nil
 	case sdk.ActionBoot:
-		shell := s.String("shell", "/bin/sh")
-		if shell == "" {
-			return sdk.Plan{}, sdk.Errorf(sdk.ErrorConfiguration, "local: the shell setting is empty")
+		// The shell is a host tool: the worker runs it only where its
+		// admin allowed it (lava-worker --allow-tool sh@local).
+		shell := s.String("shell", "sh")
+		if !sdk.ValidToolName(shell) {
+			return sdk.Plan{}, sdk.Errorf(sdk.ErrorConfiguration, "local: the shell setting %q is not a host tool name (a bare program name such as sh or bash, which the worker's admin allows)", shell)
 		}
 		prompt := s.String("shell_prompt", "lava-local: # ")
 		prompts := append([]string{regexp.QuoteMeta(prompt)}, req.Action.Params.Strings("prompts")...)
 		return sdk.Plan{Steps: []sdk.Step{
-			{Kind: sdk.StepConnect, Name: "connect-shell", Connect: &sdk.ConnectStep{Shell: shell}},
+			{Kind: sdk.StepConnect, Name: "connect-shell", Connect: &sdk.ConnectStep{Tool: &sdk.ToolStep{Name: shell}}},
 			{Kind: sdk.StepSend, Name: "set-prompt", Send: &sdk.SendStep{Text: "export PS1=" + splitQuote(prompt), Newline: true}},
 			{Kind: sdk.StepShell, Name: "expect-shell-connection", Shell: &sdk.ShellStep{Prompts: prompts}},
 		}}, nil

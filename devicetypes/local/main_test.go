@@ -17,11 +17,12 @@ func TestPlans(t *testing.T) {
 	}{
 		{"deploy", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionDeploy, Method: "local"}}, ""},
 		{"boot", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionBoot, Method: "local", Params: sdk.Values{"prompts": []any{"\\$ "}}}}, ""},
-		{"boot-bash", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionBoot, Method: "minimal"}, Settings: sdk.Values{"shell": "/bin/bash", "shell_prompt": "demo$ "}}, ""},
+		{"boot-bash", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionBoot, Method: "minimal"}, Settings: sdk.Values{"shell": "bash", "shell_prompt": "demo$ "}}, ""},
 		{"test", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionTest}}, ""},
 		{"command", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionCommand, Method: "hello"},
 			Settings: sdk.Values{"user_commands": map[string]any{"hello": map[string]any{"do": "echo hello"}}}}, ""},
 		{"error-empty-shell", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionBoot}, Settings: sdk.Values{"shell": ""}}, sdk.ErrorConfiguration},
+		{"error-shell-path", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionBoot}, Settings: sdk.Values{"shell": "/bin/sh -c 'touch /tmp/x'"}}, sdk.ErrorConfiguration},
 		{"error-unknown-command", sdk.PlanRequest{Action: sdk.Action{Kind: sdk.ActionCommand, Method: "nope"}}, sdk.ErrorJob},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

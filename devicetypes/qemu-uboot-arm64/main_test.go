@@ -119,8 +119,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// The power and console steps come from the dictionary: connect first (the
-// console waits for the board), then power off and on.
+// The power and console steps name the dictionary's commands, never carry
+// them (ABI 2): connect first (the console waits for the board), then power
+// off and on.
 func TestPowerSteps(t *testing.T) {
 	raw, resp := goldentest.Plan(t, driver(), goldentest.BootRequest("qemu-uboot-arm64", dictionary(t, "vlab-02"), "ramdisk",
 		goldentest.Artifacts("image", "Image", true, false, false, false)))
@@ -135,7 +136,12 @@ func TestPowerSteps(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Fatalf("steps %s, want %s", got, want)
 	}
-	if c := resp.Plan.Steps[0].Connect.Command; c != "sh scripts/vlab/board.sh console --port 18111" {
-		t.Fatalf("connection command %q", c)
+	if c := resp.Plan.Steps[0].Connect; c.Connection != sdk.DefaultConnection || c.Command != "" {
+		t.Fatalf("connect step %+v, want the dictionary's default connection", c)
+	}
+	for _, s := range resp.Plan.Steps[1:3] {
+		if len(s.Power.Commands) != 0 {
+			t.Fatalf("power step %s carries commands %q", s.Name, s.Power.Commands)
+		}
 	}
 }

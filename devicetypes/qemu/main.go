@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -72,7 +73,14 @@ func (d driver) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 	if err != nil {
 		return sdk.Plan{}, err
 	}
-	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "execute-qemu", Connect: &sdk.ConnectStep{Command: strings.Join(cmd, " ")}}}
+	// QEMU is a host tool: the worker runs it only where its admin allowed
+	// it (lava-worker --allow-tool qemu-system-aarch64@qemu). No shell:
+	// the command line is split into arguments here, as LAVA's shell would.
+	argv, err := splitWords(strings.Join(cmd, " "))
+	if err != nil {
+		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "qemu command line: %v", err)
+	}
+	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "execute-qemu", Connect: &sdk.ConnectStep{Tool: &sdk.ToolStep{Name: argv[0], Args: argv[1:]}}}}
 	return sdk.Plan{Steps: append(steps, tail...)}, nil
 }
 
@@ -197,4 +205,59 @@ func roles(arts map[string]sdk.Artifact) []string {
 		return out[i] < out[j]
 	})
 	return out
+}
+
+// splitWords splits a command line into words as a POSIX shell does for
+// plain words, single and double quotes and backslashes (no expansion: LAVA's
+// qemu command line has none). It is how image_arg's quoted --append strings
+// become one argument.
+func splitWords(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("unterminated ' in %q", line)
+			}
+			cur.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' && i+1 < len(line) && strings.IndexByte("$`\"\\\n", line[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(line[i])
+			}
+			if i >= len(line) {
+				return nil, fmt.Errorf("unterminated \" in %q", line)
+			}
+			inWord = true
+		case c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+			inWord = true
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("empty command line")
+	}
+	return words, nil
 }

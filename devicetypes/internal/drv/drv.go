@@ -55,6 +55,7 @@ func (i Info) Describe() sdk.Description {
 		Name:          i.Name,
 		Version:       i.Version,
 		ABIVersion:    sdk.ABIVersion,
+		ABIVersions:   sdk.ABIVersions(),
 		DeviceTypes:   []string{i.Name},
 		DeployMethods: i.DeployMethods,
 		BootMethods:   i.BootMethods,
@@ -184,7 +185,8 @@ func CommandPlan(name string, s sdk.Values) (sdk.Plan, error) {
 		sort.Strings(names)
 		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "command %q is not one of this device's user_commands %v", name, names)
 	}
-	return sdk.Plan{Steps: []sdk.Step{{Kind: sdk.StepHost, Name: "user-command-" + name, Host: &sdk.HostStep{Command: do}}}}, nil
+	// The host runs the dictionary's own `do` command: the step names it.
+	return sdk.Plan{Steps: []sdk.Step{{Kind: sdk.StepHost, Name: "user-command-" + name, Host: &sdk.HostStep{UserCommand: name}}}}, nil
 }
 
 // Empty is a plan with no steps (a deploy that needs nothing of the board).

@@ -200,7 +200,6 @@ func Common(t *testing.T, d sdk.Driver, deviceType string, spec UBootSpec) {
 			k.Type = "uimage"
 			r.Worker.Artifacts["kernel"] = k
 		}), sdk.ErrorConfiguration},
-		{"error-no-connection", with(func(r *sdk.PlanRequest) { r.Settings["connection_command"] = "" }), sdk.ErrorConfiguration},
 		{"error-unknown-user-command", with(func(r *sdk.PlanRequest) { r.Action = sdk.Action{Kind: sdk.ActionCommand, Method: "nope"} }), sdk.ErrorJob},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

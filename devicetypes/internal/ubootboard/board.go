@@ -144,11 +144,9 @@ func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 	if err != nil {
 		return sdk.Plan{}, err
 	}
-	connect := s.String("connection_command", "")
-	if connect == "" {
-		return sdk.Plan{}, sdk.Errorf(sdk.ErrorConfiguration, "%s: connection_command is not set for device %s", b.Name, req.Device.Hostname)
-	}
-	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Command: connect}}}
+	// The host opens the console the device dictionary gives
+	// (connection_command, ...): a driver never names a program.
+	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
 	steps = append(steps, PowerCycle(s)...)
 
 	prompt := s.String("bootloader_prompt", "=>")
@@ -181,28 +179,29 @@ func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 // PowerCycle resets the board: hard_reset_command when set, else
 // power_off_command then pre_power_command and power_on_command. Each may be
 // one command or a list (LAVA dictionaries allow both). A board with none of
-// them (its connection starts it) gets no power step.
+// them (its connection starts it) gets no power step. The steps name the
+// operation only: the host runs the device dictionary's own commands.
 func PowerCycle(s sdk.Values) []sdk.Step {
-	if c := s.Strings("hard_reset_command"); nonEmpty(c) {
-		return []sdk.Step{powerStep(sdk.PowerReset, "reset-device", c)}
+	if nonEmpty(s.Strings("hard_reset_command")) {
+		return []sdk.Step{powerStep(sdk.PowerReset, "reset-device")}
 	}
 	var steps []sdk.Step
-	if c := s.Strings("power_off_command"); nonEmpty(c) {
-		steps = append(steps, powerStep(sdk.PowerOff, "power-off", c))
+	if nonEmpty(s.Strings("power_off_command")) {
+		steps = append(steps, powerStep(sdk.PowerOff, "power-off"))
 	}
-	if c := s.Strings("pre_power_command"); nonEmpty(c) {
-		steps = append(steps, powerStep(sdk.PowerPrePower, "pre-power-command", c))
+	if nonEmpty(s.Strings("pre_power_command")) {
+		steps = append(steps, powerStep(sdk.PowerPrePower, "pre-power-command"))
 	}
-	if c := s.Strings("power_on_command"); nonEmpty(c) {
-		steps = append(steps, powerStep(sdk.PowerOn, "power-on", c))
+	if nonEmpty(s.Strings("power_on_command")) {
+		steps = append(steps, powerStep(sdk.PowerOn, "power-on"))
 	}
 	return steps
 }
 
 func nonEmpty(c []string) bool { return len(c) > 0 && !(len(c) == 1 && c[0] == "") }
 
-func powerStep(op, name string, cmds []string) sdk.Step {
-	return sdk.Step{Kind: sdk.StepPower, Name: name, Power: &sdk.PowerStep{Op: op, Commands: cmds}}
+func powerStep(op, name string) sdk.Step {
+	return sdk.Step{Kind: sdk.StepPower, Name: name, Power: &sdk.PowerStep{Op: op}}
 }
 
 // ErrorMessages are U-Boot's error messages (uboot_error_messages plus
