@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"github.com/lavalab/lavalab/core/hosttools"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -68,10 +69,28 @@ func loadLocal(t testing.TB) plugins.Driver {
 	return loadDriver(t, "local")
 }
 
+// testTools is the tests' allow list: the local device type's shells.
+func testTools(t testing.TB, extra ...hosttools.Rule) *hosttools.Policy {
+	t.Helper()
+	p, err := hosttools.New(append([]hosttools.Rule{
+		{Name: "sh", DeviceTypes: []string{"local"}},
+		{Name: "cat", DeviceTypes: []string{"local"}},
+	}, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func newDispatcher(t testing.TB) *Dispatcher {
 	t.Helper()
+	return newDispatcherTools(t, testTools(t))
+}
+
+func newDispatcherTools(t testing.TB, tools *hosttools.Policy) *Dispatcher {
+	t.Helper()
 	work := t.TempDir()
-	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Tools: tools})
 	if err != nil {
 		t.Fatal(err)
 	}

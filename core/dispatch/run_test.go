@@ -32,8 +32,9 @@ func jobWith(timeouts, actions string) []byte {
 	return []byte("job_name: dispatch test\ndevice_type: local\nvisibility: public\n" + timeouts + "actions:\n" + actions)
 }
 
-// hangDict makes a board that never reaches its shell prompt.
-const hangDict = "  shell: sleep 60\n"
+// hangDict makes a board that never reaches its shell prompt: cat echoes
+// the prompt setting line, split-quoted, so no prompt ever matches.
+const hangDict = "  shell: cat\n"
 
 const bootAction = `- boot:
     method: minimal
@@ -100,7 +101,7 @@ func TestRunInlineDefinition(t *testing.T) {
 	if l, _ := caseResult(out.Cases, "lava", "minimal-boot"); l.Measurement == nil {
 		t.Errorf("lava suite case without duration: %+v", l)
 	}
-	if out.Settings["lava_test_results_dir"] == nil || out.Settings["shell"] != "/bin/sh" {
+	if out.Settings["lava_test_results_dir"] == nil || out.Settings["shell"] != "sh" {
 		t.Errorf("merged settings lack the dictionary or the driver defaults: %v", out.Settings)
 	}
 }

@@ -66,7 +66,7 @@ func TestGoodDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Steps) != 3 || plan.Steps[0].Power.Commands[0] != "pdu on board-01" || plan.Steps[2].Expect.Patterns[0].Regex != "ttyAMA0" {
+	if len(plan.Steps) != 3 || plan.Steps[0].Power.Op != sdk.PowerOn || plan.Steps[1].Connect.Tool.Args[1] != "echo board-01" || plan.Steps[2].Expect.Patterns[0].Regex != "ttyAMA0" {
 		t.Fatalf("plan = %+v", plan)
 	}
 	if !strings.Contains(string(stderr), "planning job 42 action boot") {

@@ -37,8 +37,8 @@ func (driver) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "action %q is not supported", req.Action.Method)
 	}
 	return sdk.Plan{Steps: []sdk.Step{
-		{Kind: sdk.StepPower, Name: "power-on@" + version, Power: &sdk.PowerStep{Op: sdk.PowerOn, Commands: []string{"pdu on " + req.Device.Hostname}}},
-		{Kind: sdk.StepConnect, Name: "connect@" + version, Connect: &sdk.ConnectStep{Shell: "/bin/sh"}},
+		{Kind: sdk.StepPower, Name: "power-on@" + version, Power: &sdk.PowerStep{Op: sdk.PowerOn}},
+		{Kind: sdk.StepConnect, Name: "connect@" + version, Connect: &sdk.ConnectStep{Tool: &sdk.ToolStep{Name: "sh", Args: []string{"-c", "echo " + req.Device.Hostname}}}},
 		{Kind: sdk.StepExpect, Name: "expect@" + version, Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{Regex: req.Settings.String("console_device", "ttyS0")}}}},
 	}}, nil
 }
@@ -49,9 +49,9 @@ func (driver) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 // instances ahead of calls, so this work is off the call's latency.
 func warmUp() {
 	var req sdk.Request
-	_ = json.Unmarshal([]byte(`{"abi_version":1,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","params":{"a":[1,"x",true]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","artifacts":{"kernel":{"tftp_path":"x","uboot_header":true}}}}}`), &req)
-	all := sdk.Step{Power: &sdk.PowerStep{}, Connect: &sdk.ConnectStep{Serial: &sdk.SerialPort{}}, Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{}}},
-		Send: &sdk.SendStep{}, Interrupt: &sdk.InterruptStep{}, Commands: &sdk.CommandsStep{}, Serve: &sdk.ServeStep{}, Flash: &sdk.FlashStep{},
+	_ = json.Unmarshal([]byte(`{"abi_version":2,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","params":{"a":[1,"x",true]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","artifacts":{"kernel":{"tftp_path":"x","uboot_header":true}}}}}`), &req)
+	all := sdk.Step{Power: &sdk.PowerStep{}, Connect: &sdk.ConnectStep{Serial: &sdk.SerialPort{}, Tool: &sdk.ToolStep{}}, Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{}}},
+		Send: &sdk.SendStep{}, Interrupt: &sdk.InterruptStep{}, Commands: &sdk.CommandsStep{}, Serve: &sdk.ServeStep{}, Tool: &sdk.ToolStep{}, Flash: &sdk.FlashStep{},
 		Login: &sdk.LoginStep{}, Shell: &sdk.ShellStep{}, TestShell: &sdk.TestShellStep{}, Host: &sdk.HostStep{}, OnFailure: &sdk.Failure{}}
 	_, _ = json.Marshal(sdk.Response{Plan: &sdk.Plan{Steps: []sdk.Step{all}}, Describe: &sdk.Description{Settings: []sdk.SettingSpec{{}}}, Error: &sdk.Error{}})
 }
