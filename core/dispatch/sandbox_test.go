@@ -284,4 +284,3 @@ func TestResolveConnection(t *testing.T) {
 		})
 	}
 }
-
