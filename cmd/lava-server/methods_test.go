@@ -67,7 +67,9 @@ func TestSubmitChecksDriverMethods(t *testing.T) {
 	const issue = `actions[1].boot.method (line 20, column 13): device type soca9 (driver soca9 1.2.0) has no boot method "grub"; it has: u-boot`
 
 	// /api/v1
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	admin.want(400, "POST", "/api/v1/jobs", "application/yaml", []byte(bad), &e)
 	if e.Error.Code != "invalid_job" || e.Error.Message != "invalid job definition: "+issue {
 		t.Errorf("/api/v1: %+v, want %q", e.Error, issue)
