@@ -28,6 +28,7 @@ import (
 	"github.com/lavalab/lavalab/core/results"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm"
+	"github.com/lavalab/lavalab/sdk"
 )
 
 func main() {
@@ -169,6 +170,9 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := checkMethods(def, drv.Describe()); err != nil {
+		return exitUsage, fmt.Errorf("%s: invalid job:\n%w", c.job, err)
+	}
 
 	work := c.workDir
 	if work == "" {
@@ -299,6 +303,15 @@ func findDriver(ctx context.Context, host *wasm.Host, dir string, types ...strin
 		_ = m.Close(ctx)
 	}
 	return nil, fmt.Errorf("no driver in %s serves device type %s", dir, strings.Join(types, " or "))
+}
+
+// checkMethods refuses the deploy `to` and boot `method` values the driver
+// does not declare, as the server does at submit (job.CheckMethods): the
+// driver found for the job runs every action of it.
+func checkMethods(def *job.Definition, d sdk.Description) error {
+	drv := job.Driver{Name: d.Name, Version: d.Version, DeployMethods: d.DeployMethods, BootMethods: d.BootMethods}
+	rep := job.Report{Errors: job.CheckMethods(def, func(string) (job.Driver, bool) { return drv, true })}
+	return rep.Err()
 }
 
 // writeYAMLRecord writes one record as LAVA's output.yaml does.

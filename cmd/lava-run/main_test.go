@@ -126,3 +126,49 @@ actions:
 		})
 	}
 }
+
+// TestLavaRunUnsupportedMethod: a job whose deploy or boot methods the
+// driver does not declare is refused before anything runs (even
+// --plan-only), with each action's path and line and what the driver has.
+func TestLavaRunUnsupportedMethod(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	drivers := driversDir(t)
+	dir := t.TempDir()
+	jobFile := filepath.Join(dir, "uboot.yaml")
+	if err := os.WriteFile(jobFile, []byte(`job_name: wrong methods
+device_type: local
+visibility: public
+timeouts: {job: {minutes: 1}}
+actions:
+- deploy:
+    to: tftp
+    kernel: {url: 'http://x.invalid/zImage'}
+- boot:
+    method: u-boot
+    commands: ramdisk
+- boot: {method: minimal}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	devFile := filepath.Join(root, "examples", "devices", "local-01.yaml")
+	for _, extra := range [][]string{nil, {"--plan-only"}} {
+		var out, errb bytes.Buffer
+		args := append([]string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers, "--cache-dir", t.TempDir()}, extra...)
+		if code := run(context.Background(), args, &out, &errb); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s%s", extra, code, exitUsage, out.String(), errb.String())
+		}
+		for _, want := range []string{
+			`actions[0].deploy.to (line 7, column 9): device type local (driver local `,
+			`) has no deploy method "tftp"; it has: local, tmpfs, overlay`,
+			`actions[1].boot.method (line 10, column 13): device type local (driver local `,
+			`) has no boot method "u-boot"; it has: local, minimal`,
+		} {
+			if !strings.Contains(errb.String(), want) {
+				t.Errorf("%v: stderr lacks %q:\n%s", extra, want, errb.String())
+			}
+		}
+		if strings.Contains(errb.String(), "actions[2]") || out.Len() > 0 {
+			t.Errorf("%v: stdout %q, stderr %q", extra, out.String(), errb.String())
+		}
+	}
+}

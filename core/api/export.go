@@ -8,7 +8,8 @@ import (
 )
 
 // Problems lists why a valid definition cannot run here (missing device
-// types, devices, tags or groups): the submission checks of /api/v1, for
+// types, devices, tags or groups; deploy or boot methods the device type's
+// driver does not have): the submission checks of /api/v1, for
 // the LAVA-compatible APIs (/RPC2, /api/v0.2) to apply the same rules.
 func (a *API) Problems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
 	return a.problems(ctx, def)

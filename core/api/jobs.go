@@ -61,9 +61,9 @@ func readDefinition(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return text, true
 }
 
-// problems lists why a valid definition cannot run here (missing device
+// labProblems lists why a valid definition cannot run here (missing device
 // types, devices, tags or groups).
-func (a *API) problems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
+func (a *API) labProblems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
 	var out []job.Issue
 	if len(def.Tags) > 0 || def.IsMultinode() {
 		tags, err := a.st.ListTags(ctx)

@@ -36,7 +36,7 @@ func (v *validator) actions(path string, n *yaml.Node) {
 			v.expect(kp, body, "a mapping")
 			continue
 		}
-		a := Action{Kind: kind, Line: ps[0].k.Line, Params: toMap(body)}
+		a := Action{Kind: kind, Line: ps[0].k.Line, Index: i, Params: toMap(body)}
 		bps := pairs(body)
 		v.actionCommon(kp, body, bps, &a)
 		if a.Namespace != "" {
@@ -56,6 +56,7 @@ func (v *validator) actions(path string, n *yaml.Node) {
 				v.missing(join(kp, "name"), body)
 			} else if s, ok := v.str(join(kp, "name"), x); ok {
 				a.Method = s
+				a.MethodLine, a.MethodColumn = x.Line, x.Column
 			}
 		}
 		if allowed, ok := methodKeys[module]; ok {
@@ -143,6 +144,7 @@ func (v *validator) deploy(path string, body *yaml.Node, ps []pair, a *Action) s
 		return ""
 	}
 	a.Method = s
+	a.MethodLine, a.MethodColumn = to.Line, to.Column
 	if !deployTo[s] {
 		v.errf(join(path, "to"), to, "unknown action type: deploy to %q (expected one of %s)", s, keysOf(deployTo))
 		return ""
@@ -227,6 +229,7 @@ func (v *validator) boot(path string, body *yaml.Node, ps []pair, a *Action) str
 		return ""
 	}
 	a.Method = s
+	a.MethodLine, a.MethodColumn = m.Line, m.Column
 	if !bootMethods[s] {
 		v.errf(join(path, "method"), m, "unknown action type: boot method %q (expected one of %s)", s, keysOf(bootMethods))
 		return ""

@@ -76,6 +76,11 @@ type Action struct {
 	Namespace    string
 	Roles        []string
 	Line         int
+	// Index is the action's position in the actions list (the N of
+	// actions[N]); MethodLine and MethodColumn are where its `to` (deploy),
+	// `method` (boot) or `name` (command) value is written, 0 if absent.
+	Index                    int
+	MethodLine, MethodColumn int
 }
 
 // Role is one role of a multinode definition.

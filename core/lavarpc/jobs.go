@@ -116,6 +116,11 @@ func (s *Server) Submit(ctx context.Context, text, submitter string) ([]model.Jo
 				return nil, Faultf(404, "Specified device or device type not found.")
 			}
 		}
+		// A method the device type's driver lacks is wrong job data (its
+		// issues are at actions[N]); the other problems are the lab's.
+		if slices.ContainsFunc(probs, func(p job.Issue) bool { return strings.HasPrefix(p.Path, "actions[") }) {
+			return nil, Faultf(400, "Problem with submitted job data: %s", issues(probs))
+		}
 		return nil, Faultf(400, "Device unavailable: %s", issues(probs))
 	}
 	jobs, err := s.st.CreateJobs(ctx, api.JobsOf(def, submitter))
