@@ -232,7 +232,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	lines := int(c.duration.Seconds() * float64(c.rate))
 	interval := time.Second / time.Duration(c.rate)
 	wk, err := proc.Start(c.workerBin, []string{"--url", base, "--name", "w1", "--token-file", wtokenFile,
-		"--work-dir", filepath.Join(dir, "worker"), "--log-interval", c.logInterval.String(), "--log-level", "warn"},
+		"--work-dir", filepath.Join(dir, "worker"), "--log-interval", c.logInterval.String(), "--log-level", "warn", "--allow-tool", "sh@local"},
 		[]string{"LAVA_SYNTH_LINES=" + strconv.Itoa(lines), "LAVA_SYNTH_INTERVAL=" + interval.String()},
 		filepath.Join(dir, "worker.log"))
 	if err != nil {

@@ -43,7 +43,7 @@ func TestLavaRunExample(t *testing.T) {
 
 	t.Run("plan-only", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), []string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers, "--plan-only", "--cache-dir", t.TempDir()}, &out, &errb)
+		code := run(context.Background(), []string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers, "--allow-tool", "sh@local", "--plan-only", "--cache-dir", t.TempDir()}, &out, &errb)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}

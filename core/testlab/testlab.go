@@ -213,7 +213,8 @@ func (l *Lab) startServer() {
 func (l *Lab) StartWorker() {
 	l.t.Helper()
 	l.process(l.o.Bins.Worker, append([]string{"--url", l.URL, "--name", Worker, "--token-file", l.tokenFile,
-		"--work-dir", filepath.Join(l.Data, "worker"), "--drivers-dir", l.o.Bins.Drivers, "--retry-max", "500ms"}, l.o.WorkerArgs...), nil)
+		"--work-dir", filepath.Join(l.Data, "worker"), "--drivers-dir", l.o.Bins.Drivers, "--retry-max", "500ms",
+		"--allow-tool", "sh@local"}, l.o.WorkerArgs...), nil)
 }
 
 func (l *Lab) dumpLogs() {
