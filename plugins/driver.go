@@ -21,6 +21,10 @@ type Driver interface {
 	Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []byte, error)
 	// Close releases the driver. Calls after Close fail with FaultClosed.
 	Close(ctx context.Context) error
+	// Kind is KindWASM (untrusted, sandboxed) or KindNative (trusted,
+	// admin-installed). It is part of the interface so that a wrapper
+	// that embeds a Driver cannot lose it.
+	Kind() string
 }
 
 // Kinds of drivers.
@@ -96,16 +100,10 @@ func Label(name, version, sha string) string {
 	return s + " (sha256 " + sha + ")"
 }
 
-// Kinder is implemented by drivers that say what kind they are. A driver
-// that does not is treated as a WASM driver: untrusted.
-type Kinder interface {
-	Kind() string
-}
-
 // KindOf returns the kind of d: KindNative only for a driver that says so,
-// else KindWASM, so that an unknown driver gets the sandbox's rules.
+// else KindWASM, so that anything unexpected gets the sandbox's rules.
 func KindOf(d Driver) string {
-	if k, ok := d.(Kinder); ok && k.Kind() == KindNative {
+	if d != nil && d.Kind() == KindNative {
 		return KindNative
 	}
 	return KindWASM

@@ -32,6 +32,3 @@ func (o observed) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []by
 	return p, diag, err
 }
 
-// Kind forwards the wrapped driver's kind, so observing a native driver
-// does not make it look untrusted (or the reverse).
-func (o observed) Kind() string { return KindOf(o.Driver) }

@@ -96,7 +96,7 @@ func TestNativeDriverJob(t *testing.T) {
 	}
 	log := jobLog(t, l, id)
 	for _, w := range []string{
-		fmt.Sprintf("device type native-board, driver native-test/1.0.0 (sha256 %s)", sha[:12]),
+		fmt.Sprintf("device type native-board, driver native-test/1.0.0 (native, sha256 %s)", sha[:12]),
 		"driver plan for minimal-boot: 0 step(s)",
 		"job " + fmt.Sprint(id) + ": Complete",
 	} {

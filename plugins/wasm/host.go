@@ -518,6 +518,9 @@ func (m *Module) Describe() sdk.Description { return m.desc }
 // SHA256 returns the module's hex SHA-256.
 func (m *Module) SHA256() string { return m.sha }
 
+// Kind says the driver is a WASM module: untrusted, sandboxed.
+func (m *Module) Kind() string { return plugins.KindWASM }
+
 // StopChecked reports whether the module runs with the host's stop check
 // (see the rewrite package) rather than wazero's slower one.
 func (m *Module) StopChecked() bool {
