@@ -71,7 +71,7 @@ func loadLocal(t testing.TB) plugins.Driver {
 func newDispatcher(t testing.TB) *Dispatcher {
 	t.Helper()
 	work := t.TempDir()
-	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", FileURLDirs: []string{os.TempDir()}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,9 @@ func (o *Overlay) AppendCPIO(ctx context.Context, r io.Reader, w io.Writer) erro
 	case bytes.HasPrefix(magic, []byte{0x27, 0x05, 0x19, 0x56}):
 		return errors.New("append overlay to ramdisk: the ramdisk has a U-Boot header; strip it first")
 	}
-	return fmt.Errorf("append overlay to ramdisk: not a cpio newc archive nor a gzip stream (starts % x)", magic)
+	// The file's bytes are never quoted: the ramdisk may be any file the
+	// job named, and this message reaches the job's submitter.
+	return errors.New("append overlay to ramdisk: not a cpio newc archive nor a gzip stream (its first bytes are neither)")
 }
 
 func (o *Overlay) appendRaw(ctx context.Context, r io.Reader, w io.Writer) error {
