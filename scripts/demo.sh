@@ -175,7 +175,8 @@ mkdir -p "$DATA/worker"
 [ -e "$DATA/worker/wasm-cache" ] || ln -s ../driver-cache "$DATA/worker/wasm-cache"
 # The board's TFTP root is the dispatcher's job folder (see the dictionary).
 LAVALAB_WORK_DIR="$DATA/worker/dispatch" $DETACH "$BIN/lava-worker" --url "$URL" --name demo-worker \
-  --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" >"$DATA/worker.log" 2>&1 &
+  --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" \
+  ${CACHE:+--allow-file-dir "$CACHE/tftp"} >"$DATA/worker.log" 2>&1 &
 echo "$! $BIN/lava-worker" >>"$PIDS"
 
 step "submitting ${JOB#"$ROOT"/}"
