@@ -725,6 +725,15 @@ func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getDictionary(w http.ResponseWriter, r *http.Request) {
+	// The dictionary may hold power-switch credentials: admins only.
+	u := needUser(w, r)
+	if u == nil {
+		return
+	}
+	if !u.IsAdmin {
+		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
 	d, ok := a.device(w, r)
 	if !ok {
 		return
