@@ -569,6 +569,10 @@ func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, fmt.Sprintf("job %d cannot be resubmitted: it is a multinode sub-job or a health check", j.ID))
 		return
 	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
 	jobs, err := a.rpcs.Submit(r.Context(), j.Definition, u.Username)
 	if err != nil {
 		var f *lavarpc.Fault

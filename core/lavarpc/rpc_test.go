@@ -318,7 +318,8 @@ func TestMethods(t *testing.T) {
 		{"jobs.cancel not submitter", "carol", "scheduler.jobs.cancel", []any{itoa(pub)}, 403, "Permission denied.", nil},
 		{"jobs.cancel anon", "", "scheduler.jobs.cancel", []any{itoa(pub)}, 401, "Authentication", nil},
 		{"jobs.configuration not started", "", "scheduler.jobs.configuration", []any{itoa(pub)}, 404, "has not started yet", nil},
-		{"jobs.resubmit", "carol", "scheduler.jobs.resubmit", []any{itoa(pub)}, 0, "", func(t *testing.T, v any) {
+		{"jobs.resubmit not submitter", "carol", "scheduler.jobs.resubmit", []any{itoa(pub)}, 403, "Permission denied.", nil},
+		{"jobs.resubmit", "admin", "scheduler.jobs.resubmit", []any{itoa(pub)}, 0, "", func(t *testing.T, v any) {
 			if n, ok := v.(int64); !ok || n <= pub {
 				t.Errorf("got %#v, want a new id", v)
 			}

@@ -438,6 +438,10 @@ func (w *Web) resubmit(rw http.ResponseWriter, r *http.Request) {
 		w.errorPage(rw, r, http.StatusBadRequest, fmt.Sprintf("Job %d is a multinode sub-job or a health check: it cannot be resubmitted alone.", j.ID))
 		return
 	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may resubmit it.", j.ID, j.Submitter))
+		return
+	}
 	ids, errs, _, err := w.jobs.SubmitJob(r.Context(), []byte(j.Definition), u.Username)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("resubmitting job %d: %w", j.ID, err))
