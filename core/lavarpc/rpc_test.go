@@ -315,6 +315,7 @@ func TestMethods(t *testing.T) {
 		{"jobs.submit no yaml", "bob", "scheduler.jobs.submit", []any{"{"}, 400, "Problem with submitted job data", nil},
 		{"jobs.submit no type", "bob", "scheduler.jobs.submit", []any{strings.Replace(qemuJob, "device_type: qemu", "device_type: bbb", 1)}, 404, "Specified device or device type not found.", nil},
 		{"jobs.submit no device with tag", "bob", "scheduler.jobs.submit", []any{qemuJob + "tags: [hdmi]\n"}, 400, "Device unavailable: ", nil},
+		{"jobs.submit group not member", "carol", "scheduler.jobs.submit", []any{strings.Replace(qemuJob, "visibility: public", "visibility:\n  group: [lab]", 1)}, 400, "carol is not a member of group \"lab\"", nil},
 		{"jobs.cancel not submitter", "carol", "scheduler.jobs.cancel", []any{itoa(pub)}, 403, "Permission denied.", nil},
 		{"jobs.cancel anon", "", "scheduler.jobs.cancel", []any{itoa(pub)}, 401, "Authentication", nil},
 		{"jobs.configuration not started", "", "scheduler.jobs.configuration", []any{itoa(pub)}, 404, "has not started yet", nil},
