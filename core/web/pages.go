@@ -371,6 +371,11 @@ func (w *Web) postForm(rw http.ResponseWriter, r *http.Request, maxBytes int64) 
 		err = r.ParseForm()
 	}
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			w.errorPage(rw, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is too large: over the %d bytes limit.", mbe.Limit))
+			return false
+		}
 		w.errorPage(rw, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 		return false
 	}
