@@ -142,8 +142,9 @@ command -v setsid >/dev/null && DETACH=setsid
 step "setting up the lab in $DATA: user demo (admin), worker demo-worker, the device"
 go build -o "$BIN/democlient" ./scripts/democlient
 TOKEN="$(srv user add demo --admin)"
-echo "$TOKEN" >"$DATA/demo.token"
-srv worker add demo-worker >"$DATA/worker.token"
+# Token files readable by their owner only.
+(umask 077 && echo "$TOKEN" >"$DATA/demo.token")
+(umask 077 && srv worker add demo-worker >"$DATA/worker.token")
 if [ "$DEVICE" = vlab ]; then
   TYPE=qemu-uboot-arm64 NAME=$BOARD
   CACHE=$(bash scripts/vlab/images.sh --print-cache)
