@@ -142,8 +142,9 @@ command -v setsid >/dev/null && DETACH=setsid
 step "setting up the lab in $DATA: user demo (admin), worker demo-worker, the device"
 go build -o "$BIN/democlient" ./scripts/democlient
 TOKEN="$(srv user add demo --admin)"
-echo "$TOKEN" >"$DATA/demo.token"
-srv worker add demo-worker >"$DATA/worker.token"
+# Token files readable by their owner only.
+(umask 077 && echo "$TOKEN" >"$DATA/demo.token")
+(umask 077 && srv worker add demo-worker >"$DATA/worker.token")
 if [ "$DEVICE" = vlab ]; then
   TYPE=qemu-uboot-arm64 NAME=$BOARD
   CACHE=$(bash scripts/vlab/images.sh --print-cache)
@@ -175,7 +176,8 @@ mkdir -p "$DATA/worker"
 [ -e "$DATA/worker/wasm-cache" ] || ln -s ../driver-cache "$DATA/worker/wasm-cache"
 # The board's TFTP root is the dispatcher's job folder (see the dictionary).
 LAVALAB_WORK_DIR="$DATA/worker/dispatch" $DETACH "$BIN/lava-worker" --url "$URL" --name demo-worker \
-  --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" --allow-tool sh@local >"$DATA/worker.log" 2>&1 &
+  --token-file "$DATA/worker.token" --work-dir "$DATA/worker" --drivers-dir "$BIN/drivers" --allow-tool sh@local \
+  ${CACHE:+--allow-file-dir "$CACHE/tftp"} >"$DATA/worker.log" 2>&1 &
 echo "$! $BIN/lava-worker" >>"$PIDS"
 
 step "submitting ${JOB#"$ROOT"/}"

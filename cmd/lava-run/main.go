@@ -64,6 +64,20 @@ func (s settingsFlag) Set(kv string) error {
 	return nil
 }
 
+// dirList is a repeatable flag of folders (made absolute).
+type dirList []string
+
+func (l *dirList) String() string { return strings.Join(*l, ",") }
+
+func (l *dirList) Set(v string) error {
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, abs)
+	return nil
+}
+
 type config struct {
 	job, device, driversDir, output string
 	settings                        settingsFlag
@@ -72,6 +86,7 @@ type config struct {
 	workDir, cacheDir               string
 	tftpAddr, httpAddr, serverIP    string
 	nfsExport, nfsServerIP          string
+	fileDirs                        dirList
 	verbose                         bool
 	tools                           *hosttools.Policy
 }
@@ -94,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.serverIP, "server-ip", "", "address the board reaches this host at (default: the outbound address)")
 	fs.StringVar(&c.nfsExport, "nfs-export", "", "directory this host's NFS server exports to boards: NFS root file systems are unpacked under it (default: none, NFS jobs are refused)")
 	fs.StringVar(&c.nfsServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the board (default: --server-ip)")
+	fs.Var(&c.fileDirs, "allow-file-dir", "folder the job may read file:// URLs from (repeatable; default: none, file:// URLs are refused)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colours (default when stdout is not a terminal or NO_COLOR is set)")
 	fs.BoolVar(&c.verbose, "v", false, "log the dispatcher's own diagnostics to stderr")
 	var allowTools []string
@@ -189,7 +205,7 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{
 		WorkDir: work, CacheDir: cache, TFTPAddr: c.tftpAddr, HTTPAddr: c.httpAddr, TFTPHost: c.serverIP, Logger: logger,
-		NFSExport: c.nfsExport, NFSServerIP: c.nfsServerIP, Tools: c.tools,
+		NFSExport: c.nfsExport, NFSServerIP: c.nfsServerIP, Tools: c.tools, FileURLDirs: c.fileDirs,
 	})
 	if err != nil {
 		return exitIncomplete, err

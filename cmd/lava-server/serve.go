@@ -56,6 +56,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	safety := fs.Duration("safety-interval", sched.MinSafetyInterval, "scheduler's slow safety timer (minimum 20s)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
+	secureCookies := fs.Bool("secure-cookies", false, "mark every web cookie Secure (behind a TLS proxy that sends no X-Forwarded-Proto: https); they are Secure anyway under --tls-cert or when the request says X-Forwarded-Proto: https")
 	pprofListen := fs.String("pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (debugging; keep it on loopback)")
 	workerBins := fs.String("worker-binaries", "", "directory of lava-worker builds served for --auto-upgrade (default: the directory of this executable)")
 	workerSilent := fs.Duration("worker-silent", workerproto.DefaultSilent, "a worker silent longer than this goes Offline")
@@ -92,7 +93,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	lavarpc.New(lavarpc.Options{Store: st, Logger: log, Checker: a}).Mount(root)
 	lavarest.New(lavarest.Options{Store: st, Logger: log, Checker: a}).Mount(root)
 	mets := metrics.New()
-	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != ""); err != nil {
+	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
 		return err
 	}
 

@@ -62,7 +62,7 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{WorkDir: filepath.Join(env.WorkDir, "dispatch"), Logger: env.Logger,
 		CacheDir: env.Serve.CacheDir, TFTPAddr: env.Serve.TFTPAddr, HTTPAddr: env.Serve.HTTPAddr, TFTPHost: env.Serve.ServerIP,
-		NFSExport: env.Serve.NFSExport, NFSServerIP: env.Serve.NFSServerIP, Tools: env.Tools})
+		NFSExport: env.Serve.NFSExport, NFSServerIP: env.Serve.NFSServerIP, Tools: env.Tools, FileURLDirs: env.Serve.FileURLDirs})
 	if err != nil {
 		reg.Close(context.Background())
 		host.Close(context.Background())

@@ -270,7 +270,7 @@ func TestReads(t *testing.T) {
 	}{
 		{"/api/v1/devices", `"hostname":"qemu-01"`},
 		{"/api/v1/devices?device_type=bbb&retired=true", `"hostname":"bbb-01"`},
-		{"/api/v1/devices/qemu-01", `"dictionary":""`},
+		{"/api/v1/devices/qemu-01", `"hostname":"qemu-01"`},
 		{"/api/v1/device-types", `"name":"qemu"`},
 		{"/api/v1/device-types/qemu", `"health_denominator":"hours"`},
 		{"/api/v1/workers", `"hostname":"w1"`},
@@ -284,6 +284,13 @@ func TestReads(t *testing.T) {
 		if r.status != 200 || !strings.Contains(string(r.body), tt.contains) {
 			t.Errorf("%s: %d %s", tt.path, r.status, r.body)
 		}
+	}
+	// The dictionary is shown to admins only.
+	if r := e.do("GET", "/api/v1/devices/qemu-01", "", "", ""); strings.Contains(string(r.body), "dictionary") {
+		t.Errorf("an anonymous reader sees the dictionary: %s", r.body)
+	}
+	if r := e.do("GET", "/api/v1/devices/qemu-01", e.admin, "", ""); !strings.Contains(string(r.body), `"dictionary":""`) {
+		t.Errorf("an admin does not see the dictionary: %s", r.body)
 	}
 	if r := e.do("GET", "/api/v1/devices", "", "", ""); strings.Contains(string(r.body), "bbb-01") || strings.Contains(string(r.body), "dictionary") {
 		t.Errorf("device list shows retired devices or dictionaries: %s", r.body)

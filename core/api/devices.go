@@ -47,7 +47,9 @@ func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
-	writeJSON(w, http.StatusOK, deviceView(d, true))
+	// The dictionary may hold power-switch credentials: admins only.
+	u := userFrom(r.Context())
+	writeJSON(w, http.StatusOK, deviceView(d, u != nil && u.IsAdmin))
 }
 
 // DeviceCreate is the body of POST /devices.

@@ -206,6 +206,40 @@ func hasAll(have, want []string) bool {
 	return true
 }
 
+// GroupProblems refuses a job visible to groups its submitter is not a
+// member of (admins may name any group), as LAVA does: otherwise a user
+// could hand their job, and its secrets, to any group.
+func GroupProblems(ctx context.Context, st store.Users, def *job.Definition, submitter string) ([]job.Issue, error) {
+	if def.Visibility.Kind != model.VisibilityGroup || len(def.Visibility.Groups) == 0 {
+		return nil, nil
+	}
+	u, err := st.User(ctx, submitter)
+	if err != nil {
+		return nil, fmt.Errorf("the submitter %q: %w", submitter, err)
+	}
+	if u.IsAdmin {
+		return nil, nil
+	}
+	var out []job.Issue
+	for _, g := range def.Visibility.Groups {
+		if !slices.Contains(u.Groups, g) {
+			out = append(out, job.Issue{Path: "visibility.group", Message: fmt.Sprintf("%s is not a member of group %q: a job may be visible only to groups its submitter belongs to", submitter, g)})
+		}
+	}
+	return out, nil
+}
+
+// submitProblems are the lab's problems with a definition (problems) and
+// the submitter's (GroupProblems).
+func (a *API) submitProblems(ctx context.Context, def *job.Definition, submitter string) ([]job.Issue, error) {
+	probs, err := a.problems(ctx, def)
+	if err != nil {
+		return nil, err
+	}
+	gp, err := GroupProblems(ctx, a.st, def, submitter)
+	return append(probs, gp...), err
+}
+
 // jobsOf makes the jobs to store for a definition.
 func jobsOf(def *job.Definition, submitter string) []model.Job {
 	base := model.Job{
@@ -260,7 +294,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request, text []byte, submit
 		invalidJob(w, rep.Errors)
 		return
 	}
-	probs, err := a.problems(r.Context(), def)
+	probs, err := a.submitProblems(r.Context(), def, submitter)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -471,6 +505,10 @@ func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
 	if j.HealthCheck {
 		writeError(w, http.StatusBadRequest, "not_resubmittable",
 			fmt.Sprintf("job %d is a health check: the scheduler runs health checks itself", j.ID), nil)
+		return
+	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may resubmit it", j.ID, j.Submitter), nil)
 		return
 	}
 	a.submit(w, r, []byte(j.Definition), u.Username)

@@ -282,6 +282,7 @@ func TestShowJobTimestamps(t *testing.T) {
 func TestVisibility(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
+	must(t, e.st.AddGroupMember(ctx, "team", "bob"))
 	personal := e.submit(e.bob, jobWith("visibility: public\n", "visibility: personal\n"))
 	group := e.submit(e.bob, jobWith("visibility: public\n", "visibility:\n  group: [team]\n"))
 	public := e.submit(e.bob, qemuJob)
@@ -366,14 +367,18 @@ func TestCancelResubmit(t *testing.T) {
 	if r := e.do("POST", path+"/cancel", e.admin, "", ""); r.status != 409 || r.errorOf(t).Code != "conflict" {
 		t.Errorf("second cancel: %d %s", r.status, r.body)
 	}
-	r = e.do("POST", path+"/resubmit", e.carol, "", "")
+	// Resubmitting is for the submitter or an admin (as LAVA).
+	if r := e.do("POST", path+"/resubmit", e.carol, "", ""); r.status != 403 || r.errorOf(t).Code != "forbidden" {
+		t.Errorf("resubmit by another user: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", path+"/resubmit", e.bob, "", "")
 	var res SubmitResult
 	r.decode(t, &res)
 	if r.status != 201 || res.ID <= id {
 		t.Fatalf("resubmit: %d %s", r.status, r.body)
 	}
 	nj, _ := e.st.Job(context.Background(), store.System(), res.ID)
-	if nj.Submitter != "carol" || nj.Definition != qemuJob || nj.State != model.JobSubmitted {
+	if nj.Submitter != "bob" || nj.Definition != qemuJob || nj.State != model.JobSubmitted {
 		t.Errorf("resubmitted job %+v", nj)
 	}
 }

@@ -32,7 +32,7 @@ func (a *API) SubmitJob(ctx context.Context, text []byte, submitter string) (ids
 	if !rep.OK() || def == nil {
 		return nil, rep.Errors, rep.Warnings, nil
 	}
-	probs, err := a.problems(ctx, def)
+	probs, err := a.submitProblems(ctx, def, submitter)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("checking the job against the lab: %w", err)
 	}

@@ -69,7 +69,8 @@ func jobView(j model.Job) JobView {
 	}
 }
 
-// DeviceView is a device as the API shows it; Dictionary only on show.
+// DeviceView is a device as the API shows it; Dictionary only on show, and
+// to admins only (it may hold power-switch credentials).
 type DeviceView struct {
 	Hostname         string   `json:"hostname"`
 	DeviceType       string   `json:"device_type"`

@@ -115,7 +115,7 @@ func BenchmarkCachedHit(b *testing.B) {
 	dir := b.TempDir()
 	src := writeGzFile(b, dir, 64<<20)
 	sum := fileSHA256(b, src)
-	d := &Downloader{CacheDir: filepath.Join(dir, "cache"), Logger: slog.New(slog.DiscardHandler)}
+	d := &Downloader{CacheDir: filepath.Join(dir, "cache"), Logger: slog.New(slog.DiscardHandler), FileDirs: []string{dir}}
 	r := Resource{URL: "file://" + src, Compression: "gz", SHA256: sum}
 	if _, err := d.Fetch(context.Background(), r, filepath.Join(dir, "first"), nil); err != nil {
 		b.Fatal(err)

@@ -13,6 +13,10 @@
 // the job folder (copied across file systems), so consumers must treat
 // fetched files as read only and write a new file to change one.
 //
+// file:// URLs read only under Downloader.FileDirs (none by default), and
+// links in an unpacked tar are rewritten to stay inside its folder: a job
+// cannot copy or expose the worker's own files.
+//
 // Everything streams: no file is ever held whole in memory. Progress is
 // reported through a callback (every 5% of a known size, or every
 // Downloader.ProgressBytes), which the dispatcher turns into log records.

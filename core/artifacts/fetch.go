@@ -46,6 +46,11 @@ type Downloader struct {
 	ProgressBytes int64
 	// Logger receives debug records about the cache (nil: slog.Default()).
 	Logger *slog.Logger
+	// FileDirs are the absolute folders file:// URLs may read from (opened
+	// with os.Root: a symbolic link may not lead out). Empty: every
+	// file:// URL is refused, so that a job cannot copy the worker's own
+	// files (/etc/shadow) into its served folder.
+	FileDirs []string
 
 	mu       sync.Mutex
 	inflight map[string]*flight

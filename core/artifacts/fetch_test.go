@@ -552,6 +552,7 @@ func TestFileURL(t *testing.T) {
 	}
 	var calls [][2]int64
 	d := newDownloader(t)
+	d.FileDirs = []string{dir}
 	r := Resource{URL: "file://" + src, Compression: "gz", SHA256: hexSum(sha256.New(), gz)}
 	dest := filepath.Join(t.TempDir(), "Image")
 	res, err := d.Fetch(context.Background(), r, dest, func(done, total int64) { calls = append(calls, [2]int64{done, total}) })
@@ -570,6 +571,56 @@ func TestFileURL(t *testing.T) {
 	}
 	if _, err := d.Fetch(context.Background(), Resource{URL: "file://" + dir}, dest, nil); err == nil {
 		t.Fatal("a folder was fetched")
+	}
+}
+
+// TestFileURLRefused: file:// URLs read only under FileDirs (none by
+// default), and no symbolic link leads out of them; the refusal neither
+// copies nor quotes the file.
+func TestFileURLRefused(t *testing.T) {
+	allowed, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "shadow")
+	if err := os.WriteFile(secret, []byte("root:SECRET-HASH:19000::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(allowed, "leak")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(allowed, "dir")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		dirs []string
+		url  string
+	}{
+		{"no folder allowed", nil, "file://" + secret},
+		{"outside the folders", []string{allowed}, "file://" + secret},
+		{"dot-dot out", []string{allowed}, "file://" + allowed + "/../" + filepath.Base(outside) + "/shadow"},
+		{"prefix is not a folder", []string{allowed}, "file://" + allowed + "x/shadow"},
+		{"file link out", []string{allowed}, "file://" + allowed + "/leak"},
+		{"folder link out", []string{allowed}, "file://" + allowed + "/dir/shadow"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Downloader{FileDirs: tc.dirs}
+			dest := filepath.Join(t.TempDir(), "out")
+			_, err := d.Fetch(context.Background(), Resource{URL: tc.url}, dest, nil)
+			if !errors.Is(err, ErrFileRefused) {
+				t.Fatalf("got %v, want ErrFileRefused", err)
+			}
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Fatalf("the message quotes the file: %v", err)
+			}
+			if _, err := os.Stat(dest); err == nil {
+				t.Fatal("the file was copied")
+			}
+			rc, err := d.Open(context.Background(), tc.url, "")
+			if err == nil {
+				rc.Close()
+				t.Fatal("Open read a refused file:// URL")
+			}
+		})
 	}
 }
 
@@ -784,7 +835,7 @@ func TestStreamingMemory(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src := writeGzFile(t, dir, 64<<20)
-	d := &Downloader{}
+	d := &Downloader{FileDirs: []string{dir}}
 	dest := filepath.Join(dir, "out")
 	var before, after runtimeMem
 	before.read()
@@ -794,5 +845,24 @@ func TestStreamingMemory(t *testing.T) {
 	after.read()
 	if alloc := after.total - before.total; alloc > 8<<20 {
 		t.Fatalf("fetching 64 MiB allocated %d bytes: not streaming", alloc)
+	}
+}
+
+func TestInsideLink(t *testing.T) {
+	tests := []struct{ name, target, want string }{
+		{"leak", "/etc/passwd", "etc/passwd"},
+		{"rootdir", "/", "."},
+		{"a/b/rootdir", "/", "../.."},
+		{"a/b/lib", "/lib/x.so", "../../lib/x.so"},
+		{"a/b/up", "../../../../../etc/passwd", "../../etc/passwd"},
+		{"bin/alias", "run.sh", "run.sh"},
+		{"bin/sibling", "../lib/x", "../lib/x"},
+		{"a/self", ".", "."},
+		{"a/b/c", "/a/b/d", "d"},
+	}
+	for _, tc := range tests {
+		if got := insideLink(tc.name, tc.target); got != tc.want {
+			t.Errorf("insideLink(%q, %q) = %q, want %q", tc.name, tc.target, got, tc.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -164,9 +165,9 @@ func (d *Downloader) openRaw(ctx context.Context, raw string, headers map[string
 		return nil, 0, err
 	}
 	if u.Scheme == "file" {
-		f, err := os.Open(u.Path)
+		f, err := d.openFile(u.Path)
 		if err != nil {
-			return nil, 0, fmt.Errorf("artifacts: %w", err)
+			return nil, 0, err
 		}
 		st, err := f.Stat()
 		if err != nil || !st.Mode().IsRegular() {
@@ -198,6 +199,44 @@ func (d *Downloader) openRaw(ctx context.Context, raw string, headers map[string
 		return nil, 0, &HTTPError{URL: u.Redacted(), StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	return resp.Body, resp.ContentLength, nil
+}
+
+// ErrFileRefused is a file:// URL outside the folders the worker allows.
+var ErrFileRefused = errors.New("file:// URL refused")
+
+// openFile opens the path of a file:// URL when it lies under one of
+// FileDirs, through an os.Root at that folder: no symbolic link leads out
+// of it. Without FileDirs every file:// URL is refused. The messages never
+// say whether a refused file exists.
+func (d *Downloader) openFile(p string) (*os.File, error) {
+	if len(d.FileDirs) == 0 {
+		return nil, fmt.Errorf("artifacts: file://%s: %w: this worker allows none (its admin lists the folders they may read with lava-worker --allow-file-dir)", p, ErrFileRefused)
+	}
+	clean := path.Clean(p)
+	for _, dir := range d.FileDirs {
+		dir = filepath.ToSlash(filepath.Clean(dir))
+		if !path.IsAbs(dir) {
+			continue
+		}
+		rel, ok := strings.CutPrefix(clean, strings.TrimSuffix(dir, "/")+"/")
+		if !ok || rel == "" {
+			continue
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("artifacts: file:// folder %s: %w", dir, err)
+		}
+		f, err := root.Open(filepath.FromSlash(rel))
+		root.Close()
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("artifacts: file://%s: %w", p, os.ErrNotExist)
+			}
+			return nil, fmt.Errorf("artifacts: file://%s: %w: it cannot be read inside %s (a link leading out of the folder, or no permission)", p, ErrFileRefused, dir)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("artifacts: file://%s: %w: not under a folder this worker allows them from (%s)", p, ErrFileRefused, strings.Join(d.FileDirs, ", "))
 }
 
 // ctxReadCloser stops reading once its context is done.

@@ -51,6 +51,11 @@ type Options struct {
 	// lines (under the tool sh), run only where it allows them. nil
 	// allows none.
 	Tools *hosttools.Policy
+	// FileURLDirs are the folders file:// artifact and test definition
+	// URLs may read from (absolute paths; symbolic links may not lead out
+	// of them). Empty = file:// URLs are refused: a job's submitter must
+	// not read the worker's files (artifacts.Downloader.FileDirs).
+	FileURLDirs []string
 	// Logger receives the dispatcher's own diagnostics (not job logs).
 	Logger *slog.Logger
 }

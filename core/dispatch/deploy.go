@@ -95,7 +95,7 @@ func (j *run) deploy(ctx context.Context, st *stage) error {
 		})
 		if err != nil {
 			var ce *artifacts.ChecksumError
-			if errors.As(err, &ce) {
+			if errors.As(err, &ce) || errors.Is(err, artifacts.ErrFileRefused) {
 				return errorf(sdk.ErrorJob, "%s: %v", rs.Role, err)
 			}
 			if ctx.Err() != nil {

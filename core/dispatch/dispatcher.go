@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ type Dispatcher struct {
 	tftpConn net.PacketConn
 	httpLn   net.Listener
 	httpSrv  *http.Server
+	art      *artifactServer
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeMu  sync.Once
@@ -58,7 +60,10 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 	if err := os.MkdirAll(d.jobsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("dispatch: work dir: %w", err)
 	}
-	d.dl = &artifacts.Downloader{CacheDir: o.CacheDir, Logger: o.Logger}
+	d.dl = &artifacts.Downloader{CacheDir: o.CacheDir, Logger: o.Logger, FileDirs: o.FileURLDirs}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (Go 1.24+)
+	d.art = &artifactServer{jobsDir: d.jobsDir, key: key}
 
 	var lc net.ListenConfig
 	tftpAddr := o.TFTPAddr
@@ -81,7 +86,10 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 	d.tftpConn, d.httpLn = pc, ln
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	srv := &tftp.Server{Root: d.jobsDir, Logger: o.Logger}
+	// TFTP names are "{job id}/{role}/{file}" (U-Boot's paths carry no
+	// secret): each request is confined to one job's folder, which exists
+	// while the job runs.
+	srv := &tftp.Server{Root: d.jobsDir, JobFolders: true, Logger: o.Logger}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -90,7 +98,7 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 		}
 	}()
 	d.httpSrv = &http.Server{
-		Handler:           http.FileServer(http.Dir(d.jobsDir)),
+		Handler:           d.art,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	d.wg.Add(1)
@@ -134,10 +142,12 @@ func (d *Dispatcher) workerFacts(jobID int64) sdk.WorkerFacts {
 	return sdk.WorkerFacts{ServerIP: d.o.TFTPHost, NFSServerIP: nfs, HTTPBaseURL: d.httpBase(jobID), Artifacts: map[string]sdk.Artifact{}}
 }
 
-// httpBase is the URL boards fetch the job's artifacts from.
+// httpBase is the URL boards fetch the job's artifacts from: it carries
+// the job's secret (see artifactServer).
 func (d *Dispatcher) httpBase(jobID int64) string {
 	_, port, _ := net.SplitHostPort(d.httpLn.Addr().String())
-	return "http://" + net.JoinHostPort(d.o.TFTPHost, port) + "/" + strconv.FormatInt(jobID, 10) + "/"
+	id := strconv.FormatInt(jobID, 10)
+	return "http://" + net.JoinHostPort(d.o.TFTPHost, port) + "/" + id + "/" + d.art.secret(id) + "/"
 }
 
 // outboundIP is the address of the interface that routes outwards (no packet

@@ -7,7 +7,10 @@
 // a Sink and the test cases in the Outcome.
 //
 // It owns LAVA's timeout and failure_retry rules, the job error types, and
-// the promise that the board is powered off at the end of every job.
+// the promise that the board is powered off at the end of every job. Its
+// artifact servers give a board the files of its own running job only: HTTP
+// URLs carry a per-job secret, and both servers open files with os.Root at
+// the job's folder (no link out, no listing).
 //
 // It must not import core/store, core/api, core/sched or cmd/: the worker
 // and lava-run own persistence and transport.

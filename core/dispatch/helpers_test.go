@@ -90,7 +90,7 @@ func newDispatcher(t testing.TB) *Dispatcher {
 func newDispatcherTools(t testing.TB, tools *hosttools.Policy) *Dispatcher {
 	t.Helper()
 	work := t.TempDir()
-	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Tools: tools})
+	d, err := New(context.Background(), Options{WorkDir: work, TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", FileURLDirs: []string{os.TempDir()}, Logger: slog.New(slog.DiscardHandler), Tools: tools})
 	if err != nil {
 		t.Fatal(err)
 	}

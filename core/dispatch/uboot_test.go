@@ -111,7 +111,7 @@ func ubootDict(t *testing.T, hang bool) (dict []byte, received string) {
 
 func newNFSDispatcher(t *testing.T, export string) *Dispatcher {
 	t.Helper()
-	d, err := New(context.Background(), Options{WorkDir: t.TempDir(), TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+	d, err := New(context.Background(), Options{WorkDir: t.TempDir(), TFTPHost: "127.0.0.1", TFTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", FileURLDirs: []string{os.TempDir()},
 		NFSExport: export, NFSServerIP: "192.0.2.7"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +292,34 @@ func TestIssueString(t *testing.T) {
 	}
 }
 
+// TestTimeoutBound: one upper bound (MaxTimeout, 30 days) whatever the
+// unit, on the job, action and connection timeouts.
+func TestTimeoutBound(t *testing.T) {
+	for _, tc := range []struct {
+		timeouts string
+		ok       bool
+	}{
+		{"  job: {days: 30}\n", true},
+		{"  job: {seconds: 2592000}\n", true},
+		{"  job: {seconds: 2592001}\n", false},
+		{"  job: {seconds: 1000000000}\n", false},
+		{"  job: {minutes: 1000000000}\n", false},
+		{"  job: {hours: 721}\n", false},
+		{"  job: {days: 31}\n", false},
+		{"  job: {days: 30}\n  action: {seconds: 3000000}\n", false},
+		{"  job: {days: 30}\n  connection: {minutes: 50000}\n", false},
+	} {
+		text := "job_name: t\ndevice_type: qemu\nvisibility: public\ntimeouts:\n" + tc.timeouts + okActions
+		_, rep := Parse([]byte(text))
+		if rep.OK() != tc.ok {
+			t.Errorf("%q: accepted %v, want %v (%v)", tc.timeouts, rep.OK(), tc.ok, rep.Err())
+		}
+		if !tc.ok && !strings.Contains(fmt.Sprint(rep.Err()), "over the limit of 30 days") {
+			t.Errorf("%q: %v, want the limit named", tc.timeouts, rep.Err())
+		}
+	}
+}
+
 func TestParseTimeout(t *testing.T) {
 	cases := []struct {
 		in   map[string]any
@@ -310,6 +339,10 @@ func TestParseTimeout(t *testing.T) {
 		{map[string]any{"seconds": 1.5}, 0, true},
 		{map[string]any{"days": 1 << 62}, 0, true},
 		{map[string]any{"skip": "yes"}, 0, true},
+		{map[string]any{"days": 30}, MaxTimeout, false},
+		{map[string]any{"seconds": 1000000000}, 0, true},
+		{map[string]any{"days": 31}, 0, true},
+		{map[string]any{"days": 29, "hours": 25}, 0, true},
 	}
 	for _, c := range cases {
 		got, err := ParseTimeout(c.in)

@@ -10,6 +10,15 @@ import (
 // DefaultTimeout is what a zero timeout means (LAVA's ACTION_TIMEOUT).
 const DefaultTimeout = 30 * time.Second
 
+// MaxTimeout bounds every timeout (job, action, connection, queue), in
+// whatever unit it is written: a job cannot hold a board for years.
+const MaxTimeout = 30 * 24 * time.Hour
+
+// tooLong is the message for a timeout above MaxTimeout.
+func tooLong(d time.Duration) string {
+	return fmt.Sprintf("timeout too large: %s is over the limit of %d days", d, int(MaxTimeout/(24*time.Hour)))
+}
+
 var unitDuration = map[string]time.Duration{
 	"days":    24 * time.Hour,
 	"hours":   time.Hour,
@@ -66,6 +75,9 @@ func ParseTimeout(node map[string]any) (time.Duration, error) {
 	}
 	if total == 0 {
 		return DefaultTimeout, nil
+	}
+	if total > MaxTimeout {
+		return 0, fmt.Errorf("timeout: %s", tooLong(total))
 	}
 	return total, nil
 }

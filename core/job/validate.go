@@ -213,8 +213,8 @@ func (v *validator) timeout(path string, n *yaml.Node) (time.Duration, bool) {
 			continue
 		}
 		d, err := mulDuration(int64(i), unit)
-		if err != nil {
-			v.errf(kp, p.v, "timeout too large")
+		if err != nil || d > MaxTimeout {
+			v.errf(kp, p.v, "timeout too large: %d %s is over the limit of %d days", i, p.key, int(MaxTimeout/(24*time.Hour)))
 			good = false
 			continue
 		}

@@ -569,6 +569,10 @@ func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, fmt.Sprintf("job %d cannot be resubmitted: it is a multinode sub-job or a health check", j.ID))
 		return
 	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
 	jobs, err := a.rpcs.Submit(r.Context(), j.Definition, u.Username)
 	if err != nil {
 		var f *lavarpc.Fault
@@ -725,6 +729,15 @@ func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getDictionary(w http.ResponseWriter, r *http.Request) {
+	// The dictionary may hold power-switch credentials: admins only.
+	u := needUser(w, r)
+	if u == nil {
+		return
+	}
+	if !u.IsAdmin {
+		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
+		return
+	}
 	d, ok := a.device(w, r)
 	if !ok {
 		return

@@ -43,7 +43,7 @@ func TestREST(t *testing.T) {
 	}
 	defer st.Close()
 	tokens := map[string]string{}
-	for _, u := range []string{"admin", "bob"} {
+	for _, u := range []string{"admin", "bob", "eve"} {
 		if _, err := st.CreateUser(ctx, model.User{Username: u, IsAdmin: u == "admin"}); err != nil {
 			t.Fatal(err)
 		}
@@ -67,6 +67,18 @@ func TestREST(t *testing.T) {
 		t.Fatal(err)
 	}
 	priv := strconv.FormatInt(jobs[0].ID, 10)
+	// A job of admin's visible to group lab, whose member eve sees it.
+	if err := st.CreateGroup(ctx, "lab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddGroupMember(ctx, "lab", "eve"); err != nil {
+		t.Fatal(err)
+	}
+	labJobs, err := st.CreateJobs(ctx, []model.Job{{Description: "lab", Definition: qemuJob, Visibility: model.VisibilityGroup, ViewingGroups: []string{"lab"}, RequestedDeviceType: "qemu", Submitter: "admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := strconv.FormatInt(labJobs[0].ID, 10)
 	at := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
 	if _, err := st.AppendLogs(ctx, jobs[0].ID, 0, []model.LogRecord{{Index: 0, Time: at, Level: "info", Message: "hello"}}); err != nil {
 		t.Fatal(err)
@@ -109,9 +121,16 @@ func TestREST(t *testing.T) {
 		{"validate bad", "", "POST", "/jobs/validate/", "application/json", `{"definition": "job_name: x"}`, 200, `"message":"Job invalid: `},
 		{"cancel other", "admin", "GET", "/jobs/" + priv + "/cancel/", "", "", 200, `{"message":"Job cancel signal sent."}`},
 		{"resubmit", "bob", "POST", "/jobs/" + priv + "/resubmit/", "", "", 201, `"job_ids":[`},
+		{"group member sees", "eve", "GET", "/jobs/" + lab + "/", "", "", 200, `"description":"lab"`},
+		{"resubmit group member", "eve", "POST", "/jobs/" + lab + "/resubmit/", "", "", 403, "permission"},
+		{"resubmit admin", "admin", "POST", "/jobs/" + lab + "/resubmit/", "", "", 201, `"job_ids":[`},
+		{"submit group not member", "bob", "POST", "/jobs/", "application/json", mustJSON(map[string]string{"definition": strings.Replace(qemuJob, "visibility: public", "visibility:\n  group: [lab]", 1)}), 400, "not a member of group"},
+		{"submit oversized", "bob", "POST", "/jobs/", "application/yaml", strings.Repeat("x", MaxBody+1), 413, "too large"},
 		{"devices", "", "GET", "/devices/", "", "", 200, `"hostname":"qemu-01"`},
 		{"device 404", "", "GET", "/devices/nope/", "", "", 404, `{"detail":"Not found."}`},
-		{"dictionary", "", "GET", "/devices/qemu-01/dictionary/", "", "", 200, "{% extends 'qemu.jinja2' %}"},
+		{"dictionary anonymous", "", "GET", "/devices/qemu-01/dictionary/", "", "", 401, "credentials"},
+		{"dictionary bob", "bob", "GET", "/devices/qemu-01/dictionary/?render=true", "", "", 403, "permission"},
+		{"dictionary", "admin", "GET", "/devices/qemu-01/dictionary/", "", "", 200, "{% extends 'qemu.jinja2' %}"},
 		{"set dictionary bob", "bob", "POST", "/devices/qemu-01/dictionary/", "text/plain", "x", 403, "permission"},
 		{"set dictionary", "admin", "POST", "/devices/qemu-01/dictionary/", "application/x-www-form-urlencoded", url.Values{"dictionary": {"extends: qemu\n"}}.Encode(), 200, "updated"},
 		{"devicetypes", "", "GET", "/devicetypes/", "", "", 200, `"name":"qemu"`},

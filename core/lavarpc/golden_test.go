@@ -177,8 +177,8 @@ func TestGolden(t *testing.T) {
 
 		{"devices.list", "", "scheduler.devices.list", []any{false, false}, arr{shDevList}, 0},
 		{"devices.show", "", "scheduler.devices.show", []any{"qemu-01"}, shDevShow, 0},
-		{"devices.get_dictionary", "", "scheduler.devices.get_dictionary", []any{"qemu-01", false, nil}, "binary", 0},
-		{"devices.get_dictionary.render", "", "scheduler.devices.get_dictionary", []any{"qemu-01", true, nil}, "binary", 0},
+		{"devices.get_dictionary", adm, "scheduler.devices.get_dictionary", []any{"qemu-01", false, nil}, "binary", 0},
+		{"devices.get_dictionary.render", adm, "scheduler.devices.get_dictionary", []any{"qemu-01", true, nil}, "binary", 0},
 		{"devices.set_dictionary", adm, "scheduler.devices.set_dictionary", []any{"qemu-01", "{% extends 'qemu.jinja2' %}\n{% set memory = 2048 %}\n"}, "bool", 0},
 		{"devices.add", adm, "scheduler.devices.add", []any{"qemu-02", "qemu", "w1", nil, nil, true, "MAINTENANCE", "spare"}, "nil", 0},
 		{"devices.update", adm, "scheduler.devices.update", []any{"qemu-02", nil, nil, nil, true, "GOOD", "spare board"}, "nil", 0},

@@ -123,6 +123,13 @@ func (s *Server) Submit(ctx context.Context, text, submitter string) ([]model.Jo
 		}
 		return nil, Faultf(400, "Device unavailable: %s", issues(probs))
 	}
+	gp, err := api.GroupProblems(ctx, s.st, def, submitter)
+	if err != nil {
+		return nil, fmt.Errorf("checking the job: %w", err)
+	}
+	if len(gp) > 0 {
+		return nil, Faultf(400, "Problem with submitted job data: %s", issues(gp))
+	}
 	jobs, err := s.st.CreateJobs(ctx, api.JobsOf(def, submitter))
 	if err != nil {
 		return nil, fmt.Errorf("storing the job: %w", err)
@@ -208,6 +215,9 @@ func (s *Server) registerJobs() {
 			}
 			if j.TargetGroup != "" {
 				return nil, Faultf(400, "Job '%s' is one sub-job of a multinode job: submit the whole multinode definition again.", j.SubID)
+			}
+			if !c.User.IsAdmin && c.User.Username != j.Submitter {
+				return nil, Faultf(403, "Permission denied.")
 			}
 			jobs, err := s.Submit(ctx, j.Definition, c.User.Username)
 			if err != nil {

@@ -158,6 +158,10 @@ func (s *Server) registerDevices() {
 	s.add(&method{name: "scheduler.devices.get_dictionary", sig: []string{"base64", "string", "boolean", "string"}, min: 1, max: 3,
 		help: "get_dictionary(hostname, render=False, context=None): the device dictionary as stored (jinja2 or YAML form); render=True gives the merged settings as YAML (context is ignored).",
 		fn: func(ctx context.Context, c *Caller, a args) (any, error) {
+			// The dictionary may hold power-switch credentials: admins only.
+			if err := needAdmin(c); err != nil {
+				return nil, err
+			}
 			d, err := s.device(ctx, a, 0)
 			if err != nil {
 				return nil, err

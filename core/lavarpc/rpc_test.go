@@ -315,10 +315,12 @@ func TestMethods(t *testing.T) {
 		{"jobs.submit no yaml", "bob", "scheduler.jobs.submit", []any{"{"}, 400, "Problem with submitted job data", nil},
 		{"jobs.submit no type", "bob", "scheduler.jobs.submit", []any{strings.Replace(qemuJob, "device_type: qemu", "device_type: bbb", 1)}, 404, "Specified device or device type not found.", nil},
 		{"jobs.submit no device with tag", "bob", "scheduler.jobs.submit", []any{qemuJob + "tags: [hdmi]\n"}, 400, "Device unavailable: ", nil},
+		{"jobs.submit group not member", "carol", "scheduler.jobs.submit", []any{strings.Replace(qemuJob, "visibility: public", "visibility:\n  group: [lab]", 1)}, 400, "carol is not a member of group \"lab\"", nil},
 		{"jobs.cancel not submitter", "carol", "scheduler.jobs.cancel", []any{itoa(pub)}, 403, "Permission denied.", nil},
 		{"jobs.cancel anon", "", "scheduler.jobs.cancel", []any{itoa(pub)}, 401, "Authentication", nil},
 		{"jobs.configuration not started", "", "scheduler.jobs.configuration", []any{itoa(pub)}, 404, "has not started yet", nil},
-		{"jobs.resubmit", "carol", "scheduler.jobs.resubmit", []any{itoa(pub)}, 0, "", func(t *testing.T, v any) {
+		{"jobs.resubmit not submitter", "carol", "scheduler.jobs.resubmit", []any{itoa(pub)}, 403, "Permission denied.", nil},
+		{"jobs.resubmit", "admin", "scheduler.jobs.resubmit", []any{itoa(pub)}, 0, "", func(t *testing.T, v any) {
 			if n, ok := v.(int64); !ok || n <= pub {
 				t.Errorf("got %#v, want a new id", v)
 			}
@@ -358,8 +360,10 @@ func TestMethods(t *testing.T) {
 		{"devices.list", "", "scheduler.devices.list", nil, 0, "", arrayOf(devListKeys, 1)},
 		{"devices.show", "", "scheduler.devices.show", []any{"qemu-01"}, 0, "", structKeys(devShowKeys)},
 		{"devices.show 404", "", "scheduler.devices.show", []any{"nope"}, 404, "Device 'nope' was not found.", nil},
-		{"dictionary", "", "scheduler.devices.get_dictionary", []any{"qemu-01"}, 0, "", equals(Binary("{% extends 'qemu.jinja2' %}\n{% set memory = 1024 %}\n"))},
-		{"dictionary render", "", "scheduler.devices.get_dictionary", []any{"qemu-01", true, nil}, 0, "", equals(Binary("device_type: qemu\nsettings:\n    memory: 1024\n"))},
+		{"dictionary anonymous", "", "scheduler.devices.get_dictionary", []any{"qemu-01"}, 401, "Authentication", nil},
+		{"dictionary bob", "bob", "scheduler.devices.get_dictionary", []any{"qemu-01", true, nil}, 403, "Permission denied.", nil},
+		{"dictionary", "admin", "scheduler.devices.get_dictionary", []any{"qemu-01"}, 0, "", equals(Binary("{% extends 'qemu.jinja2' %}\n{% set memory = 1024 %}\n"))},
+		{"dictionary render", "admin", "scheduler.devices.get_dictionary", []any{"qemu-01", true, nil}, 0, "", equals(Binary("device_type: qemu\nsettings:\n    memory: 1024\n"))},
 		{"set_dictionary bob", "bob", "scheduler.devices.set_dictionary", []any{"qemu-01", "x"}, 403, "Permission denied.", nil},
 		{"set_dictionary bad", "admin", "scheduler.devices.set_dictionary", []any{"qemu-01", "{% extends 'qemu.jinja2' %}\n{{ x }}\n"}, 400, "Invalid device dictionary", nil},
 		{"set_dictionary yaml", "admin", "scheduler.devices.set_dictionary", []any{"qemu-01", "extends: qemu\nsettings:\n  memory: 1024\n"}, 0, "", equals(true)},

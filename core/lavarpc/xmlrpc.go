@@ -52,6 +52,34 @@ type Binary []byte
 // same.
 type Nil struct{}
 
+// sizeLimit reads at most left bytes of r, then fails, noting it: a body
+// cut at the limit must be refused for its size, not as bad XML.
+type sizeLimit struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+var errTooLarge = errors.New("request too large")
+
+func (l *sizeLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		if n, _ := io.ReadFull(l.r, one[:]); n > 0 {
+			l.over = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 // Call is a decoded methodCall. Param values are nil (for <nil/>), bool,
 // int64, float64, string, time.Time, Binary, []any or map[string]any.
 type Call struct {
@@ -66,7 +94,8 @@ var dateLayouts = []string{"20060102T15:04:05", "2006-01-02T15:04:05", "20060102
 // DecodeCall reads a methodCall. Errors are *Fault with CodeParseError (not
 // XML) or CodeInvalidRequest (XML, but not a method call).
 func DecodeCall(r io.Reader) (*Call, error) {
-	d := xml.NewDecoder(io.LimitReader(r, MaxRequest+1))
+	lr := &sizeLimit{r: r, left: MaxRequest}
+	d := xml.NewDecoder(lr)
 	d.Strict = true
 	// Python's xmlrpc.client declares UTF-8; accept the usual aliases.
 	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
@@ -78,6 +107,9 @@ func DecodeCall(r io.Reader) (*Call, error) {
 	}
 	p := &parser{d: d}
 	c, err := p.call()
+	if lr.over {
+		return nil, &Fault{Code: CodeInvalidRequest, Msg: fmt.Sprintf("request too large: the body is over the %d bytes limit", MaxRequest)}
+	}
 	if err != nil {
 		var f *Fault
 		if errors.As(err, &f) {

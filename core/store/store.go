@@ -61,6 +61,7 @@ func CanView(v Viewer, j model.Job) bool {
 // Store is everything the lab persists.
 type Store interface {
 	Users
+	Sessions
 	Workers
 	DeviceTypes
 	Devices
@@ -98,6 +99,21 @@ type Users interface {
 	CreateGroup(ctx context.Context, name string) error
 	AddGroupMember(ctx context.Context, group, username string) error
 	ListGroups(ctx context.Context) ([]model.Group, error)
+}
+
+// Sessions stores web sessions, so that the server can end them: at logout,
+// and with the API token they were opened with (deleting the token or its
+// user deletes its sessions).
+type Sessions interface {
+	// CreateSession stores a session: the hash of the cookie's secret, the
+	// hash of the API token it was opened with (ErrNotFound if there is no
+	// such token) and its expiry.
+	CreateSession(ctx context.Context, hash, tokenHash []byte, expires time.Time) error
+	// SessionUser returns the user of an unexpired session whose token
+	// still exists, with Groups filled (ErrNotFound otherwise).
+	SessionUser(ctx context.Context, hash []byte) (model.User, error)
+	// DeleteSession ends a session; one already gone is not an error.
+	DeleteSession(ctx context.Context, hash []byte) error
 }
 
 // Workers stores lab hosts.

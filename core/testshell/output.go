@@ -12,7 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/cavaliergopher/cpio"
@@ -145,7 +145,9 @@ func (o *Overlay) AppendCPIO(ctx context.Context, r io.Reader, w io.Writer) erro
 	case bytes.HasPrefix(magic, []byte{0x27, 0x05, 0x19, 0x56}):
 		return errors.New("append overlay to ramdisk: the ramdisk has a U-Boot header; strip it first")
 	}
-	return fmt.Errorf("append overlay to ramdisk: not a cpio newc archive nor a gzip stream (starts % x)", magic)
+	// The file's bytes are never quoted: the ramdisk may be any file the
+	// job named, and this message reaches the job's submitter.
+	return errors.New("append overlay to ramdisk: not a cpio newc archive nor a gzip stream (its first bytes are neither)")
 }
 
 func (o *Overlay) appendRaw(ctx context.Context, r io.Reader, w io.Writer) error {
@@ -164,31 +166,42 @@ func (o *Overlay) appendRaw(ctx context.Context, r io.Reader, w io.Writer) error
 // Unpack writes the overlay under rootfs (an NFS root or a mounted image):
 // the root lands at rootfs/<Root>. Existing files are replaced.
 func (o *Overlay) Unpack(ctx context.Context, rootfs string) error {
-	base := filepath.Join(rootfs, filepath.FromSlash(o.Root))
-	if err := os.MkdirAll(base, 0o755); err != nil {
+	// Everything is written through an os.Root at the root file system: a
+	// link in the unpacked image (lava-123 -> /etc) never leads the writes
+	// onto the worker's own files.
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return fmt.Errorf("unpack overlay: %w", err)
+	}
+	defer root.Close()
+	base := strings.TrimPrefix(path.Clean("/"+o.Root), "/")
+	if base == "" {
+		base = "."
+	}
+	if err := root.MkdirAll(base, 0o755); err != nil {
 		return fmt.Errorf("unpack overlay: %w", err)
 	}
 	for _, f := range o.Files {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("unpack overlay: %w", err)
 		}
-		p := filepath.Join(base, filepath.FromSlash(f.Path))
+		p := path.Join(base, f.Path)
 		switch f.Mode.Type() {
 		case fs.ModeDir:
-			if err := os.MkdirAll(p, f.Mode.Perm()); err != nil {
+			if err := root.MkdirAll(p, f.Mode.Perm()); err != nil {
 				return fmt.Errorf("unpack overlay: %w", err)
 			}
 		case fs.ModeSymlink:
-			_ = os.Remove(p)
-			if err := os.Symlink(f.Link, p); err != nil {
+			_ = root.Remove(p)
+			if err := root.Symlink(f.Link, p); err != nil {
 				return fmt.Errorf("unpack overlay: %w", err)
 			}
 		default:
-			_ = os.Remove(p) // never write through an old symlink
-			if err := os.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
+			_ = root.Remove(p) // never write through an old symlink
+			if err := root.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
 				return fmt.Errorf("unpack overlay: %w", err)
 			}
-			if err := os.Chmod(p, f.Mode.Perm()); err != nil {
+			if err := root.Chmod(p, f.Mode.Perm()); err != nil {
 				return fmt.Errorf("unpack overlay: %w", err)
 			}
 		}

@@ -169,3 +169,26 @@ func TestRunScriptsBusybox(t *testing.T) {
 	}
 	checkRunRecords(t, runOverlay(t, ash))
 }
+
+// TestUnpackNoWriteThroughLinks: an unpacked root file system whose
+// lava-{id} folder is a link to the worker's own folder gets no overlay
+// written there.
+func TestUnpackNoWriteThroughLinks(t *testing.T) {
+	rootfs, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(rootfs, "lava-77")); err != nil {
+		t.Fatal(err)
+	}
+	job := Job{ID: "77", Stages: [][]Definition{{{From: "inline", Name: "smoke", Path: "inline/smoke.yaml",
+		Inline: map[string]any{"metadata": map[string]any{"format": "Lava-Test Test Definition 1.0", "name": "smoke"},
+			"run": map[string]any{"steps": []string{"true"}}}}}}}
+	ov, err := Build(context.Background(), job, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ov.Unpack(context.Background(), rootfs); err == nil {
+		t.Error("the overlay was unpacked through a link leading out of the root file system")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("written outside the root file system: %v", entries)
+	}
+}

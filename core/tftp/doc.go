@@ -7,7 +7,8 @@
 // (RFC 2349) and windowsize (RFC 7440). Write requests are refused with
 // "access violation"; names with `..`, names that resolve outside the root
 // (also through symbolic links: files are opened with os.Root) are refused
-// the same way; a missing file is "file not found". Each transfer runs in its
+// the same way, and with Server.JobFolders a name cannot leave the folder
+// its first element names (one job's folder); a missing file is "file not found". Each transfer runs in its
 // own goroutine on its own UDP socket, streams the file from disk,
 // retransmits on timeout a bounded number of times, ignores duplicate ACKs
 // (no sorcerer's apprentice) and wraps block numbers past 65535.

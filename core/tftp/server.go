@@ -31,6 +31,11 @@ const (
 type Server struct {
 	// Root is the folder served; request names are relative to it.
 	Root string
+	// JobFolders confines each request to one folder of Root: a name is
+	// "{folder}/{file}", and the file is opened with an os.Root at
+	// Root/{folder}, so that no link leads from one folder into another
+	// (the dispatcher's per-job folders). Names of one element are refused.
+	JobFolders bool
 	// Timeout is the retransmission timeout when the client asks for none
 	// (the client's "timeout" option, in seconds, overrides it).
 	Timeout time.Duration
@@ -203,6 +208,21 @@ func (s *Server) open(name string) (*os.File, error) {
 		return nil, &tftpError{ErrNotDefined, "server root unavailable"}
 	}
 	defer root.Close()
+	if s.JobFolders {
+		dir, file, ok := strings.Cut(rel, "/")
+		if !ok {
+			return nil, &tftpError{ErrFileNotFound, "file not found: " + name}
+		}
+		sub, err := root.OpenRoot(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, &tftpError{ErrFileNotFound, "file not found: " + name}
+			}
+			return nil, &tftpError{ErrAccessViolation, "access refused: " + name}
+		}
+		defer sub.Close()
+		root, rel = sub, file
+	}
 	f, err := root.Open(rel)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

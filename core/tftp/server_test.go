@@ -345,6 +345,54 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestJobFolders: with JobFolders a request stays in the folder its first
+// element names; a link from one job's folder into another's (or to the
+// root) is refused.
+func TestJobFolders(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "42/kernel/Image", []byte("kernel 42"))
+	writeFile(t, root, "43/kernel/Image", []byte("kernel 43"))
+	writeFile(t, root, "top", []byte("top"))
+	for link, target := range map[string]string{"42/other": "../43/kernel/Image", "42/up": "..", "42/own": "kernel/Image"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("42", filepath.Join(root, "44")); err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, &Server{Root: root, JobFolders: true})
+	tests := []struct {
+		file string
+		code ErrorCode // 0xffff: served
+		want string
+	}{
+		{"42/kernel/Image", 0xffff, "kernel 42"},
+		{"43/kernel/Image", 0xffff, "kernel 43"},
+		{"42/own", 0xffff, "kernel 42"},
+		{"42/other", ErrAccessViolation, ""},
+		{"42/up/top", ErrAccessViolation, ""},
+		{"42/up/43/kernel/Image", ErrAccessViolation, ""},
+		{"top", ErrFileNotFound, ""},
+		{"99/kernel/Image", ErrFileNotFound, ""},
+		{"42/kernel", ErrAccessViolation, ""},
+	}
+	for _, tc := range tests {
+		var got bytes.Buffer
+		_, err := clientGet(ts.addr, tc.file, clientOpts{}, &got)
+		if tc.code == 0xffff {
+			if err != nil || got.String() != tc.want {
+				t.Errorf("%s: got %q, %v; want %q", tc.file, got.String(), err, tc.want)
+			}
+			continue
+		}
+		var re *remoteError
+		if !errors.As(err, &re) || re.code != tc.code || got.Len() != 0 {
+			t.Errorf("%s: got %v (content %q), want TFTP error %d", tc.file, err, got.String(), tc.code)
+		}
+	}
+}
+
 // rawExchange sends one packet to addr and returns the first answer.
 func rawExchange(t *testing.T, addr string, pkt []byte) packet {
 	t.Helper()

@@ -371,6 +371,11 @@ func (w *Web) postForm(rw http.ResponseWriter, r *http.Request, maxBytes int64) 
 		err = r.ParseForm()
 	}
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			w.errorPage(rw, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The form is too large: over the %d bytes limit.", mbe.Limit))
+			return false
+		}
 		w.errorPage(rw, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 		return false
 	}
@@ -438,6 +443,10 @@ func (w *Web) resubmit(rw http.ResponseWriter, r *http.Request) {
 		w.errorPage(rw, r, http.StatusBadRequest, fmt.Sprintf("Job %d is a multinode sub-job or a health check: it cannot be resubmitted alone.", j.ID))
 		return
 	}
+	if !u.IsAdmin && u.Username != j.Submitter {
+		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may resubmit it.", j.ID, j.Submitter))
+		return
+	}
 	ids, errs, _, err := w.jobs.SubmitJob(r.Context(), []byte(j.Definition), u.Username)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("resubmitting job %d: %w", j.ID, err))
@@ -491,7 +500,12 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, fmt.Errorf("login: %w", err))
 		return
 	}
-	http.SetCookie(rw, w.cookie(SessionCookie, w.sessionValue(hash, w.now().Add(SessionTTL)), int(SessionTTL.Seconds())))
+	sess, sessHash := newSession()
+	if err := w.st.CreateSession(r.Context(), sessHash, hash, w.now().Add(SessionTTL)); err != nil {
+		w.fail(rw, r, fmt.Errorf("login: %w", err))
+		return
+	}
+	http.SetCookie(rw, w.cookie(r, SessionCookie, sess, int(SessionTTL.Seconds())))
 	w.log.Info("web login", "user", u.Username)
 	redirect(rw, r, next)
 }
@@ -500,7 +514,13 @@ func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
 	if !w.postForm(rw, r, 1<<14) {
 		return
 	}
-	http.SetCookie(rw, w.cookie(SessionCookie, "", -1))
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if err := w.st.DeleteSession(r.Context(), sessionHash(c.Value)); err != nil {
+			w.fail(rw, r, fmt.Errorf("logout: %w", err))
+			return
+		}
+	}
+	http.SetCookie(rw, w.cookie(r, SessionCookie, "", -1))
 	redirect(rw, r, "/")
 }
 
@@ -585,8 +605,14 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 	for h := model.DeviceGood; h <= model.DeviceRetired; h++ {
 		healths = append(healths, h.String())
 	}
+	// The dictionary may hold power-switch credentials: admins only.
+	u := userFrom(ctx)
+	showDict := u != nil && u.IsAdmin
+	if !showDict {
+		d.Dictionary = ""
+	}
 	w.render(rw, r, 0, "device", "Device "+host, "devices", map[string]any{
-		"Device": d, "Job": ref, "Recent": recent, "Checks": checks, "Healths": healths})
+		"Device": d, "Job": ref, "Recent": recent, "Checks": checks, "Healths": healths, "ShowDict": showDict})
 }
 
 func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {

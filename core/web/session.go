@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -74,41 +73,38 @@ func (w *Web) mac(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// sessionValue is "<token hash>.<expiry unix>.<mac>": the session names the
-// API token it was opened with, so deleting the token ends the session.
-func (w *Web) sessionValue(tokenHash []byte, exp time.Time) string {
-	h, e := b64.EncodeToString(tokenHash), strconv.FormatInt(exp.Unix(), 10)
-	return h + "." + e + "." + b64.EncodeToString(w.mac("session", h, e))
+// newSession makes a session secret for the cookie and the hash the store
+// keeps: the session lives on the server (store.Sessions), so that logging
+// out, deleting the API token it was opened with or its user ends it.
+func newSession() (secret string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (Go 1.24+)
+	secret = b64.EncodeToString(b)
+	return secret, sessionHash(secret)
 }
 
-// parseSession returns the token hash of a valid, unexpired session value.
-func (w *Web) parseSession(v string, now time.Time) ([]byte, bool) {
-	h, rest, ok := strings.Cut(v, ".")
-	if !ok {
-		return nil, false
-	}
-	e, sig, ok := strings.Cut(rest, ".")
-	if !ok {
-		return nil, false
-	}
-	got, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, w.mac("session", h, e)) {
-		return nil, false
-	}
-	exp, err := strconv.ParseInt(e, 10, 64)
-	if err != nil || now.Unix() > exp {
-		return nil, false
-	}
-	hash, err := b64.DecodeString(h)
-	if err != nil {
-		return nil, false
-	}
-	return hash, true
+// sessionHash is the SHA-256 of a session cookie's value, as stored.
+func sessionHash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
 }
 
-func (w *Web) cookie(name, value string, maxAge int) *http.Cookie {
+// secureRequest says whether cookies set on the answer to r get the Secure
+// flag: always with Options.Secure (a TLS proxy that says nothing), else
+// when r came over TLS or through a proxy that says it did
+// (X-Forwarded-Proto: https). A forged header can only make a client's
+// own cookies Secure.
+func (w *Web) secureRequest(r *http.Request) bool {
+	if w.secure || r.TLS != nil {
+		return true
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
+
+func (w *Web) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.secure}
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.secureRequest(r)}
 }
 
 // csrfCookie returns the request's CSRF cookie value, setting a new one on
@@ -120,7 +116,7 @@ func (w *Web) csrfCookie(rw http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	v := b64.EncodeToString(b)
-	http.SetCookie(rw, w.cookie(CSRFCookie, v, 0))
+	http.SetCookie(rw, w.cookie(r, CSRFCookie, v, 0))
 	return v
 }
 

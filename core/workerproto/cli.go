@@ -49,6 +49,22 @@ type ServeEnv struct {
 	NFSExport, NFSServerIP string
 	// CacheDir is the artifact cache ("" = WORK-DIR's).
 	CacheDir string
+	// FileURLDirs are the folders jobs' file:// URLs may read from
+	// (--allow-file-dir, repeatable); none = file:// URLs are refused.
+	FileURLDirs []string
+}
+
+// dirList is a repeatable flag of absolute folder paths.
+type dirList []string
+
+func (l *dirList) String() string { return strings.Join(*l, ",") }
+
+func (l *dirList) Set(v string) error {
+	if !filepath.IsAbs(v) {
+		return fmt.Errorf("%q: want an absolute folder path", v)
+	}
+	*l = append(*l, filepath.Clean(v))
+	return nil
 }
 
 // NewRunner makes the worker's job runner; close releases it.
@@ -84,6 +100,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	fs.StringVar(&serve.ServerIP, "server-ip", "", "address the boards reach this worker at, {SERVER_IP} (default: the outbound address)")
 	fs.StringVar(&serve.NFSExport, "nfs-export", "", "directory this host's NFS server exports to the boards (default: none, NFS jobs are refused)")
 	fs.StringVar(&serve.NFSServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the boards (default: --server-ip)")
+	fs.Var((*dirList)(&serve.FileURLDirs), "allow-file-dir", "folder jobs may read file:// artifact URLs from (repeatable; default: none, file:// URLs are refused)")
 	fs.StringVar(&serve.CacheDir, "cache-dir", "", "artifact download cache shared by jobs (default: WORK-DIR/dispatch/cache)")
 	var allowTools []string
 	fs.Func("allow-tool", "allow drivers' tool steps to run host tool NAME (repeatable): NAME for every device, NAME@TARGET[,TARGET...] for those device types or devices; e.g. sh@local, qemu-system-aarch64@qemu. Nothing is allowed by default", func(v string) error {

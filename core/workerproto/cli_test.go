@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -78,13 +79,14 @@ func TestServeFlags(t *testing.T) {
 	var out, errb bytes.Buffer
 	args := []string{"--url", "http://127.0.0.1:1", "--name", "w1", "--token-file", tok, "--work-dir", dir,
 		"--tftp-addr", ":69", "--http-addr", "10.0.0.5:8080", "--server-ip", "10.0.0.5",
-		"--nfs-export", "/srv/nfs", "--nfs-server-ip", "10.0.0.6", "--cache-dir", "/var/cache/lava"}
+		"--nfs-export", "/srv/nfs", "--nfs-server-ip", "10.0.0.6", "--cache-dir", "/var/cache/lava",
+		"--allow-file-dir", "/srv/images", "--allow-file-dir", "/srv/more/"}
 	if c := workerproto.Main(ctx, args, &out, &errb, capture); c != 0 {
 		t.Fatalf("exit %d\n%s", c, errb.String())
 	}
 	want := workerproto.ServeEnv{TFTPAddr: ":69", HTTPAddr: "10.0.0.5:8080", ServerIP: "10.0.0.5",
-		NFSExport: "/srv/nfs", NFSServerIP: "10.0.0.6", CacheDir: "/var/cache/lava"}
-	if got != want {
+		NFSExport: "/srv/nfs", NFSServerIP: "10.0.0.6", CacheDir: "/var/cache/lava", FileURLDirs: []string{"/srv/images", "/srv/more"}}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("runner got %+v, want %+v", got, want)
 	}
 }

@@ -130,8 +130,11 @@ func takeLock(path string, must bool) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: creating the directory of %s: %w", path, err)
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	lockPath := path + ".lock"
-	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening lock file %s: %w", lockPath, err)
 	}
@@ -146,6 +149,28 @@ func takeLock(path string, must bool) (*os.File, error) {
 		return nil, fmt.Errorf("sqlite: locking %s: %w", lockPath, err)
 	}
 	return lock, nil
+}
+
+// privateFiles creates the database file with mode 0600 before SQLite
+// opens it (SQLite gives its -wal and -shm files the database file's mode),
+// and takes group and other access away from an existing database, its
+// -wal and -shm: the database holds token hashes and device dictionaries.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: creating %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("sqlite: making %s private (mode 0600): %w", p, err)
+		}
+	}
+	return nil
 }
 
 // openPools opens both pools; migrate says whether this process may migrate

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,4 +234,44 @@ func TestSharedDeleteTokenReachesServerCache(t *testing.T) {
 	if u, err := server.UserByTokenHash(ctx, hash); err == nil {
 		t.Fatalf("the deleted token still authenticates %s on the server", u.Username)
 	}
+}
+
+// TestFilesPrivate: the database, its WAL and shared-memory files and the
+// lock are made with mode 0600, and an existing world-readable database is
+// made private.
+func TestFilesPrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lava.db")
+	check := func() {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Errorf("%s: %v", p, err)
+				continue
+			}
+			if st.Mode().Perm()&0o077 != 0 {
+				t.Errorf("%s: mode %v, want no access for group and others", filepath.Base(p), st.Mode().Perm())
+			}
+		}
+	}
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, model.User{Username: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	st.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	check()
 }

@@ -18,6 +18,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, st store.Store)
 	}{
 		{"Users", testUsers},
+		{"Sessions", testSessions},
 		{"Workers", testWorkers},
 		{"DeviceTypes", testDeviceTypes},
 		{"Tags", testTags},
