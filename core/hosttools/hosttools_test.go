@@ -49,7 +49,7 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		tool, device, devType string
-		want, err              string
+		want, err             string
 	}{
 		{"sh", "local-01", "local", "sh", ""},
 		{"sh", "board-1", "soca9", "", "allowed on this worker for device types local, not for device board-1 (device type soca9)"},
