@@ -61,7 +61,7 @@ func TestLavaRunExample(t *testing.T) {
 	t.Run("run", func(t *testing.T) {
 		outDir := t.TempDir()
 		var out, errb bytes.Buffer
-		code := run(context.Background(), []string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers,
+		code := run(context.Background(), []string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers, "--allow-tool", "sh@local",
 			"--output", outDir, "--job-id", jobID, "--cache-dir", t.TempDir(), "--settings", "test_character_delay=0"}, &out, &errb)
 		if code != 0 {
 			t.Fatalf("exit %d: %s\n%s", code, errb.String(), out.String())
@@ -113,6 +113,7 @@ actions:
 		{"incomplete job", []string{"--job", failing, "--device", devFile, "--drivers-dir", drivers}, exitIncomplete},
 		{"bad settings", []string{"--job", failing, "--device", devFile, "--settings", "novalue"}, exitUsage},
 		{"no driver dir", []string{"--job", failing, "--device", devFile, "--drivers-dir", dir}, exitUsage},
+		{"bad --allow-tool", []string{"--job", failing, "--device", devFile, "--allow-tool", "/bin/sh@local"}, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -124,6 +125,28 @@ actions:
 				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+// Without --allow-tool sh@local the local device type's shell is not run:
+// the job ends Incomplete with the flag to add, in the plan too.
+func TestLavaRunSandbox(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	drivers := filepath.Join(root, "bin", "drivers")
+	if _, err := os.Stat(filepath.Join(drivers, "local.wasm")); err != nil {
+		testenv.Need(t, false, "bin/drivers/local.wasm is missing (make drivers)")
+	}
+	jobFile := filepath.Join(root, "examples", "jobs", "local-smoke.yaml")
+	devFile := filepath.Join(root, "examples", "devices", "local-01.yaml")
+	for _, mode := range [][]string{nil, {"--plan-only"}} {
+		var out, errb bytes.Buffer
+		args := append([]string{"--job", jobFile, "--device", devFile, "--drivers-dir", drivers, "--cache-dir", t.TempDir()}, mode...)
+		if code := run(context.Background(), args, &out, &errb); code != exitIncomplete {
+			t.Fatalf("%v: exit %d, want %d", mode, code, exitIncomplete)
+		}
+		if all := out.String() + errb.String(); !strings.Contains(all, "lava-worker --allow-tool sh@local") || strings.Contains(all, "power on local-01") {
+			t.Fatalf("%v: no refusal naming the flag, or a step ran:\n%s", mode, all)
+		}
 	}
 }
 

@@ -293,6 +293,11 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 		if err != nil {
 			return out, fmt.Errorf("actions[%d] %s: %w", st.Index, st.Name, err)
 		}
+		// The sandbox's verdict too: a plan the worker would refuse is an
+		// error here, so a driver author sees it without a board.
+		if err := j.checkPlan(plan); err != nil {
+			return out, fmt.Errorf("actions[%d] %s: %w", st.Index, st.Name, err)
+		}
 		out = append(out, StagePlan{
 			Level: st.Action.Level, Action: st.Action, TimeoutMS: st.Timeout.Milliseconds(),
 			FailureRetry: st.Retry, Steps: plan.Steps,
