@@ -7,7 +7,10 @@
 // them. A driver never touches a serial port, a file or the network: it gets
 // one JSON request on stdin and writes one JSON answer on stdout.
 //
-// The ABI is versioned by ABIVersion. Adding an optional field is not a
+// The ABI is versioned by ABIVersion (2: no step carries a command line;
+// power, consoles and user commands are named, host tools are tool steps a
+// worker runs only where its admin allowed them). A host and a driver agree
+// on a version by describe (NegotiateABI). Adding an optional field is not a
 // version change; changing the meaning of a field or removing one is.
 //
 // This module imports nothing of the lab (core/, plugins/) and only the
