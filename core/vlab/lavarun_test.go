@@ -112,7 +112,10 @@ func lavaRunJob(t *testing.T, jobName, deviceName string, edit func([]byte) []by
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(tools, "lava-run"), "--no-color", "--drivers-dir", filepath.Join(tools, "drivers"),
-		"--work-dir", work, "--cache-dir", filepath.Join(dir, "cache"), "--output", out, "--job", jobPath, "--device", devPath)
+		"--work-dir", work, "--cache-dir", filepath.Join(dir, "cache"), "--output", out, "--job", jobPath, "--device", devPath,
+		// QEMU is a host tool the admin allows for the qemu device type
+		// (the U-Boot boards use their dictionary's commands only).
+		"--allow-tool", "qemu-system-aarch64@qemu")
 	cmd.Env = append(os.Environ(), "LAVALAB_WORK_DIR="+work, "LAVALAB_VLAB_RUN="+filepath.Join(dir, "run"))
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
