@@ -74,6 +74,12 @@ type Observer interface {
 	ObserveJobStarted(j model.Job)
 }
 
+// SpoolObserver is an Observer that also receives the state of each
+// worker's job spools, reported with every poll (metrics.Metrics is one).
+type SpoolObserver interface {
+	ObserveWorkerSpool(worker string, failing, held, writeErrors, lost int64)
+}
+
 // Server serves the worker protocol and watches workers' liveness.
 type Server struct {
 	o   ServerOptions
@@ -432,6 +438,13 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 	var req PollRequest
 	if !decode(w, r, 1<<20, &req) {
 		return
+	}
+	if so, ok := s.o.Observer.(SpoolObserver); ok && req.Spool != nil {
+		so.ObserveWorkerSpool(host, req.Spool.Failing, req.Spool.Held, req.Spool.WriteErrors, req.Spool.Lost)
+	}
+	if req.Spool != nil && (req.Spool.Failing > 0 || req.Spool.Lost > 0) {
+		s.log.Warn("worker's job spools are failing: its disk refuses log records", "worker", host,
+			"failing_jobs", req.Spool.Failing, "held_records", req.Spool.Held, "lost_records", req.Spool.Lost)
 	}
 	wait := s.o.PollWait
 	if req.WaitMS > 0 {

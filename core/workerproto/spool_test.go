@@ -1,0 +1,215 @@
+package workerproto
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lavalab/lavalab/core/model"
+)
+
+// failingDisk makes the spool's writes fail with ENOSPC (/dev/full) until
+// the returned function gives it its file back.
+func failingDisk(t *testing.T, s *spool) (restore func()) {
+	t.Helper()
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to make writes fail: %v", err)
+	}
+	s.mu.Lock()
+	real := s.f
+	s.f = full
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.f = real
+		s.retryAt = s.retryAt.AddDate(-1, 0, 0) // try at the next call
+		s.mu.Unlock()
+		full.Close()
+	}
+}
+
+func record(i int) model.LogRecord {
+	return model.LogRecord{Level: model.LevelTarget, Message: "line " + strconv.Itoa(i)}
+}
+
+// fileLines reads the spool's log file.
+func fileLines(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, spoolLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// sendAll drains the spool as the reporter does, acknowledging every
+// batch, and returns the messages in index order.
+func sendAll(t *testing.T, s *spool, from int) []string {
+	t.Helper()
+	var got []string
+	for {
+		first, recs, err := s.batch(500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			return got
+		}
+		if first != int64(from+len(got)) {
+			t.Fatalf("batch starts at %d, want %d", first, from+len(got))
+		}
+		for _, r := range recs {
+			got = append(got, r.Message)
+		}
+		s.ack(first + int64(len(recs)))
+	}
+}
+
+// TestSpoolFullDiskRecovers: writes fail (ENOSPC) for a while: nothing is
+// lost, the records go from memory, the status says so, and once the disk
+// takes writes again the file holds every record once, in order.
+func TestSpoolFullDiskRecovers(t *testing.T) {
+	dir := t.TempDir()
+	var st spoolStats
+	s, err := openSpool(dir, &st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	const before, during, after = 100, maxInMemory + 5000, 100 // during spills past the in-memory list
+	for i := range before {
+		s.Record(record(i))
+	}
+	restore := failingDisk(t, s)
+	for i := before; i < before+during; i++ {
+		s.Record(record(i))
+	}
+	// The reporter sends the first records while the disk refuses writes.
+	first, recs, err := s.batch(1000)
+	if err != nil || first != 0 || len(recs) != 1000 {
+		t.Fatalf("batch while failing: first %d, %d records, err %v", first, len(recs), err)
+	}
+	s.ack(1000)
+	got := st.status()
+	if got.Failing != 1 || got.Held < during || got.WriteErrors == 0 || got.Lost != 0 {
+		t.Fatalf("status while failing: %+v, want 1 failing, >= %d held, some write errors, none lost", got, during)
+	}
+	restore()
+	for i := before + during; i < before+during+after; i++ {
+		s.Record(record(i))
+	}
+	rest := sendAll(t, s, 1000)
+	total := before + during + after
+	if len(rest) != total-1000 {
+		t.Fatalf("sent %d records after the first batch, want %d", len(rest), total-1000)
+	}
+	for k, m := range rest {
+		if want := "line " + strconv.Itoa(1000+k); m != want {
+			t.Fatalf("record %d: %q, want %q", 1000+k, m, want)
+		}
+	}
+	if got := st.status(); got.Failing != 0 || got.Held != 0 || got.Lost != 0 {
+		t.Fatalf("status after recovery: %+v, want nothing failing, held or lost", got)
+	}
+	lines := fileLines(t, dir)
+	if len(lines) != total {
+		t.Fatalf("file holds %d records, want %d", len(lines), total)
+	}
+	for i, l := range lines {
+		if !strings.Contains(l, `"line `+strconv.Itoa(i)+`"`) {
+			t.Fatalf("file line %d: %s", i, l)
+		}
+	}
+	if ok, last := s.done(); !ok || last != int64(total-1) {
+		t.Fatalf("done %v last %d, want true %d", ok, last, total-1)
+	}
+}
+
+// TestSpoolMemoryBound: a disk that never takes writes again: records
+// beyond the memory bound are dropped and counted, the others are all
+// sent, indexes stay contiguous.
+func TestSpoolMemoryBound(t *testing.T) {
+	dir := t.TempDir()
+	var st spoolStats
+	s, err := openSpool(dir, &st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	failingDisk(t, s)
+	big := strings.Repeat("x", 64<<10)
+	n := maxUnspooled/len(big) + 50
+	for i := range n {
+		s.Record(model.LogRecord{Level: model.LevelTarget, Message: strconv.Itoa(i) + big})
+	}
+	lost := s.lostRecords()
+	if lost < 40 || lost > 60 {
+		t.Fatalf("lost %d records, want about 50", lost)
+	}
+	if st.status().Lost != lost {
+		t.Fatalf("status %+v, want lost %d", st.status(), lost)
+	}
+	got := sendAll(t, s, 0)
+	if int64(len(got)) != int64(n)-lost {
+		t.Fatalf("sent %d, want %d", len(got), int64(n)-lost)
+	}
+	for i, m := range got {
+		if !strings.HasPrefix(m, strconv.Itoa(i)+"x") {
+			t.Fatalf("record %d: %.20q", i, m)
+		}
+	}
+}
+
+// TestSpoolPartialWriteCut: a write cut in the middle of a record (the
+// disk filled up mid-way) leaves no half record in the file once writes
+// work again, and a reopened spool counts whole records only.
+func TestSpoolPartialWriteCut(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		s.Record(record(i))
+	}
+	s.mu.Lock()
+	if err := s.flushLocked(true); err != nil {
+		t.Fatal(err)
+	}
+	// A half record on disk, as a write stopped by ENOSPC leaves it.
+	if _, err := s.f.Write([]byte(`{"lvl":"target","msg":"half`)); err != nil {
+		t.Fatal(err)
+	}
+	s.failed(os.ErrInvalid)
+	s.mu.Unlock()
+	for i := 10; i < 20; i++ {
+		s.Record(record(i))
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := fileLines(t, dir)
+	if len(lines) != 20 {
+		t.Fatalf("%d lines, want 20:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for i, l := range lines {
+		if !strings.Contains(l, `"line `+strconv.Itoa(i)+`"`) {
+			t.Fatalf("line %d: %s", i, l)
+		}
+	}
+	s2, err := openSpool(dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.close()
+	if _, last := s2.done(); last != 19 {
+		t.Fatalf("reopened spool: last %d, want 19", last)
+	}
+}
