@@ -50,8 +50,14 @@ type ServerOptions struct {
 	// Grace is how long after going Offline its unfinished jobs are ended
 	// Incomplete (Infrastructure).
 	Grace time.Duration
-	// CheckEvery is the liveness monitor's period.
+	// CheckEvery is the liveness monitor's period (it also checks the
+	// job timeouts).
 	CheckEvery time.Duration
+	// JobGrace is how long past its job timeout (timeouts.job, counted
+	// from its start) a Running job may go without its worker's end report
+	// before the server ends it Incomplete and frees its device (default
+	// DefaultJobGrace).
+	JobGrace time.Duration
 	// BinariesDir holds the worker builds served for auto-upgrade:
 	// lava-worker-GOOS-GOARCH, or lava-worker for the server's own
 	// platform. "" serves none.
@@ -98,6 +104,8 @@ type Server struct {
 	// Observer: a resend is not counted twice).
 	seenMu sync.Mutex
 	seen   map[int64]jobSeen
+
+	timeouts jobTimeouts
 }
 
 type jobSeen struct {
@@ -144,6 +152,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	if o.CheckEvery <= 0 {
 		o.CheckEvery = DefaultCheckEvery
+	}
+	if o.JobGrace <= 0 {
+		o.JobGrace = DefaultJobGrace
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -194,6 +205,9 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-tick.C:
 			if err := s.CheckLiveness(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("worker liveness check failed", "err", err)
+			}
+			if err := s.CheckJobTimeouts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("job timeout check failed", "err", err)
 			}
 		}
 	}
