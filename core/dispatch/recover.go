@@ -79,5 +79,8 @@ func (d *Dispatcher) Recover(ctx context.Context, r Request, sink Sink) error {
 	if len(errs) == 0 {
 		rec(model.LevelInfo, "after the restart: the device is powered off and the job's folders are removed")
 	}
+	for _, err := range errs {
+		rec(model.LevelError, "%v", err)
+	}
 	return errors.Join(errs...)
 }

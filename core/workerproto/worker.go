@@ -606,8 +606,8 @@ func (w *Worker) interrupted(j *job) (EndReport, bool) {
 				w.forgetMemory(j)
 				return EndReport{}, false
 			}
+			// The Recoverer logged the failure in the job's log too.
 			w.log.Error("making the device of an interrupted job safe", "job", id, "device", j.start.Device, "err", err)
-			j.sp.Record(model.LogRecord{Level: model.LevelError, Message: "after the restart: " + err.Error()})
 		}
 	}
 	_, last := j.sp.done()
