@@ -213,3 +213,21 @@ func TestSpoolPartialWriteCut(t *testing.T) {
 		t.Fatalf("reopened spool: last %d, want 19", last)
 	}
 }
+
+// TestLostOutcome: records lost make a Complete job Incomplete
+// (Infrastructure); a job that already failed keeps its health and error
+// type, the loss joins its error.
+func TestLostOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		in, want Outcome
+	}{
+		{Outcome{Health: model.JobComplete}, Outcome{Health: model.JobIncomplete, ErrorType: "Infrastructure", Error: "LOST"}},
+		{Outcome{Health: model.JobIncomplete, ErrorType: "Test", Error: "boot failed"}, Outcome{Health: model.JobIncomplete, ErrorType: "Test", Error: "boot failed; LOST"}},
+		{Outcome{Health: model.JobCanceled, ErrorType: "Canceled"}, Outcome{Health: model.JobCanceled, ErrorType: "Canceled", Error: "LOST"}},
+	} {
+		got := lostOutcome(tc.in, "LOST")
+		if got.Health != tc.want.Health || got.ErrorType != tc.want.ErrorType || got.Error != tc.want.Error {
+			t.Errorf("lostOutcome(%+v) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
