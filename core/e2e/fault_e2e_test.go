@@ -228,23 +228,24 @@ func kill9(p *proc) {
 }
 
 // localJob is a job of the local device: its test prints rec-1..rec-n,
-// pausing pause every `every` lines, so the job runs for a while.
-func localJob(name string, n, every int, pause string, timeout string) string {
+// pausing pause every `every` lines, so the job runs for a while. Its job
+// timeout is timeout seconds (the actions' at most that).
+func localJob(name string, n, every int, pause string, timeout int) string {
 	step := fmt.Sprintf("for i in $(seq 1 %d); do echo rec-$i; if [ $((i %% %d)) -eq 0 ]; then sleep %s; fi; done", n, every, pause)
 	return fmt.Sprintf(`job_name: %s
 device_type: local
 visibility: public
 timeouts:
   job:
-    %s
+    seconds: %d
 actions:
 - boot:
     method: minimal
     timeout:
-      seconds: 60
+      seconds: %d
 - test:
     timeout:
-      minutes: 4
+      seconds: %d
     definitions:
     - repository:
         metadata:
@@ -258,7 +259,7 @@ actions:
       from: inline
       name: fault
       path: inline/fault.yaml
-`, yamlQuote(name), timeout, yamlQuote(step))
+`, yamlQuote(name), timeout, min(timeout, 60), min(timeout, 240), yamlQuote(step))
 }
 
 var recRE = regexp.MustCompile(`^rec-(\d+)$`)
@@ -349,7 +350,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("SIGTERMUnderLoad", func(t *testing.T) {
 		f := f.with(t)
-		id := f.submit(localJob("sigterm under load", 20000, 2000, "0.3", "minutes: 5"))
+		id := f.submit(localJob("sigterm under load", 20000, 2000, "0.3", 300))
 		f.waitRecords(id, 1000)
 		took := f.sigterm()
 		t.Logf("lava-worker stopped %s after SIGTERM while the job printed", took.Round(10*time.Millisecond))
@@ -371,7 +372,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("KillWorker", func(t *testing.T) {
 		f := f.with(t)
-		id := f.submit(localJob("kill -9 worker", 20000, 1000, "0.5", "minutes: 5"))
+		id := f.submit(localJob("kill -9 worker", 20000, 1000, "0.5", 300))
 		f.waitRecords(id, 1500)
 		kill9(f.procs.wrk)
 		if f.poweredOff(id) {
@@ -399,7 +400,7 @@ func TestFaults(t *testing.T) {
 	t.Run("KillServer", func(t *testing.T) {
 		f := f.with(t)
 		const n = 6000
-		id := f.submit(localJob("kill -9 server", n, 1000, "0.5", "minutes: 5"))
+		id := f.submit(localJob("kill -9 server", n, 1000, "0.5", 300))
 		f.waitRecords(id, 1000)
 		kill9(f.procs.srv)
 		time.Sleep(2 * time.Second) // the job goes on; the worker spools
@@ -415,7 +416,7 @@ func TestFaults(t *testing.T) {
 	t.Run("NetworkCut", func(t *testing.T) {
 		f := f.with(t)
 		const n = 6000
-		id := f.submit(localJob("network cut", n, 1000, "0.5", "minutes: 5"))
+		id := f.submit(localJob("network cut", n, 1000, "0.5", 300))
 		f.waitRecords(id, 1000)
 		f.proxy.setDown(true)
 		time.Sleep(5 * time.Second)
@@ -432,7 +433,7 @@ func TestFaults(t *testing.T) {
 		f := f.with(t)
 		testenv.Need(t, f.tmpfs, "the disk-full case needs root to mount a small tmpfs as the worker's work dir")
 		const n = 8000
-		id := f.submit(localJob("disk full", n, 500, "0.5", "minutes: 5"))
+		id := f.submit(localJob("disk full", n, 500, "0.5", 300))
 		f.waitRecords(id, 500)
 		filler := filepath.Join(f.work, "filler")
 		fillDisk(t, filler)
@@ -466,7 +467,7 @@ func TestFaults(t *testing.T) {
 		stuck := filepath.Join(f.data, "stuck")
 		must(t, os.WriteFile(stuck, nil, 0o644))
 		// The job is over in a few seconds; its power off then hangs.
-		id := f.submit(localJob("stuck power off", 10, 1000, "0", "seconds: 40"))
+		id := f.submit(localJob("stuck power off", 10, 1000, "0", 40))
 		f.waitJob(id, "powering off", func(j apiJob) bool {
 			return j.State == "Running" && strings.Contains(logText(f.logs(id)), "finalize: power off")
 		})
