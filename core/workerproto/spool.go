@@ -93,6 +93,7 @@ type spool struct {
 	werr    error    // the last write error; nil while writes succeed
 	retryAt time.Time
 	lost    int64  // records of this job dropped
+	note    string // a warning for the job's log, added with the next record
 	line    []byte // Record's encoding buffer
 	notify  chan struct{}
 }
@@ -148,6 +149,23 @@ func (s *spool) Record(rec model.LogRecord) {
 		r.Time = nowUTC()
 	}
 	s.mu.Lock()
+	s.addLocked(r)
+	if s.note != "" {
+		// The job's log says when its spool fails and recovers.
+		note := Record{Time: nowUTC(), Level: model.LevelWarning, Message: s.note}
+		s.note = ""
+		s.addLocked(note)
+	}
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// addLocked gives r the next index and appends it, or drops and counts it
+// when neither the disk nor the memory bound takes it.
+func (s *spool) addLocked(r Record) {
 	s.line = append(appendRecord(s.line[:0], r), '\n')
 	if len(s.buf)+len(s.line) > maxUnspooled {
 		s.flushLocked(true)
@@ -158,7 +176,6 @@ func (s *spool) Record(rec model.LogRecord) {
 			}
 			s.lost++
 			s.stats.lost.Add(1)
-			s.mu.Unlock()
 			return
 		}
 	}
@@ -172,11 +189,6 @@ func (s *spool) Record(rec model.LogRecord) {
 	}
 	if len(s.buf) >= flushAt {
 		s.flushLocked(false)
-	}
-	s.mu.Unlock()
-	select {
-	case s.notify <- struct{}{}:
-	default:
 	}
 }
 
@@ -214,6 +226,7 @@ func (s *spool) flushLocked(force bool) error {
 	}
 	if s.werr != nil {
 		s.log.Info("job spool: the disk takes records again; the held ones are written", "records", s.disk)
+		s.note = "lava-worker: its disk takes this job's log again; the records held in memory are written"
 		s.werr = nil
 		s.stats.failing.Add(-1)
 	}
@@ -228,6 +241,8 @@ func (s *spool) failed(err error) {
 		s.stats.failing.Add(1)
 		s.log.Error("job spool: writing to disk failed; records are held in memory and sent from there until it works again",
 			"err", err, "held_bytes", len(s.buf), "bound_bytes", maxUnspooled)
+		s.note = fmt.Sprintf("lava-worker: its disk refuses this job's log (%v): records are held in memory (up to %d MiB) and sent from there",
+			errors.Unwrap(err), maxUnspooled>>20)
 	}
 	s.werr = err
 	s.retryAt = time.Now().Add(writeRetry)

@@ -35,7 +35,11 @@ func record(i int) model.LogRecord {
 	return model.LogRecord{Level: model.LevelTarget, Message: "line " + strconv.Itoa(i)}
 }
 
-// fileLines reads the spool's log file.
+// isNote tells the spool's own warnings (disk failing, recovered) from
+// the job's records.
+func isNote(msg string) bool { return strings.HasPrefix(msg, "lava-worker: its disk") }
+
+// fileLines reads the spool's log file, without the spool's notes.
 func fileLines(t *testing.T, dir string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, spoolLog))
@@ -46,11 +50,17 @@ func fileLines(t *testing.T, dir string) []string {
 	if s == "" {
 		return nil
 	}
-	return strings.Split(s, "\n")
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, `"msg":"lava-worker: its disk`) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // sendAll drains the spool as the reporter does, acknowledging every
-// batch, and returns the messages in index order.
+// batch, and returns the messages in index order (notes included).
 func sendAll(t *testing.T, s *spool, from int) []string {
 	t.Helper()
 	var got []string
@@ -97,6 +107,10 @@ func TestSpoolFullDiskRecovers(t *testing.T) {
 		t.Fatalf("batch while failing: first %d, %d records, err %v", first, len(recs), err)
 	}
 	s.ack(1000)
+	var sent []string
+	for _, r := range recs {
+		sent = append(sent, r.Message)
+	}
 	got := st.status()
 	if got.Failing != 1 || got.Held < during || got.WriteErrors == 0 || got.Lost != 0 {
 		t.Fatalf("status while failing: %+v, want 1 failing, >= %d held, some write errors, none lost", got, during)
@@ -105,14 +119,26 @@ func TestSpoolFullDiskRecovers(t *testing.T) {
 	for i := before + during; i < before+during+after; i++ {
 		s.Record(record(i))
 	}
-	rest := sendAll(t, s, 1000)
-	total := before + during + after
-	if len(rest) != total-1000 {
-		t.Fatalf("sent %d records after the first batch, want %d", len(rest), total-1000)
+	sent = append(sent, sendAll(t, s, 1000)...)
+	var msgs, notes []string
+	for _, m := range sent {
+		if isNote(m) {
+			notes = append(notes, m)
+		} else {
+			msgs = append(msgs, m)
+		}
 	}
-	for k, m := range rest {
-		if want := "line " + strconv.Itoa(1000+k); m != want {
-			t.Fatalf("record %d: %q, want %q", 1000+k, m, want)
+	if len(notes) != 2 || !strings.Contains(notes[0], "refuses this job's log") || !strings.Contains(notes[0], "no space left") ||
+		!strings.Contains(notes[1], "takes this job's log again") {
+		t.Fatalf("notes in the job's log: %q, want the failure (no space left) then the recovery", notes)
+	}
+	total := before + during + after
+	if len(msgs) != total {
+		t.Fatalf("sent %d records, want %d", len(msgs), total)
+	}
+	for i, m := range msgs {
+		if want := "line " + strconv.Itoa(i); m != want {
+			t.Fatalf("record %d: %q, want %q", i, m, want)
 		}
 	}
 	if got := st.status(); got.Failing != 0 || got.Held != 0 || got.Lost != 0 {
@@ -127,8 +153,8 @@ func TestSpoolFullDiskRecovers(t *testing.T) {
 			t.Fatalf("file line %d: %s", i, l)
 		}
 	}
-	if ok, last := s.done(); !ok || last != int64(total-1) {
-		t.Fatalf("done %v last %d, want true %d", ok, last, total-1)
+	if ok, last := s.done(); !ok || last != int64(len(sent)-1) {
+		t.Fatalf("done %v last %d, want true %d", ok, last, len(sent)-1)
 	}
 }
 
@@ -156,7 +182,12 @@ func TestSpoolMemoryBound(t *testing.T) {
 	if st.status().Lost != lost {
 		t.Fatalf("status %+v, want lost %d", st.status(), lost)
 	}
-	got := sendAll(t, s, 0)
+	var got []string
+	for _, m := range sendAll(t, s, 0) {
+		if !isNote(m) {
+			got = append(got, m)
+		}
+	}
 	if int64(len(got)) != int64(n)-lost {
 		t.Fatalf("sent %d, want %d", len(got), int64(n)-lost)
 	}
@@ -209,8 +240,8 @@ func TestSpoolPartialWriteCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.close()
-	if _, last := s2.done(); last != 19 {
-		t.Fatalf("reopened spool: last %d, want 19", last)
+	if _, last := s2.done(); last != 20 {
+		t.Fatalf("reopened spool: last %d, want 20 (20 records and the note of the failure)", last)
 	}
 }
 
