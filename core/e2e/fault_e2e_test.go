@@ -453,6 +453,7 @@ func TestFaults(t *testing.T) {
 			t.Errorf("job %d: %s %q, want Complete", id, j.Health, j.FailureComment)
 		}
 		f.records(id, n)
+		wantLog(t, id, f.logs(id), `its disk refuses this job's log \(.*no space left on device\)`, `its disk takes this job's log again`)
 		f.deviceFreed()
 		if v := f.metric(`lava_worker_spool_lost_records{worker="w1"}`); v != 0 {
 			t.Errorf("lava_worker_spool_lost_records = %v, want 0", v)
