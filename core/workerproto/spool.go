@@ -94,6 +94,7 @@ type spool struct {
 	retryAt time.Time
 	lost    int64  // records of this job dropped
 	note    string // a warning for the job's log, added with the next record
+	closed  bool
 	line    []byte // Record's encoding buffer
 	notify  chan struct{}
 }
@@ -139,6 +140,19 @@ func openSpool(dir string, stats *spoolStats, log *slog.Logger) (*spool, error) 
 	}
 	s.spilled = s.acked < s.total
 	return s, nil
+}
+
+// memSpool is the spool of a job whose spool folder the disk refused
+// (full): its records are held in memory only (up to maxUnspooled bytes)
+// and sent from there; a restart of the worker loses the job (the server
+// then ends it).
+func memSpool(dir string, stats *spoolStats, log *slog.Logger, err error) *spool {
+	s := &spool{dir: dir, log: log, stats: stats, notify: make(chan struct{}, 1)}
+	s.werr = fmt.Errorf("spool %s: %w", dir, err)
+	stats.failing.Add(1)
+	stats.writeErrors.Add(1)
+	s.note = fmt.Sprintf("lava-worker: its disk refuses this job's log (%v): records are held in memory (up to %d MiB) and sent from there", err, maxUnspooled>>20)
+	return s
 }
 
 // Record appends one record (the dispatcher's Sink). The index is the
@@ -361,18 +375,21 @@ func (s *spool) readBack(from int64, max int) ([]Record, error) {
 func (s *spool) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.f == nil {
+	if s.closed {
 		return nil
 	}
-	ferr := s.flushLocked(true)
+	s.closed = true
+	var err error
+	if s.f != nil {
+		err = errors.Join(s.flushLocked(true), s.f.Close())
+		s.f = nil
+	}
 	s.stats.held.Add(-(s.total - s.disk))
 	if s.werr != nil {
 		s.stats.failing.Add(-1)
 	}
 	s.buf, s.werr = nil, nil
 	s.disk = s.total
-	err := errors.Join(ferr, s.f.Close())
-	s.f = nil
 	return err
 }
 

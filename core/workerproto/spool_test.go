@@ -1,10 +1,12 @@
 package workerproto
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lavalab/lavalab/core/model"
@@ -260,5 +262,33 @@ func TestLostOutcome(t *testing.T) {
 		if got.Health != tc.want.Health || got.ErrorType != tc.want.ErrorType || got.Error != tc.want.Error {
 			t.Errorf("lostOutcome(%+v) = %+v, want %+v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestMemSpool: a job whose spool folder the disk refused keeps its
+// records in memory and sends them all; closing it clears the status.
+func TestMemSpool(t *testing.T) {
+	var st spoolStats
+	s := memSpool(filepath.Join(t.TempDir(), "none"), &st, slog.New(slog.DiscardHandler), syscall.ENOSPC)
+	for i := range 3000 {
+		s.Record(record(i))
+	}
+	if got := st.status(); got.Failing != 1 || got.Held != 3001 {
+		t.Fatalf("status %+v, want 1 failing, 3001 held (the records and the note)", got)
+	}
+	var msgs []string
+	for _, m := range sendAll(t, s, 0) {
+		if !isNote(m) {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 3000 || msgs[2999] != "line 2999" {
+		t.Fatalf("sent %d records (last %q), want 3000", len(msgs), msgs[len(msgs)-1])
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.status(); got.Failing != 0 || got.Held != 0 {
+		t.Fatalf("status after close %+v, want nothing failing or held", got)
 	}
 }

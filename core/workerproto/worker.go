@@ -311,13 +311,20 @@ func (w *Worker) startJob(sj StartJob) error {
 	dir := w.jobDir(sj.ID)
 	_ = os.RemoveAll(dir) // leftovers of an earlier, acknowledged attempt
 	sp, err := w.openSpool(sj.ID)
-	if err != nil {
-		return err
+	if err == nil {
+		err = writeJSONFile(filepath.Join(dir, spoolStart), sj)
 	}
-	if err := writeJSONFile(filepath.Join(dir, spoolStart), sj); err != nil {
-		_ = sp.close()
+	if err != nil {
+		// A full disk: the job runs all the same, its log in memory (it
+		// most likely fails for want of space, which ends it and frees
+		// its device, rather than waiting Scheduled for good). A restart
+		// before its end loses it; the server then ends it.
+		w.log.Error("cannot spool the job on disk: it runs with its log held in memory", "job", sj.ID, "err", err)
+		if sp != nil {
+			_ = sp.close()
+		}
 		_ = os.RemoveAll(dir)
-		return fmt.Errorf("spooling job %d: %w", sj.ID, err)
+		sp = memSpool(dir, &w.spoolStats, w.log.With("job", sj.ID), err)
 	}
 	jctx, cancel := context.WithCancel(w.runCtx)
 	j := &job{start: sj, dir: dir, sp: sp, cancel: cancel}
