@@ -61,6 +61,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	workerBins := fs.String("worker-binaries", "", "directory of lava-worker builds served for --auto-upgrade (default: the directory of this executable)")
 	workerSilent := fs.Duration("worker-silent", workerproto.DefaultSilent, "a worker silent longer than this goes Offline")
 	workerGrace := fs.Duration("worker-grace", workerproto.DefaultGrace, "jobs of an Offline worker end Incomplete after this grace")
+	jobGrace := fs.Duration("job-timeout-grace", workerproto.DefaultJobGrace, "a Running job whose worker has not reported its end this long past its job timeout ends Incomplete and frees its device")
 	workerCheck := fs.Duration("worker-check", workerproto.DefaultCheckEvery, "period of the worker liveness check")
 	pollWait := fs.Duration("poll-wait", workerproto.DefaultPollWait, "how long a worker's poll is held when there is no work")
 	drvFlags := addDriverFlags(fs, true)
@@ -103,7 +104,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	wproto, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: log, Version: version.Version,
-		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
+		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, JobGrace: *jobGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
 		Observer: mets, Driver: driverRef(drv.Registry)})
 	if err != nil {
 		return err

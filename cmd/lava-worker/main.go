@@ -19,6 +19,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal the default action is back: a second SIGTERM
+	// or SIGINT ends the worker at once (the first one's stop is bounded
+	// anyway: --shutdown-grace plus a few seconds).
+	context.AfterFunc(ctx, stop)
 	code := workerproto.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
 	stop()
 	os.Exit(code)
@@ -88,4 +92,11 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
 		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel}}, sink)
 	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
+}
+
+// Recover powers off the device of a job a previous run left unfinished
+// and removes the job's folders (workerproto.Recoverer).
+func (r *runner) Recover(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) error {
+	return r.d.Recover(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings}, sink)
 }

@@ -284,3 +284,30 @@ func TestResolveConnection(t *testing.T) {
 		})
 	}
 }
+
+// The job's device-type settings come merged over the driver's defaults
+// (the scheduler records them so): a value equal to the driver's default is
+// not the admin's, so no command line comes from it.
+func TestAdminLayers(t *testing.T) {
+	desc := sdk.Description{Settings: []sdk.SettingSpec{
+		{Key: "power_off_command", Type: sdk.SettingString, Default: "touch /tmp/evil"},
+		{Key: "user_commands", Type: sdk.SettingMap, Default: map[string]any{"x": map[string]any{"do": "evil"}}},
+		{Key: "baud_rate", Type: sdk.SettingInt, Default: 115200},
+	}}
+	typeSettings := map[string]any{
+		"power_off_command": "touch /tmp/evil",                                 // the driver's default, recorded
+		"user_commands":     map[string]any{"x": map[string]any{"do": "evil"}}, // likewise
+		"power_on_command":  "pdu on 3",                                        // the admin's override
+		"baud_rate":         float64(9600),                                     // the admin's override, through JSON
+	}
+	got := adminLayers(desc, typeSettings, map[string]any{"connection_command": "telnet x 1"})
+	if _, ok := got["power_off_command"]; ok {
+		t.Errorf("the driver's default power_off_command is in the admin layers: %v", got)
+	}
+	if _, ok := got["user_commands"]; ok {
+		t.Errorf("the driver's default user_commands are in the admin layers: %v", got)
+	}
+	if got["power_on_command"] != "pdu on 3" || got["baud_rate"] != float64(9600) || got["connection_command"] != "telnet x 1" {
+		t.Errorf("admin layers lost the admin's values: %v", got)
+	}
+}

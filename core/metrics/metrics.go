@@ -39,6 +39,7 @@ type Metrics struct {
 	workerSeen    *prometheus.GaugeVec
 	refreshErrors prometheus.Counter
 	refreshTime   prometheus.Gauge
+	spool         [4]*prometheus.GaugeVec // failing, held, write errors, lost; by worker
 }
 
 // New makes a registry with the lab's metrics and Go's process and runtime
@@ -90,6 +91,15 @@ func New() *Metrics {
 	m.refreshTime = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "lava_metrics_refresh_timestamp_seconds", Help: "Unix time of the last successful refresh of the state gauges.",
 	})
+	for i, o := range []prometheus.GaugeOpts{
+		{Name: "lava_worker_spool_failing_jobs", Help: "Jobs whose log spool cannot write to the worker's disk now (full disk, I/O error), as the worker last reported."},
+		{Name: "lava_worker_spool_held_records", Help: "Job log records the worker holds in memory because its disk refused them, as last reported."},
+		{Name: "lava_worker_spool_write_errors", Help: "Failed spool writes since the worker started, as last reported."},
+		{Name: "lava_worker_spool_lost_records", Help: "Job log records the worker dropped since it started (disk refused them, memory bound reached), as last reported."},
+	} {
+		m.spool[i] = prometheus.NewGaugeVec(o, []string{"worker"})
+		m.reg.MustRegister(m.spool[i])
+	}
 	m.reg.MustRegister(m.schedPass, m.schedAssigned, m.logRecords, m.logBytes, m.startLatency,
 		m.planDuration, m.planFailures, m.jobs, m.queue, m.devices, m.workerOnline, m.workerSeen,
 		m.refreshErrors, m.refreshTime,
@@ -124,6 +134,17 @@ func (m *Metrics) ObserveLogs(n, bytes int) {
 	}
 	m.logRecords.Add(float64(n))
 	m.logBytes.Add(float64(max(bytes, 0)))
+}
+
+// ObserveWorkerSpool records the state of a worker's job spools, as its
+// last poll reported it (workerproto.SpoolObserver).
+func (m *Metrics) ObserveWorkerSpool(worker string, failing, held, writeErrors, lost int64) {
+	if m == nil {
+		return
+	}
+	for i, v := range []int64{failing, held, writeErrors, lost} {
+		m.spool[i].WithLabelValues(worker).Set(float64(v))
+	}
 }
 
 // ObserveJobStarted records a job's submit-to-start latency; call it with

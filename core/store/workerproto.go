@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 )
@@ -20,4 +21,11 @@ type WorkerProto interface {
 	// rules) in one transaction, so a resent end report can never store
 	// the cases twice. A Finished job: ErrConflict, nothing stored.
 	EndJob(ctx context.Context, id int64, r JobResult, cases []model.TestCase) (model.Job, error)
+	// EndOverdueJob ends a job whose worker never reported its end: a
+	// Running or Canceling job that started before startedBefore (the
+	// server's job-timeout check) is finished with FinishJob's rules (its
+	// device freed and graded) in one transaction that re-checks the
+	// state and the start time. Any other job: ErrConflict, nothing
+	// changed.
+	EndOverdueJob(ctx context.Context, id int64, startedBefore time.Time, r JobResult) (model.Job, error)
 }

@@ -91,6 +91,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	logInterval := fs.Duration("log-interval", 200*time.Millisecond, "how long log records gather before a batch is sent")
 	retryMax := fs.Duration("retry-max", 5*time.Second, "longest pause between retries while the server is unreachable")
 	mismatchRetry := fs.Duration("mismatch-retry", time.Minute, "how often to ask again on a version mismatch")
+	shutdownGrace := fs.Duration("shutdown-grace", DefaultShutdownGrace, "on SIGTERM, how long running jobs get to stop and report before the worker exits anyway (they resume at the next start)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -185,10 +186,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
 	}
-	defer closeRunner()
+	defer closeBounded(closeRunner, log)
 	w, err := NewWorker(WorkerOptions{Client: client, WorkDir: *workDir, Runner: runner, Logger: log,
 		PollWait: *pollWait, LogInterval: *logInterval, RetryMax: *retryMax, MismatchRetry: *mismatchRetry,
-		ExitOnVersionMismatch: *exitOnMismatch, AutoUpgrade: *autoUpgrade})
+		ExitOnVersionMismatch: *exitOnMismatch, AutoUpgrade: *autoUpgrade, ShutdownGrace: *shutdownGrace})
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
@@ -205,4 +206,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	}
 	log.Info("lava-worker stopped")
 	return 0
+}
+
+// closeBounded releases the runner, waiting at most StopBound: a job the
+// worker stopped waiting for may still hold it.
+func closeBounded(closeRunner func(), log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { closeRunner(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(StopBound):
+		log.Warn("the job runner did not close in time: exiting without it")
+	}
 }

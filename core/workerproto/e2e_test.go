@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lavalab/lavalab/core/workerproto"
 )
 
 // Binaries built once by TestMain: servers and synthetic workers of two
@@ -542,4 +544,49 @@ func TestAutoUpgrade(t *testing.T) {
 		t.Fatalf("job %+v, want Complete", j)
 	}
 	e.checkLog(id, 50)
+}
+
+// TestSIGTERMStuckJob: a job whose runner ignores its cancel (a stuck
+// driver or command): SIGTERM still stops the worker process within
+// --shutdown-grace + StopBound. The restarted worker recovers the
+// interrupted job (the runner's Recover runs before the end is reported)
+// and the job ends Incomplete with its records, its device free.
+func TestSIGTERMStuckJob(t *testing.T) {
+	build(t)
+	e := newE2E(t, bins.serverA, "--worker-grace", "1h")
+	dir := t.TempDir()
+	mark := filepath.Join(t.TempDir(), "recovered")
+	const lines = 500
+	w := e.worker(bins.workerA, e.url, dir, append(synthEnv(lines, time.Millisecond), "LAVA_SYNTH_STUCK=1"), "--shutdown-grace", "1s")
+	id := e.submit()
+	e.waitFor("every record", 20*time.Second, func() bool { return e.logCount(id) >= lines })
+	start := time.Now()
+	must(t, w.Process.Signal(syscall.SIGTERM))
+	exited := make(chan error, 1)
+	go func() { exited <- w.Wait() }()
+	bound := time.Second + workerproto.StopBound + 5*time.Second
+	select {
+	case <-exited:
+		t.Logf("worker stopped %s after SIGTERM with a stuck job", time.Since(start).Round(10*time.Millisecond))
+	case <-time.After(bound):
+		t.Fatalf("worker still runs %s after SIGTERM", bound)
+	}
+	if j := e.job(id); j.State != "Running" {
+		t.Fatalf("job %+v after the worker stopped, want Running (its end is unreported)", j)
+	}
+	e.worker(bins.workerA, e.url, dir, append(synthEnv(10, time.Millisecond), "LAVA_SYNTH_RECOVER="+mark))
+	e.waitFor("the job to end", 20*time.Second, func() bool { return e.job(id).State == "Finished" })
+	j := e.job(id)
+	if j.Health != "Incomplete" || !strings.Contains(j.FailureComment, "restarted") {
+		t.Fatalf("job %+v, want Incomplete (worker restarted)", j)
+	}
+	if b, _ := os.ReadFile(mark); strings.TrimSpace(string(b)) != fmt.Sprint(id) {
+		t.Fatalf("recovered jobs %q, want %d", b, id)
+	}
+	if n := e.logCount(id); n < lines+2 {
+		t.Fatalf("%d records, want the %d lines, the restart notice and the recovery", n, lines)
+	}
+	if state, _ := e.device(); state != "Idle" {
+		t.Fatalf("device %s, want Idle", state)
+	}
 }

@@ -50,8 +50,14 @@ type ServerOptions struct {
 	// Grace is how long after going Offline its unfinished jobs are ended
 	// Incomplete (Infrastructure).
 	Grace time.Duration
-	// CheckEvery is the liveness monitor's period.
+	// CheckEvery is the liveness monitor's period (it also checks the
+	// job timeouts).
 	CheckEvery time.Duration
+	// JobGrace is how long past its job timeout (timeouts.job, counted
+	// from its start) a Running job may go without its worker's end report
+	// before the server ends it Incomplete and frees its device (default
+	// DefaultJobGrace).
+	JobGrace time.Duration
 	// BinariesDir holds the worker builds served for auto-upgrade:
 	// lava-worker-GOOS-GOARCH, or lava-worker for the server's own
 	// platform. "" serves none.
@@ -78,6 +84,12 @@ type Observer interface {
 	ObserveJobStarted(j model.Job)
 }
 
+// SpoolObserver is an Observer that also receives the state of each
+// worker's job spools, reported with every poll (metrics.Metrics is one).
+type SpoolObserver interface {
+	ObserveWorkerSpool(worker string, failing, held, writeErrors, lost int64)
+}
+
 // Server serves the worker protocol and watches workers' liveness.
 type Server struct {
 	o   ServerOptions
@@ -96,6 +108,8 @@ type Server struct {
 	// Observer: a resend is not counted twice).
 	seenMu sync.Mutex
 	seen   map[int64]jobSeen
+
+	timeouts jobTimeouts
 }
 
 type jobSeen struct {
@@ -142,6 +156,9 @@ func NewServer(o ServerOptions) (*Server, error) {
 	}
 	if o.CheckEvery <= 0 {
 		o.CheckEvery = DefaultCheckEvery
+	}
+	if o.JobGrace <= 0 {
+		o.JobGrace = DefaultJobGrace
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -192,6 +209,9 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-tick.C:
 			if err := s.CheckLiveness(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("worker liveness check failed", "err", err)
+			}
+			if err := s.CheckJobTimeouts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("job timeout check failed", "err", err)
 			}
 		}
 	}
@@ -436,6 +456,13 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 	var req PollRequest
 	if !decode(w, r, 1<<20, &req) {
 		return
+	}
+	if so, ok := s.o.Observer.(SpoolObserver); ok && req.Spool != nil {
+		so.ObserveWorkerSpool(host, req.Spool.Failing, req.Spool.Held, req.Spool.WriteErrors, req.Spool.Lost)
+	}
+	if req.Spool != nil && (req.Spool.Failing > 0 || req.Spool.Lost > 0) {
+		s.log.Warn("worker's job spools are failing: its disk refuses log records", "worker", host,
+			"failing_jobs", req.Spool.Failing, "held_records", req.Spool.Held, "lost_records", req.Spool.Lost)
 	}
 	wait := s.o.PollWait
 	if req.WaitMS > 0 {

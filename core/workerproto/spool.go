@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 )
@@ -29,27 +32,77 @@ const (
 // catches up.
 const maxInMemory = 20000
 
+// Bounds of the records held while the disk refuses writes.
+const (
+	// maxUnspooled bounds the bytes of encoded records a job holds in
+	// memory that are not on disk yet (a full disk, an I/O error). A record
+	// that does not fit is dropped and counted as lost.
+	maxUnspooled = 32 << 20
+	// flushAt is how many unwritten bytes make Record write them at once
+	// (batch writes them before every send).
+	flushAt = 64 << 10
+	// writeRetry is how long after a failed write the spool tries again
+	// (a record that does not fit in memory tries at once).
+	writeRetry = time.Second
+)
+
+// SpoolStatus is the state of a worker's job spools, reported on every
+// poll (PollRequest.Spool) and shown in the server's /metrics.
+type SpoolStatus struct {
+	// Failing is how many jobs' spools cannot write to disk now.
+	Failing int64 `json:"failing"`
+	// Held is how many records are held in memory only (not on disk).
+	Held int64 `json:"held"`
+	// WriteErrors counts failed spool writes since the worker started.
+	WriteErrors int64 `json:"write_errors"`
+	// Lost counts records dropped since the worker started: the disk
+	// refused them and the memory bound was reached.
+	Lost int64 `json:"lost"`
+}
+
+// spoolStats are the worker-wide counters behind SpoolStatus, shared by
+// the spools of its jobs.
+type spoolStats struct {
+	failing, held, writeErrors, lost atomic.Int64
+}
+
+func (s *spoolStats) status() SpoolStatus {
+	return SpoolStatus{Failing: s.failing.Load(), Held: s.held.Load(), WriteErrors: s.writeErrors.Load(), Lost: s.lost.Load()}
+}
+
 // spool is a job's log on the worker's disk: every record is appended to
-// log.jsonl (flushed before it is sent) and kept in memory until the
-// server acknowledges it.
+// log.jsonl and kept in memory until the server acknowledges it. A write
+// the disk refuses (full, I/O error) is not fatal: the unwritten records
+// stay in memory (up to maxUnspooled bytes; beyond, records are dropped
+// and counted), are sent from memory, and are written as soon as the disk
+// takes them again.
 type spool struct {
-	dir string
+	dir   string
+	log   *slog.Logger
+	stats *spoolStats
 
 	mu      sync.Mutex
 	f       *os.File
-	bw      *bufio.Writer
-	total   int64    // records written (next index to give)
+	size    int64    // bytes of whole records in the file
+	disk    int64    // records in the file (indexes 0..disk-1)
+	buf     []byte   // records disk..total-1, encoded, not in the file yet
+	total   int64    // records given an index (next index to give)
 	acked   int64    // next index the server expects
 	pending []Record // records acked..acked+len(pending)-1
-	spilled bool     // records beyond pending are on disk only
-	err     error    // first write error (reported in the job log)
-	line    []byte   // Record's encoding buffer
+	spilled bool     // records beyond pending are in the file or buf only
+	werr    error    // the last write error; nil while writes succeed
+	retryAt time.Time
+	lost    int64  // records of this job dropped
+	note    string // a warning for the job's log, added with the next record
+	closed  bool
+	line    []byte // Record's encoding buffer
 	notify  chan struct{}
 }
 
 // openSpool opens (or creates) the spool in dir and reads back what a
 // previous run left: the count of records and the acknowledged index.
-func openSpool(dir string) (*spool, error) {
+// stats and log may be nil.
+func openSpool(dir string, stats *spoolStats, log *slog.Logger) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", dir, err)
 	}
@@ -58,7 +111,8 @@ func openSpool(dir string) (*spool, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
-	// A record cut short by a crash is dropped (it was never sent).
+	// A record cut short by a crash or a full disk is dropped (it was
+	// never sent from the file).
 	if i := bytes.LastIndexByte(data, '\n'); i+1 != len(data) {
 		data = data[:i+1]
 		if err := os.Truncate(path, int64(len(data))); err != nil {
@@ -69,14 +123,36 @@ func openSpool(dir string) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
-	s := &spool{dir: dir, f: f, bw: bufio.NewWriterSize(f, 64<<10), total: int64(bytes.Count(data, []byte{'\n'})), notify: make(chan struct{}, 1)}
+	if stats == nil {
+		stats = &spoolStats{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := int64(bytes.Count(data, []byte{'\n'}))
+	s := &spool{dir: dir, log: log, stats: stats, f: f, size: int64(len(data)), disk: n, total: n, notify: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(filepath.Join(dir, spoolAcked)); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n >= 0 && n <= s.total {
-			s.acked = n
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n >= 0 {
+			// More than the file holds: records sent from memory while
+			// the disk was full; those in the file are all acknowledged.
+			s.acked = min(n, s.total)
 		}
 	}
 	s.spilled = s.acked < s.total
 	return s, nil
+}
+
+// memSpool is the spool of a job whose spool folder the disk refused
+// (full): its records are held in memory only (up to maxUnspooled bytes)
+// and sent from there; a restart of the worker loses the job (the server
+// then ends it).
+func memSpool(dir string, stats *spoolStats, log *slog.Logger, err error) *spool {
+	s := &spool{dir: dir, log: log, stats: stats, notify: make(chan struct{}, 1)}
+	s.werr = fmt.Errorf("spool %s: %w", dir, err)
+	stats.failing.Add(1)
+	stats.writeErrors.Add(1)
+	s.note = fmt.Sprintf("lava-worker: its disk refuses this job's log (%v): records are held in memory (up to %d MiB) and sent from there", err, maxUnspooled>>20)
+	return s
 }
 
 // Record appends one record (the dispatcher's Sink). The index is the
@@ -87,16 +163,12 @@ func (s *spool) Record(rec model.LogRecord) {
 		r.Time = nowUTC()
 	}
 	s.mu.Lock()
-	s.line = append(appendRecord(s.line[:0], r), '\n')
-	_, err := s.bw.Write(s.line)
-	if err != nil && s.err == nil {
-		s.err = err
-	}
-	s.total++
-	if !s.spilled && len(s.pending) < maxInMemory {
-		s.pending = append(s.pending, r)
-	} else {
-		s.spilled = true
+	s.addLocked(r)
+	if s.note != "" {
+		// The job's log says when its spool fails and recovers.
+		note := Record{Time: nowUTC(), Level: model.LevelWarning, Message: s.note}
+		s.note = ""
+		s.addLocked(note)
 	}
 	s.mu.Unlock()
 	select {
@@ -105,14 +177,98 @@ func (s *spool) Record(rec model.LogRecord) {
 	}
 }
 
+// addLocked gives r the next index and appends it, or drops and counts it
+// when neither the disk nor the memory bound takes it.
+func (s *spool) addLocked(r Record) {
+	s.line = append(appendRecord(s.line[:0], r), '\n')
+	if len(s.buf)+len(s.line) > maxUnspooled {
+		s.flushLocked(true)
+		if len(s.buf)+len(s.line) > maxUnspooled {
+			if s.lost == 0 {
+				s.log.Error("job spool: the disk refuses records and the memory bound is reached: records are lost",
+					"held_bytes", len(s.buf), "err", s.werr)
+			}
+			s.lost++
+			s.stats.lost.Add(1)
+			return
+		}
+	}
+	s.buf = append(s.buf, s.line...)
+	s.total++
+	s.stats.held.Add(1)
+	if !s.spilled && len(s.pending) < maxInMemory {
+		s.pending = append(s.pending, r)
+	} else {
+		s.spilled = true
+	}
+	if len(s.buf) >= flushAt {
+		s.flushLocked(false)
+	}
+}
+
+// flushLocked writes the records not in the file yet. After a failed
+// write it tries again only writeRetry later, unless force. A failed
+// write is logged and counted; the records stay in buf.
+func (s *spool) flushLocked(force bool) error {
+	if len(s.buf) == 0 || s.f == nil {
+		return nil
+	}
+	if s.werr != nil {
+		if !force && time.Now().Before(s.retryAt) {
+			return s.werr
+		}
+		// The failed write may have left part of a record: cut it.
+		if err := s.f.Truncate(s.size); err != nil {
+			s.failed(fmt.Errorf("truncating %s: %w", spoolLog, err))
+			return s.werr
+		}
+	}
+	n, err := s.f.Write(s.buf)
+	if i := bytes.LastIndexByte(s.buf[:n], '\n'); i >= 0 {
+		recs := int64(bytes.Count(s.buf[:i+1], []byte{'\n'}))
+		s.disk += recs
+		s.size += int64(i + 1)
+		s.stats.held.Add(-recs)
+		s.buf = s.buf[:copy(s.buf, s.buf[i+1:])]
+	}
+	if err == nil && len(s.buf) > 0 {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.failed(err)
+		return s.werr
+	}
+	if s.werr != nil {
+		s.log.Info("job spool: the disk takes records again; the held ones are written", "records", s.disk)
+		s.note = "lava-worker: its disk takes this job's log again; the records held in memory are written"
+		s.werr = nil
+		s.stats.failing.Add(-1)
+	}
+	return nil
+}
+
+// failed records a failed write.
+func (s *spool) failed(err error) {
+	err = fmt.Errorf("spool %s: %w", s.dir, err)
+	s.stats.writeErrors.Add(1)
+	if s.werr == nil {
+		s.stats.failing.Add(1)
+		s.log.Error("job spool: writing to disk failed; records are held in memory and sent from there until it works again",
+			"err", err, "held_bytes", len(s.buf), "bound_bytes", maxUnspooled)
+		s.note = fmt.Sprintf("lava-worker: its disk refuses this job's log (%v): records are held in memory (up to %d MiB) and sent from there",
+			errors.Unwrap(err), maxUnspooled>>20)
+	}
+	s.werr = err
+	s.retryAt = time.Now().Add(writeRetry)
+}
+
 // batch returns up to max unacknowledged records and the index of the
-// first, flushing the file first so nothing is sent that is not on disk.
+// first, writing the file first (a failed write does not stop the send:
+// the records go from memory).
 func (s *spool) batch(max int) (int64, []Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.bw.Flush(); err != nil {
-		return 0, nil, fmt.Errorf("spool: %w", err)
-	}
+	s.flushLocked(false)
 	if len(s.pending) == 0 && s.spilled {
 		recs, err := s.readBack(s.acked, maxInMemory)
 		if err != nil {
@@ -145,6 +301,7 @@ func (s *spool) ack(next int64) {
 	}
 	if s.acked != next {
 		s.acked = next
+		// Best effort: a lost acked file only means a resend at restart.
 		_ = os.WriteFile(filepath.Join(s.dir, spoolAcked), []byte(strconv.FormatInt(next, 10)+"\n"), 0o600)
 	}
 	if len(s.pending) == 0 && s.acked >= s.total {
@@ -161,39 +318,79 @@ func (s *spool) done() (ok bool, last int64) {
 	return s.acked >= s.total, s.total - 1
 }
 
-// readBack reads up to max records of the file from index from on.
+// lostRecords is how many records of the job were dropped.
+func (s *spool) lostRecords() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// readBack reads up to max records from index from on: those in the file,
+// then those in memory not written yet.
 func (s *spool) readBack(from int64, max int) ([]Record, error) {
-	f, err := os.Open(filepath.Join(s.dir, spoolLog))
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
 	var out []Record
-	for i := int64(0); len(out) < max; i++ {
-		line, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	if from < s.disk {
+		f, err := os.Open(filepath.Join(s.dir, spoolLog))
 		if err != nil {
 			return nil, fmt.Errorf("spool: %w", err)
 		}
+		defer f.Close()
+		br := bufio.NewReaderSize(io.LimitReader(f, s.size), 64<<10)
+		for i := int64(0); len(out) < max && i < s.disk; i++ {
+			line, err := br.ReadBytes('\n')
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("spool: %w", err)
+			}
+			if i < from {
+				continue
+			}
+			var r Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				return nil, fmt.Errorf("spool: record %d: %w", i, err)
+			}
+			out = append(out, r)
+		}
+	}
+	rest := s.buf
+	for i := s.disk; len(out) < max && len(rest) > 0; i++ {
+		line, after, _ := bytes.Cut(rest, []byte{'\n'})
+		rest = after
 		if i < from {
 			continue
 		}
 		var r Record
 		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("spool: record %d: %w", i, err)
+			return nil, fmt.Errorf("spool: record %d (in memory): %w", i, err)
 		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
+// close writes what it can and closes the file. Records still held are
+// forgotten (the stats say so no more).
 func (s *spool) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return errors.Join(s.bw.Flush(), s.f.Close())
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.f != nil {
+		err = errors.Join(s.flushLocked(true), s.f.Close())
+		s.f = nil
+	}
+	s.stats.held.Add(-(s.total - s.disk))
+	if s.werr != nil {
+		s.stats.failing.Add(-1)
+	}
+	s.buf, s.werr = nil, nil
+	s.disk = s.total
+	return err
 }
 
 // writeJSONFile writes v to path through a temporary file and a rename.
@@ -204,6 +401,7 @@ func writeJSONFile(path string, v any) error {
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		_ = os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

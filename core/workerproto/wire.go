@@ -69,6 +69,10 @@ type PollRequest struct {
 	// WaitMS is how long the server may hold the request when there is
 	// nothing to do (0 = the server's default, ~25 s; capped at 60 s).
 	WaitMS int64 `json:"wait_ms,omitempty"`
+	// Spool is the state of the worker's job spools (records held in
+	// memory while its disk refuses them, records lost); the server shows
+	// it in /metrics. Absent from older workers.
+	Spool *SpoolStatus `json:"spool,omitempty"`
 }
 
 // PollAnswer is the answer to a poll.

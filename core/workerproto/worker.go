@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +64,21 @@ type WorkerOptions struct {
 	// AutoUpgrade fetches the server's worker build on "safe to stop",
 	// replaces the running executable and re-executes it.
 	AutoUpgrade bool
+	// ShutdownGrace is how long jobs get, once the worker is stopping, to
+	// stop and report their end (default DefaultShutdownGrace). Run
+	// returns at most ShutdownGrace + StopBound after its context ends,
+	// whatever the jobs do: what is unreported resumes at the next start.
+	ShutdownGrace time.Duration
+}
+
+// Recoverer is implemented by a Runner that can make a device safe after
+// a job that a previous run of the worker left unfinished (killed, or the
+// host rebooted): lava-worker's powers the board off with the device
+// dictionary's power_off_command and removes the job's folders. The
+// worker calls it at start, before it reports the job's end (which hands
+// the device back to the scheduler); its log goes to the job's log.
+type Recoverer interface {
+	Recover(ctx context.Context, job StartJob, sink Sink) error
 }
 
 // ErrSafeToStop is returned by Run with ExitOnVersionMismatch when the
@@ -79,11 +95,17 @@ type Worker struct {
 	mu   sync.Mutex
 	jobs map[int64]*job
 	wg   sync.WaitGroup
+
+	spoolStats spoolStats
 }
 
-// ShutdownGrace is how long jobs get to report their end when the worker
-// stops.
-const ShutdownGrace = 15 * time.Second
+// DefaultShutdownGrace is how long jobs get by default to stop and report
+// their end when the worker stops.
+const DefaultShutdownGrace = 15 * time.Second
+
+// StopBound is how long Run waits after ShutdownGrace for the jobs'
+// reports to give up before it returns anyway.
+const StopBound = 3 * time.Second
 
 type job struct {
 	start     StartJob
@@ -118,6 +140,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	if o.MismatchRetry <= 0 {
 		o.MismatchRetry = 60 * time.Second
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = DefaultShutdownGrace
 	}
 	if err := os.MkdirAll(filepath.Join(o.WorkDir, "jobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("worker: work dir: %w", err)
@@ -155,11 +180,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		go func() { w.wg.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(ShutdownGrace):
-			w.log.Warn("jobs still reporting at shutdown: they resume at the next start")
+			return
+		case <-time.After(w.o.ShutdownGrace):
+			w.log.Warn("jobs still running or reporting at shutdown: they resume at the next start", "jobs", w.Jobs())
 		}
 		cancelReps()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(StopBound):
+			// A runner that ignores its cancel (a stuck driver or
+			// command) must not keep the worker from stopping.
+			w.log.Error("jobs did not stop: exiting without them; they end at the next start", "jobs", w.Jobs())
+		}
 	}()
 	if err := w.resume(repCtx); err != nil {
 		return err
@@ -167,7 +199,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	backoff := w.o.RetryMin
 	for ctx.Err() == nil {
 		running, canceling := w.lists()
-		ans, err := w.o.Client.Poll(ctx, PollRequest{Running: running, Canceling: canceling}, w.o.PollWait)
+		sst := w.SpoolStatus()
+		ans, err := w.o.Client.Poll(ctx, PollRequest{Running: running, Canceling: canceling, Spool: &sst}, w.o.PollWait)
 		if err == nil {
 			backoff = w.o.RetryMin
 			w.handle(ans)
@@ -236,6 +269,15 @@ func (w *Worker) lists() (running, canceling []int64) {
 // Jobs returns the ids of the jobs the worker runs or still reports.
 func (w *Worker) Jobs() []int64 { r, _ := w.lists(); return r }
 
+// SpoolStatus says how the job spools fare (records held in memory while
+// the disk refuses them, records lost): it goes to the server with every
+// poll.
+func (w *Worker) SpoolStatus() SpoolStatus { return w.spoolStats.status() }
+
+func (w *Worker) openSpool(id int64) (*spool, error) {
+	return openSpool(w.jobDir(id), &w.spoolStats, w.log.With("job", id))
+}
+
 func (w *Worker) handle(ans PollAnswer) {
 	for _, sj := range ans.Start {
 		w.mu.Lock()
@@ -268,13 +310,21 @@ func (w *Worker) jobDir(id int64) string {
 func (w *Worker) startJob(sj StartJob) error {
 	dir := w.jobDir(sj.ID)
 	_ = os.RemoveAll(dir) // leftovers of an earlier, acknowledged attempt
-	sp, err := openSpool(dir)
-	if err != nil {
-		return err
+	sp, err := w.openSpool(sj.ID)
+	if err == nil {
+		err = writeJSONFile(filepath.Join(dir, spoolStart), sj)
 	}
-	if err := writeJSONFile(filepath.Join(dir, spoolStart), sj); err != nil {
-		sp.close()
-		return fmt.Errorf("spooling job %d: %w", sj.ID, err)
+	if err != nil {
+		// A full disk: the job runs all the same, its log in memory (it
+		// most likely fails for want of space, which ends it and frees
+		// its device, rather than waiting Scheduled for good). A restart
+		// before its end loses it; the server then ends it.
+		w.log.Error("cannot spool the job on disk: it runs with its log held in memory", "job", sj.ID, "err", err)
+		if sp != nil {
+			_ = sp.close()
+		}
+		_ = os.RemoveAll(dir)
+		sp = memSpool(dir, &w.spoolStats, w.log.With("job", sj.ID), err)
 	}
 	jctx, cancel := context.WithCancel(w.runCtx)
 	j := &job{start: sj, dir: dir, sp: sp, cancel: cancel}
@@ -308,6 +358,12 @@ func (w *Worker) runJob(jctx, ctx context.Context, j *job) {
 	}
 	out := w.o.Runner.Run(jctx, j.start, j.sp)
 	j.cancel()
+	if lost := j.sp.lostRecords(); lost > 0 {
+		msg := fmt.Sprintf("%d log records were lost: the worker's disk refused them and the memory bound (%d MiB) was reached", lost, maxUnspooled>>20)
+		j.sp.Record(model.LogRecord{Level: model.LevelError, Message: msg})
+		w.log.Error("job log records lost", "job", id, "lost", lost)
+		out = lostOutcome(out, msg)
+	}
 	_, last := j.sp.done()
 	rep := EndReport{Health: out.Health.String(), ErrorType: out.ErrorType, Error: out.Error, LastIndex: last}
 	for _, c := range out.Cases {
@@ -319,6 +375,18 @@ func (w *Worker) runJob(jctx, ctx context.Context, j *job) {
 	w.log.Info("job ended; reporting", "job", id, "health", out.Health, "records", last+1)
 	ended <- rep
 	<-reporterDone
+}
+
+// lostOutcome makes a job that lost log records Incomplete (an
+// Infrastructure error) unless it already failed; msg joins its error.
+func lostOutcome(out Outcome, msg string) Outcome {
+	switch out.Health {
+	case model.JobComplete:
+		out.Health, out.ErrorType, out.Error = model.JobIncomplete, "Infrastructure", msg
+	default:
+		out.Error = strings.TrimPrefix(out.Error+"; "+msg, "; ")
+	}
+	return out
 }
 
 // retry calls fn until it succeeds, fails for good, or ctx ends.
@@ -413,6 +481,17 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan EndReport) {
 			return
 		case errors.As(err, &e) && e.Code == CodeLogsMissing:
 			exp, _ := e.Expected()
+			if _, last := j.sp.done(); exp > last {
+				// The server lacks records the spool no longer has (held
+				// in memory when the disk was full, then the worker
+				// restarted): the job ends with what the server has.
+				lost := rep.LastIndex + 1 - exp
+				msg := fmt.Sprintf("%d log records were lost (the worker restarted while its disk refused them)", lost)
+				w.log.Error("job log records lost", "job", id, "lost", lost)
+				o := lostOutcome(Outcome{Health: healthOf(rep.Health), ErrorType: rep.ErrorType, Error: rep.Error}, msg)
+				rep.Health, rep.ErrorType, rep.Error, rep.LastIndex = o.Health.String(), o.ErrorType, o.Error, exp-1
+				continue
+			}
 			j.sp.ack(exp)
 		case Retryable(err):
 			if !fail("end", err) {
@@ -465,8 +544,9 @@ func (w *Worker) forget(j *job) {
 }
 
 // resume picks up the jobs a previous run left: their remaining records
-// are sent, then their end (a job without one was interrupted by the
-// restart and ends Incomplete).
+// are sent, then their end. A job without an end was interrupted by the
+// restart: the runner (a Recoverer) makes its device safe first, then it
+// ends Incomplete.
 func (w *Worker) resume(ctx context.Context) error {
 	ents, err := os.ReadDir(filepath.Join(w.o.WorkDir, "jobs"))
 	if err != nil {
@@ -488,7 +568,7 @@ func (w *Worker) resume(ctx context.Context) error {
 			_ = os.RemoveAll(dir)
 			continue
 		}
-		sp, err := openSpool(dir)
+		sp, err := w.openSpool(id)
 		if err != nil {
 			return err
 		}
@@ -497,23 +577,71 @@ func (w *Worker) resume(ctx context.Context) error {
 		if err == nil {
 			err = json.Unmarshal(b, &rep)
 		}
-		if err != nil {
-			sp.Record(model.LogRecord{Level: model.LevelError, Message: "lava-worker restarted while the job ran: the job was interrupted"})
-			_, last := sp.done()
-			rep = EndReport{Health: model.JobIncomplete.String(), ErrorType: "Infrastructure",
-				Error: "lava-worker restarted while the job ran", LastIndex: last}
-			if err := writeJSONFile(filepath.Join(dir, spoolEnd), rep); err != nil {
-				return fmt.Errorf("worker: spooling the end of job %d: %w", id, err)
-			}
-		}
+		interrupted := err != nil
 		j := &job{start: sj, dir: dir, sp: sp, cancel: func() {}, canceling: true}
 		w.mu.Lock()
 		w.jobs[id] = j
 		w.mu.Unlock()
-		w.log.Info("resuming the report of a job left by a previous run", "job", id, "health", rep.Health, "records", rep.LastIndex+1)
-		ended := make(chan EndReport, 1)
-		ended <- rep
-		w.wg.Go(func() { w.report(ctx, j, ended) })
+		w.log.Info("resuming a job left by a previous run", "job", id, "interrupted", interrupted)
+		w.wg.Go(func() {
+			if interrupted {
+				var ok bool
+				if rep, ok = w.interrupted(j); !ok {
+					return // stopping: the next start does it again
+				}
+			}
+			w.log.Info("reporting the end of a job left by a previous run", "job", id, "health", rep.Health, "records", rep.LastIndex+1)
+			ended := make(chan EndReport, 1)
+			ended <- rep
+			w.report(ctx, j, ended)
+		})
 	}
 	return nil
+}
+
+// interrupted ends a job the previous run left running: the runner makes
+// the device safe (a Recoverer powers it off and cleans the job's
+// folders), then the job ends Incomplete. false means the worker is
+// stopping before that was done.
+func (w *Worker) interrupted(j *job) (EndReport, bool) {
+	id := j.start.ID
+	j.sp.Record(model.LogRecord{Level: model.LevelError, Message: "lava-worker restarted while the job ran: the job was interrupted"})
+	if rc, ok := w.o.Runner.(Recoverer); ok {
+		w.log.Info("making the device of an interrupted job safe", "job", id, "device", j.start.Device)
+		if err := rc.Recover(w.runCtx, j.start, j.sp); err != nil {
+			if w.runCtx.Err() != nil {
+				w.forgetMemory(j)
+				return EndReport{}, false
+			}
+			// The Recoverer logged the failure in the job's log too.
+			w.log.Error("making the device of an interrupted job safe", "job", id, "device", j.start.Device, "err", err)
+		}
+	}
+	_, last := j.sp.done()
+	rep := EndReport{Health: model.JobIncomplete.String(), ErrorType: "Infrastructure",
+		Error: "lava-worker restarted while the job ran", LastIndex: last}
+	if err := writeJSONFile(filepath.Join(j.dir, spoolEnd), rep); err != nil {
+		// Reported from memory all the same.
+		w.log.Error("spooling the end report", "job", id, "err", err)
+	}
+	return rep, true
+}
+
+// forgetMemory drops a job from the running list without removing its
+// spool (the next start resumes it).
+func (w *Worker) forgetMemory(j *job) {
+	w.mu.Lock()
+	if w.jobs[j.start.ID] == j {
+		delete(w.jobs, j.start.ID)
+	}
+	w.mu.Unlock()
+	_ = j.sp.close()
+}
+
+func healthOf(s string) model.JobHealth {
+	h, err := model.ParseJobHealth(s)
+	if err != nil {
+		return model.JobIncomplete
+	}
+	return h
 }

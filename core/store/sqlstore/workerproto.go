@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -56,6 +57,33 @@ func (s *DB) EndJob(ctx context.Context, id int64, r store.JobResult, cases []mo
 			return err
 		}
 		return s.addTestCases(ctx, t, id, cases)
+	})
+	return j, err
+}
+
+// EndOverdueJob finishes a Running or Canceling job that started before
+// startedBefore, in one transaction with its device.
+func (s *DB) EndOverdueJob(ctx context.Context, id int64, startedBefore time.Time, r store.JobResult) (model.Job, error) {
+	switch r.Health {
+	case model.JobComplete, model.JobIncomplete, model.JobCanceled:
+	default:
+		return model.Job{}, invalid("ending overdue job %d: health %s", id, r.Health)
+	}
+	var j model.Job
+	err := s.inTx(ctx, func(t *tx) error {
+		var err error
+		if j, err = s.job(ctx, t, id, s.d.ForUpdate); err != nil {
+			return err
+		}
+		switch {
+		case j.State != model.JobRunning && j.State != model.JobCanceling:
+			return conflict("ending overdue job %d: it is %s", id, j.State)
+		case !j.StartTime.Before(startedBefore):
+			return conflict("ending overdue job %d: it started at %s, not before %s", id,
+				j.StartTime.UTC().Format(time.RFC3339), startedBefore.UTC().Format(time.RFC3339))
+		}
+		j, err = s.finishJob(ctx, t, id, r)
+		return err
 	})
 	return j, err
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"Leader", testLeader},
 		{"WorkerProto", testWorkerProto},
+		{"EndOverdueJob", testEndOverdueJob},
 		{"DriverModules", testDriverModules},
 		{"JobSettings", testJobSettings},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -89,4 +90,65 @@ func testWorkerProto(t *testing.T, st store.Store) {
 	if fin.Health != model.JobCanceled {
 		t.Errorf("EndJob of a Canceling job: %s, want Canceled", fin.Health)
 	}
+}
+
+// testEndOverdueJob checks store.WorkerProto's EndOverdueJob (the
+// server's job-timeout check): a Running or Canceling job that started
+// before the bound ends with its device freed, in one transaction; a job
+// started later, a Scheduled job and a Finished one are left alone.
+func testEndOverdueJob(t *testing.T, st store.Store) {
+	wp := st.(store.WorkerProto)
+	c := ctx(t)
+	lab(t, st, "d1", "d2", "d3", "d4")
+	run := schedule(t, st, submit(t, st, model.Job{Description: "running"}), "d1")
+	canc := schedule(t, st, submit(t, st, model.Job{Description: "canceling"}), "d2")
+	sched := schedule(t, st, submit(t, st, model.Job{Description: "scheduled"}), "d3")
+	late := schedule(t, st, submit(t, st, model.Job{Description: "late"}), "d4")
+	for _, j := range []model.Job{run, canc} {
+		_, err := st.StartJob(c, j.ID)
+		must(t, err)
+	}
+	_, err := st.CancelJob(c, canc.ID)
+	must(t, err)
+	bound := time.Now().Add(time.Minute) // both started before it
+	res := store.JobResult{Health: model.JobIncomplete, ErrorType: "Infrastructure", FailureComment: "job timeout + grace over"}
+
+	_, err = wp.EndOverdueJob(c, run.ID, bound, store.JobResult{Health: model.JobUnknown})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = wp.EndOverdueJob(c, sched.ID, bound, res)
+	wantErr(t, err, store.ErrConflict)
+	_, err = st.StartJob(c, late.ID)
+	must(t, err)
+	_, err = wp.EndOverdueJob(c, late.ID, getJob(t, st, late.ID).StartTime, res) // started at the bound, not before
+	wantErr(t, err, store.ErrConflict)
+	if j := getJob(t, st, late.ID); j.State != model.JobRunning {
+		t.Fatalf("a job started at the bound is %s, want Running", j.State)
+	}
+
+	fin, err := wp.EndOverdueJob(c, run.ID, bound, res)
+	must(t, err)
+	if fin.State != model.JobFinished || fin.Health != model.JobIncomplete || fin.ErrorType != "Infrastructure" || fin.FailureComment != res.FailureComment {
+		t.Errorf("overdue Running job: %+v", fin)
+	}
+	if d := getDevice(t, st, "d1"); d.State != model.DeviceIdle || d.CurrentJob != 0 || d.Health != model.DeviceUnknown {
+		t.Errorf("device of the overdue job: %s/%s job %d, want Idle/Unknown, no job", d.State, d.Health, d.CurrentJob)
+	}
+	fin, err = wp.EndOverdueJob(c, canc.ID, bound, res)
+	must(t, err)
+	if fin.State != model.JobFinished || fin.Health != model.JobCanceled {
+		t.Errorf("overdue Canceling job: %s/%s, want Finished/Canceled", fin.State, fin.Health)
+	}
+	if d := getDevice(t, st, "d2"); d.State != model.DeviceIdle || d.CurrentJob != 0 {
+		t.Errorf("device of the overdue Canceling job: %s job %d", d.State, d.CurrentJob)
+	}
+	// The worker's late end report, or a second check: nothing changes.
+	_, err = wp.EndOverdueJob(c, run.ID, bound, res)
+	wantErr(t, err, store.ErrConflict)
+	_, err = wp.EndJob(c, run.ID, store.JobResult{Health: model.JobComplete}, nil)
+	wantErr(t, err, store.ErrConflict)
+	if j := getJob(t, st, run.ID); j.Health != model.JobIncomplete {
+		t.Errorf("after a late end report the job is %s, want Incomplete", j.Health)
+	}
+	_, err = wp.EndOverdueJob(c, 999999, bound, res)
+	wantErr(t, err, store.ErrNotFound)
 }

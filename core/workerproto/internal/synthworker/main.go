@@ -5,6 +5,10 @@
 // with one test case. It drives the protocol tests and benchmarks (no
 // board needed); it is not shipped. Lines are read in bursts every 10 ms
 // (or every LAVA_SYNTH_INTERVAL when longer), as a console's are.
+// LAVA_SYNTH_STUCK=1 makes a job ignore its cancel once its lines are out
+// (a stuck driver or command); LAVA_SYNTH_RECOVER=FILE makes the runner a
+// workerproto.Recoverer that appends the id of each job it recovers to
+// FILE.
 package main
 
 import (
@@ -31,6 +35,24 @@ func main() {
 type runner struct {
 	lines    int
 	interval time.Duration
+	stuck    bool
+}
+
+// recoverer is a runner that records the jobs it recovers after a restart.
+type recoverer struct {
+	*runner
+	mark string
+}
+
+func (r recoverer) Recover(_ context.Context, job workerproto.StartJob, sink workerproto.Sink) error {
+	sink.Record(model.LogRecord{Level: model.LevelInfo, Message: fmt.Sprintf("recovering job %d", job.ID)})
+	f, err := os.OpenFile(r.mark, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintln(f, job.ID)
+	return err
 }
 
 func newRunner(context.Context, workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
@@ -48,6 +70,10 @@ func newRunner(context.Context, workerproto.RunnerEnv) (workerproto.Runner, func
 			return nil, nil, fmt.Errorf("LAVA_SYNTH_INTERVAL=%q: %w", v, err)
 		}
 		r.interval = d
+	}
+	r.stuck = os.Getenv("LAVA_SYNTH_STUCK") == "1"
+	if m := os.Getenv("LAVA_SYNTH_RECOVER"); m != "" {
+		return recoverer{r, m}, func() {}, nil
 	}
 	return r, func() {}, nil
 }
@@ -85,6 +111,9 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 		for ; i < due; i++ {
 			sink.Record(model.LogRecord{Time: now, Level: model.LevelTarget, Message: Line(i)})
 		}
+	}
+	if r.stuck {
+		select {} // never returns, whatever its context says
 	}
 	return workerproto.Outcome{Health: model.JobComplete,
 		Cases: []model.TestCase{{Suite: "lava", Name: "synthetic", Result: model.ResultPass, LogStart: 0, LogEnd: int64(r.lines)}}}
