@@ -44,10 +44,15 @@ type Console struct {
 	// serial console does.
 	Echo bool
 	// Timeout bounds each console step (expect, interrupt, commands,
-	// login, wait_shell, ...): a step waiting for output the script never
-	// gives fails after it. Default DefaultTimeout; a step's own shorter
-	// timeout wins.
+	// login, wait_shell, ...): a wait for output the script never gives
+	// fails after it (each of a commands step's waits has the whole
+	// Timeout). Default DefaultTimeout; a step's own shorter timeout wins.
 	Timeout time.Duration
+	// KeepCharDelay sends with the plan's character delays (send and
+	// commands steps' char_delay_ms, from boot_character_delay) as a worker
+	// does. By default the kit sends at once, so a test does not wait
+	// 30 ms a character; the board receives the same text.
+	KeepCharDelay bool
 
 	mu         sync.Mutex
 	conn       *conn

@@ -206,14 +206,15 @@ func (x *executor) runStep(ctx context.Context, action string, i, n int, s sdk.S
 			note = fmt.Sprintf(", try %d of %d", try, tries)
 		}
 		x.con.note("%s: step %d/%d %s (%s)%s", action, i+1, n, stepName(s), describeStep(s), note)
-		timeout := x.con.timeout()
+		wait := x.con.timeout()
 		if s.TimeoutMS > 0 {
-			timeout = min(timeout, time.Duration(s.TimeoutMS)*time.Millisecond)
+			wait = min(wait, time.Duration(s.TimeoutMS)*time.Millisecond)
 		}
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		ran, err = x.exec(sctx, s)
-		if err != nil && sctx.Err() != nil && ctx.Err() == nil {
-			err = fmt.Errorf("timed out after %v (the board never printed what the step waits for): %w", timeout, err)
+		sctx, cancel := context.WithTimeout(ctx, x.budget(s, wait))
+		ran, err = x.exec(sctx, s, wait)
+		var te *expect.TimeoutError
+		if err != nil && ctx.Err() == nil && (sctx.Err() != nil || errors.As(err, &te)) {
+			err = fmt.Errorf("timed out after %v (the board never printed what the step waits for): %w", wait, err)
 		}
 		cancel()
 		if err == nil || ctx.Err() != nil {
@@ -224,9 +225,32 @@ func (x *executor) runStep(ctx context.Context, action string, i, n int, s sdk.S
 	return ran, err
 }
 
+// budget bounds a whole step: wait for each time it waits for the board,
+// and the time its character delays take when the Console keeps them.
+func (x *executor) budget(s sdk.Step, wait time.Duration) time.Duration {
+	waits, chars, delay := 1, 0, 0
+	switch {
+	case s.Send != nil:
+		chars, delay = len(s.Send.Text)+1, s.Send.CharDelayMS
+	case s.Interrupt != nil, s.Login != nil:
+		waits = 2
+	case s.Commands != nil:
+		waits = len(s.Commands.Commands) + 1
+		delay = s.Commands.CharDelayMS
+		for _, c := range s.Commands.Commands {
+			chars += len(c) + 1
+		}
+	}
+	if !x.con.KeepCharDelay {
+		delay = 0
+	}
+	return time.Duration(waits)*wait + time.Duration(chars*delay)*time.Millisecond
+}
+
 // exec runs one step: console steps against the Console, host steps
-// recorded (and a power step's output printed).
-func (x *executor) exec(ctx context.Context, s sdk.Step) (bool, error) {
+// recorded (and a power step's output printed). wait bounds each wait
+// for the board's output.
+func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bool, error) {
 	switch s.Kind {
 	case sdk.StepPower:
 		x.con.power(s.Power.Op)
@@ -249,11 +273,19 @@ func (x *executor) exec(ctx context.Context, s sdk.Step) (bool, error) {
 	case sdk.StepExpect:
 		_, err = x.eng.ExpectStep(ctx, *s.Expect)
 	case sdk.StepSend:
-		err = x.eng.SendStep(ctx, *s.Send)
+		send := *s.Send
+		if !x.con.KeepCharDelay {
+			send.CharDelayMS = 0
+		}
+		err = x.eng.SendStep(ctx, send)
 	case sdk.StepInterrupt:
 		err = x.eng.Interrupt(ctx, *s.Interrupt)
 	case sdk.StepCommands:
-		err = x.eng.Commands(ctx, *s.Commands)
+		cmds := *s.Commands
+		if !x.con.KeepCharDelay {
+			cmds.CharDelayMS = 0
+		}
+		err = x.eng.CommandsEach(ctx, cmds, wait)
 	case sdk.StepLogin:
 		err = x.eng.Login(ctx, *s.Login)
 	case sdk.StepShell:
