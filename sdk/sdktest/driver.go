@@ -3,12 +3,15 @@ package sdktest
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -23,16 +26,33 @@ var host struct {
 	err  error
 }
 
+// CacheEnv names the environment variable that sets the kit's
+// compilation cache directory; "off" compiles in memory only.
+const CacheEnv = "LAVALAB_SDKTEST_CACHE"
+
+// MaxCacheBytes bounds the compilation cache: when a test binary starts
+// and finds more, it removes the oldest files (a Go driver's compiled code
+// is about 18 MB, and every rebuilt driver adds its own).
+const MaxCacheBytes = 1 << 30
+
 // sharedHost starts the host a worker starts (cmd/lava-worker): the
 // default limits (memory, deadline, answer and diagnostics caps), no
 // prewarmed instances, and an on-disk compilation cache, here under the
-// user's cache directory (lavalab/sdktest) so that a test run compiles
-// a driver only when its bytes changed.
+// user's cache directory (lavalab/sdktest, or $LAVALAB_SDKTEST_CACHE) so
+// that a test run compiles a driver only when its bytes changed.
 func sharedHost() (*wasm.Host, error) {
 	host.once.Do(func() {
-		cache := ""
-		if dir, err := os.UserCacheDir(); err == nil {
-			cache = filepath.Join(dir, "lavalab", "sdktest")
+		cache := os.Getenv(CacheEnv)
+		if cache == "" {
+			if dir, err := os.UserCacheDir(); err == nil {
+				cache = filepath.Join(dir, "lavalab", "sdktest")
+			}
+		}
+		if cache == "off" {
+			cache = ""
+		}
+		if cache != "" {
+			pruneCache(cache, MaxCacheBytes)
 		}
 		logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		host.h, host.err = wasm.NewHost(context.Background(), wasm.Options{CacheDir: cache, Prewarm: -1, Logger: logger})
@@ -186,4 +206,39 @@ func actionName(a sdk.Action) string {
 		return a.Kind
 	}
 	return a.Kind + " " + a.Method
+}
+
+// pruneCache removes the oldest files of dir (by modification time) while
+// the files add up to more than limit bytes, down to half of it. Errors
+// are ignored: a cache that cannot be pruned still works.
+func pruneCache(dir string, limit int64) {
+	type file struct {
+		path string
+		size int64
+		mod  time.Time
+	}
+	var files []file
+	var total int64
+	_ = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		if info, err := e.Info(); err == nil {
+			files = append(files, file{p, info.Size(), info.ModTime()})
+			total += info.Size()
+		}
+		return nil
+	})
+	if total <= limit {
+		return
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.mod.Compare(b.mod) })
+	for _, f := range files {
+		if total <= limit/2 {
+			break
+		}
+		if os.Remove(f.path) == nil {
+			total -= f.size
+		}
+	}
 }

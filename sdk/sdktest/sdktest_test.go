@@ -3,6 +3,7 @@ package sdktest
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -228,5 +229,30 @@ func TestExecuteEcho(t *testing.T) {
 	}
 	if len(con.Unanswered()) != 0 {
 		t.Errorf("unanswered %q", con.Unanswered())
+	}
+}
+
+// The cache keeps at most its limit: the oldest files go first, down to
+// half of it.
+func TestPruneCache(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for i, name := range []string{"a", "b", "c", "d"} {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, make([]byte, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old.Add(time.Duration(i)*time.Minute), old.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pruneCache(dir, 1000)
+	if n, _ := os.ReadDir(dir); len(n) != 4 {
+		t.Fatalf("under the limit: %d files left", len(n))
+	}
+	pruneCache(dir, 300)
+	left, _ := os.ReadDir(dir)
+	if len(left) != 1 || left[0].Name() != "d" {
+		t.Fatalf("left %v, want the newest file only", left)
 	}
 }
