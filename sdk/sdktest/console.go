@@ -1,6 +1,7 @@
 package sdktest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"regexp"
@@ -239,7 +240,7 @@ func (c *Console) receiveLocked(k *conn, p []byte) {
 	}
 	k.in = append(k.in, p...)
 	for {
-		i := strings.IndexByte(string(k.in), '\n')
+		i := bytes.IndexByte(k.in, '\n')
 		if i < 0 {
 			break
 		}

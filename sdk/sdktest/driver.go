@@ -113,7 +113,11 @@ func (d *Driver) SHA256() string { return d.m.SHA256() }
 // *plugins.Error naming the driver and the fault. The driver's
 // diagnostics (stderr) are added to the error's message.
 func (d *Driver) TryPlan(req sdk.PlanRequest) (sdk.Plan, error) {
-	plan, stderr, err := d.m.Plan(context.Background(), req)
+	return d.tryPlan(context.Background(), req)
+}
+
+func (d *Driver) tryPlan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, error) {
+	plan, stderr, err := d.m.Plan(ctx, req)
 	if err != nil && len(stderr) > 0 {
 		err = fmt.Errorf("%w\ndriver diagnostics (stderr):\n%s", err, stderr)
 	}

@@ -93,7 +93,7 @@ func (d *Driver) Exec(ctx context.Context, con *Console, reqs ...sdk.PlanRequest
 	x := &executor{con: con, res: &Result{con: con}}
 	defer x.finish()
 	for _, req := range reqs {
-		plan, err := d.TryPlan(req)
+		plan, err := d.tryPlan(ctx, req)
 		if err != nil {
 			con.note("plan of the %s action: %v", actionName(req.Action), err)
 			return x.res, fmt.Errorf("plan of the %s action: %w", actionName(req.Action), err)
