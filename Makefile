@@ -9,6 +9,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DRIVERS := $(patsubst devicetypes/%/main.go,%,$(wildcard devicetypes/*/main.go))
 COMMANDS := $(patsubst cmd/%/,%,$(wildcard cmd/*/))
 FUZZTIME ?= 20s
+# Go modules beside the main one and sdk/: the driver test kit and the
+# skeleton driver (each with its own go.mod, see sdk/README.md).
+KITMODULES := sdk/sdktest sdk/skeleton
 
 .PHONY: all build drivers commands test test-short test-e2e lint fmt vet staticcheck bench fuzz demo demo-stop clean vlab-images
 
@@ -35,8 +38,10 @@ drivers:
 test: build
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
+	@for m in $(KITMODULES); do echo "cd $$m && $(GO) vet ./..."; (cd $$m && $(GO) vet ./...) || exit 1; done
 	$(GO) test -count=1 -timeout 20m ./...
 	cd sdk && $(GO) test -count=1 -timeout 5m ./...
+	@for m in $(KITMODULES); do echo "cd $$m && $(GO) test ./..."; (cd $$m && $(GO) test -count=1 -timeout 5m ./...) || exit 1; done
 
 # End-to-end tests of the whole lab (core/e2e): the bin/ lava-server and
 # lava-worker, two virtual U-Boot boards (QEMU, make vlab-images), jobs
@@ -48,6 +53,7 @@ test-e2e: build
 test-short:
 	$(GO) test -short ./...
 	cd sdk && $(GO) test -short ./...
+	@for m in $(KITMODULES); do (cd $$m && $(GO) test -short ./...) || exit 1; done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -55,10 +61,12 @@ fmt:
 vet:
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
+	@for m in $(KITMODULES); do echo "cd $$m && $(GO) vet ./..."; (cd $$m && $(GO) vet ./...) || exit 1; done
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 	cd sdk && $(GO) run $(STATICCHECK) ./...
+	@for m in $(KITMODULES); do (cd $$m && $(GO) run $(STATICCHECK) ./...) || exit 1; done
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi

@@ -4,6 +4,8 @@ go 1.26.0
 
 replace github.com/lavalab/lavalab/sdk => ./sdk
 
+replace github.com/lavalab/lavalab/sdk/sdktest => ./sdk/sdktest
+
 require (
 	github.com/cavaliergopher/cpio v1.0.1
 	github.com/chromedp/chromedp v0.23.0
@@ -15,6 +17,7 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/klauspost/compress v1.20.4
 	github.com/lavalab/lavalab/sdk v0.0.0
+	github.com/lavalab/lavalab/sdk/sdktest v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/ulikunitz/xz v0.5.17
