@@ -31,12 +31,16 @@ drivers:
 	done
 
 # The test command README gives and CI runs. Fuzz targets run their seed
-# corpora as ordinary tests here; `make fuzz` fuzzes for real.
+# corpora as ordinary tests here; `make fuzz` fuzzes for real. Both modules'
+# `go test -json` go through scripts/testsummary: go test's usual lines
+# (ok / FAIL per package, failing tests' output), then the skipped tests and
+# their reasons; the exit status is 1 when go test or a test failed.
 test: build
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
-	cd sdk && $(GO) test -count=1 -timeout 5m ./...
+	$(GO) build -o $(BIN)/.testsummary ./scripts/testsummary
+	set -o pipefail; { $(GO) test -json -count=1 -timeout 20m ./...; root=$$?; \
+	  cd sdk && $(GO) test -json -count=1 -timeout 5m ./...; sdk=$$?; exit $$((root | sdk)); } | $(BIN)/.testsummary
 
 # End-to-end tests of the whole lab (core/e2e): the bin/ lava-server and
 # lava-worker, two virtual U-Boot boards (QEMU, make vlab-images), jobs
