@@ -129,6 +129,9 @@ else
 fi
 
 # --- a fresh lab; the drivers' compilation caches survive ---------------------
+# So does the user's API token: a lavacli identity or a browser login made
+# with it keeps working after a re-run.
+OLD_TOKEN="$(cat "$DATA/demo.token" 2>/dev/null || true)"
 find "$DATA" -mindepth 1 -maxdepth 1 ! -name driver-cache ! -name worker ! -name vlab-images.log -exec rm -rf {} +
 if [ -d "$DATA/worker" ]; then
   find "$DATA/worker" -mindepth 1 -maxdepth 1 ! -name wasm-cache -exec rm -rf {} +
@@ -141,7 +144,15 @@ command -v setsid >/dev/null && DETACH=setsid
 
 step "setting up the lab in $DATA: user demo (admin), worker demo-worker, the device"
 go build -o "$BIN/democlient" ./scripts/democlient
-TOKEN="$(srv user add demo --admin)"
+if [ -n "$OLD_TOKEN" ] && echo "$OLD_TOKEN" >"$DATA/demo.token" &&
+  TOKEN="$(srv user add demo --admin --token-file "$DATA/demo.token" 2>"$DATA/token.log")"; then
+  echo "     user demo keeps its API token ($DATA/demo.token)"
+else
+  [ -s "$DATA/token.log" ] && sed 's/^/     /' "$DATA/token.log"
+  TOKEN="$(srv user add demo --admin)"
+  [ -n "$OLD_TOKEN" ] && echo "     user demo has a new API token; update a lavacli identity with:" &&
+    echo "       lavacli identities add --uri $URL/RPC2 --username demo --token \$(cat $DATA/demo.token) demo"
+fi
 echo "$TOKEN" >"$DATA/demo.token"
 srv worker add demo-worker >"$DATA/worker.token"
 if [ "$DEVICE" = vlab ]; then
