@@ -207,5 +207,15 @@ else
 fi
 echo "     lava-server and lava-worker keep running. Open $URL/jobs/$ID"
 echo "     (log in with the API token in $DATA/demo.token; lavacli and the REST API at $URL/api/v1 take it too)"
+# How to submit the example jobs to this lab as they are.
+SUBMIT="curl -s -H \"Authorization: Token \$(cat $DATA/demo.token)\" -H 'Content-Type: application/yaml' --data-binary"
+if [ "$DEVICE" = vlab ]; then
+  echo "     examples/jobs/vlab-ramdisk-smoke.yaml runs on $BOARD as it is once the board images are served on port 18100:"
+  echo "       busybox httpd -f -p 127.0.0.1:18100 -h $CACHE/tftp &"
+  echo "       $SUBMIT @examples/jobs/vlab-ramdisk-smoke.yaml $URL/api/v1/jobs"
+else
+  echo "     examples/jobs/local-smoke.yaml runs on local-01 as it is:"
+  echo "       $SUBMIT @examples/jobs/local-smoke.yaml $URL/api/v1/jobs"
+fi
 echo "     Stop them with: make demo-stop"
 exit "$ok"
