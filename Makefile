@@ -34,14 +34,19 @@ drivers:
 	done
 
 # The test command README gives and CI runs. Fuzz targets run their seed
-# corpora as ordinary tests here; `make fuzz` fuzzes for real.
+# corpora as ordinary tests here; `make fuzz` fuzzes for real. Both modules'
+# `go test -json` go through scripts/testsummary: go test's usual lines
+# (ok / FAIL per package, failing tests' output), then the skipped tests and
+# their reasons; the exit status is 1 when go test or a test failed.
 test: build
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
 	@for m in $(KITMODULES); do echo "cd $$m && $(GO) vet ./..."; (cd $$m && $(GO) vet ./...) || exit 1; done
-	$(GO) test -count=1 -timeout 20m ./...
-	cd sdk && $(GO) test -count=1 -timeout 5m ./...
-	@for m in $(KITMODULES); do echo "cd $$m && $(GO) test ./..."; (cd $$m && $(GO) test -count=1 -timeout 5m ./...) || exit 1; done
+	$(GO) build -o $(BIN)/.testsummary ./scripts/testsummary
+	set -o pipefail; { rc=0; $(GO) test -json -count=1 -timeout 20m ./... || rc=1; \
+	  (cd sdk && $(GO) test -json -count=1 -timeout 5m ./...) || rc=1; \
+	  for m in $(KITMODULES); do (cd $$m && $(GO) test -json -count=1 -timeout 5m ./...) || rc=1; done; \
+	  exit $$rc; } | $(BIN)/.testsummary
 
 # End-to-end tests of the whole lab (core/e2e): the bin/ lava-server and
 # lava-worker, two virtual U-Boot boards (QEMU, make vlab-images), jobs

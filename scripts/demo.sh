@@ -129,6 +129,9 @@ else
 fi
 
 # --- a fresh lab; the drivers' compilation caches survive ---------------------
+# So does the user's API token: a lavacli identity or a browser login made
+# with it keeps working after a re-run.
+OLD_TOKEN="$(cat "$DATA/demo.token" 2>/dev/null || true)"
 find "$DATA" -mindepth 1 -maxdepth 1 ! -name driver-cache ! -name worker ! -name vlab-images.log -exec rm -rf {} +
 if [ -d "$DATA/worker" ]; then
   find "$DATA/worker" -mindepth 1 -maxdepth 1 ! -name wasm-cache -exec rm -rf {} +
@@ -141,8 +144,16 @@ command -v setsid >/dev/null && DETACH=setsid
 
 step "setting up the lab in $DATA: user demo (admin), worker demo-worker, the device"
 go build -o "$BIN/democlient" ./scripts/democlient
-TOKEN="$(srv user add demo --admin)"
 # Token files readable by their owner only.
+if [ -n "$OLD_TOKEN" ] && (umask 077 && echo "$OLD_TOKEN" >"$DATA/demo.token") &&
+  TOKEN="$(srv user add demo --admin --token-file "$DATA/demo.token" 2>"$DATA/token.log")"; then
+  echo "     user demo keeps its API token ($DATA/demo.token)"
+else
+  [ -s "$DATA/token.log" ] && sed 's/^/     /' "$DATA/token.log"
+  TOKEN="$(srv user add demo --admin)"
+  [ -n "$OLD_TOKEN" ] && echo "     user demo has a new API token; update a lavacli identity with:" &&
+    echo "       lavacli identities add --uri $URL/RPC2 --username demo --token \$(cat $DATA/demo.token) demo"
+fi
 (umask 077 && echo "$TOKEN" >"$DATA/demo.token")
 (umask 077 && srv worker add demo-worker >"$DATA/worker.token")
 if [ "$DEVICE" = vlab ]; then
@@ -198,5 +209,15 @@ else
 fi
 echo "     lava-server and lava-worker keep running. Open $URL/jobs/$ID"
 echo "     (log in with the API token in $DATA/demo.token; lavacli and the REST API at $URL/api/v1 take it too)"
+# How to submit the example jobs to this lab as they are.
+SUBMIT="curl -s -H \"Authorization: Token \$(cat $DATA/demo.token)\" -H 'Content-Type: application/yaml' --data-binary"
+if [ "$DEVICE" = vlab ]; then
+  echo "     examples/jobs/vlab-ramdisk-smoke.yaml runs on $BOARD as it is once the board images are served on port 18100:"
+  echo "       busybox httpd -f -p 127.0.0.1:18100 -h $CACHE/tftp &"
+  echo "       $SUBMIT @examples/jobs/vlab-ramdisk-smoke.yaml $URL/api/v1/jobs"
+else
+  echo "     examples/jobs/local-smoke.yaml runs on local-01 as it is:"
+  echo "       $SUBMIT @examples/jobs/local-smoke.yaml $URL/api/v1/jobs"
+fi
 echo "     Stop them with: make demo-stop"
 exit "$ok"

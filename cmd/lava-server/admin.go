@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,6 +71,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 	var (
 		isAdmin     *bool
 		email, desc *string
+		tokenFile   *string
 		jobLimit    *int
 		hcFile      *string
 		hcFreq      *int
@@ -85,8 +87,10 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 	case "user add":
 		isAdmin = fs.Bool("admin", false, "make the user an admin")
 		email = fs.String("email", "", "the user's email address")
+		tokenFile = fs.String("token-file", "", "keep a token: the file holds one an earlier user add or user token printed")
 	case "user token":
 		desc = fs.String("description", "", "what the token is for")
+		tokenFile = fs.String("token-file", "", "keep a token: the file holds one an earlier user add or user token printed")
 	case "worker add":
 		desc = fs.String("description", "", "description")
 		jobLimit = fs.Int("job-limit", 0, "jobs the worker may run at once (0 = unlimited)")
@@ -122,8 +126,14 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		return usagef("empty name")
 	}
 	// Read files and check flags before touching the store.
-	var hcText, dictText string
+	var hcText, dictText, keptToken string
 	switch cmd {
+	case "user add", "user token":
+		if *tokenFile != "" {
+			if keptToken, err = readUserToken(*tokenFile); err != nil {
+				return err
+			}
+		}
 	case "device-type add":
 		if *hcDen != "hours" && *hcDen != "jobs" {
 			return usagef("--health-denominator %q: want hours or jobs", *hcDen)
@@ -179,12 +189,12 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			}
 			return err
 		}
-		return newUserToken(ctx, st, name, "created with the user", stdout)
+		return newUserToken(ctx, st, name, "created with the user", keptToken, stdout)
 	case "user token":
 		if _, err := st.User(ctx, name); errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("user %q does not exist; create it with: lava-server user add %s", name, name)
 		}
-		return newUserToken(ctx, st, name, *desc, stdout)
+		return newUserToken(ctx, st, name, *desc, keptToken, stdout)
 	case "worker add":
 		secret, hash := auth.NewWorkerToken()
 		err := st.CreateWorker(ctx, model.Worker{Hostname: name, Description: *desc, JobLimit: *jobLimit,
@@ -276,11 +286,32 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-func newUserToken(ctx context.Context, st store.Store, user, desc string, stdout io.Writer) error {
+// newUserToken stores an API token for user and prints its secret: kept
+// (a secret read with readUserToken) or else a new one.
+func newUserToken(ctx context.Context, st store.Store, user, desc, kept string, stdout io.Writer) error {
 	secret, hash := auth.NewToken()
+	if kept != "" {
+		secret, hash = kept, auth.Hash(kept)
+	}
 	if _, err := st.CreateToken(ctx, user, desc, hash); err != nil {
-		return err
+		return fmt.Errorf("storing the token of user %q: %w", user, err)
 	}
 	fmt.Fprintln(stdout, secret)
 	return nil
+}
+
+// readUserToken reads the user API token a file holds (as user add and
+// user token print it: lava_ and 43 base64url characters, a newline).
+func readUserToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the token: %w", err)
+	}
+	secret := strings.TrimSpace(string(b))
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(secret, auth.UserPrefix))
+	if !strings.HasPrefix(secret, auth.UserPrefix) || err != nil || len(raw) != auth.SecretBytes {
+		return "", fmt.Errorf("%s does not hold a user API token (%s followed by %d base64url characters)",
+			path, auth.UserPrefix, base64.RawURLEncoding.EncodedLen(auth.SecretBytes))
+	}
+	return secret, nil
 }

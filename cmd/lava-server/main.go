@@ -30,8 +30,10 @@ const usageText = `usage: lava-server [COMMAND] [ARGS] [FLAGS]
 
 Commands:
   serve                                 run the server (the default)
-  user add NAME [--admin] [--email E]   create a user; prints its API token
-  user token NAME [--description D]     make another API token; prints it
+  user add NAME [--admin] [--email E] [--token-file F]
+                                        create a user; prints its API token (F: keep that one)
+  user token NAME [--description D] [--token-file F]
+                                        make another API token (or add F's); prints it
   worker add NAME [--description D] [--job-limit N]
                                         create a worker; prints its token
   worker token NAME                     replace a worker's token; prints it

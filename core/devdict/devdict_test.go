@@ -11,16 +11,12 @@ import (
 )
 
 func TestCorpusDictionaries(t *testing.T) {
-	dir := testenv.SharedDir(t, "corpus/devices")
-	var files []string
-	for _, pat := range []string{"*.jinja2", "synthetic/*.jinja2"} {
-		m, err := filepath.Glob(filepath.Join(dir, pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
+	dir := testenv.Data(t, "devices")
+	files, err := filepath.Glob(filepath.Join(dir, "*.jinja2"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(files) < 20 {
+	if len(files) < 15 {
 		t.Fatalf("found only %d dictionaries in %s", len(files), dir)
 	}
 	for _, f := range files {
@@ -45,7 +41,7 @@ func TestCorpusDictionaries(t *testing.T) {
 }
 
 func TestCorpusValues(t *testing.T) {
-	dir := testenv.SharedDir(t, "corpus/devices")
+	dir := testenv.Data(t, "devices")
 	for _, tc := range []struct {
 		file, extends string
 		want          map[string]any
@@ -59,12 +55,25 @@ func TestCorpusValues(t *testing.T) {
 			},
 		}},
 		{"kvm01.jinja2", "qemu", map[string]any{"arch": "amd64", "memory": 256, "mac_addr": "52:54:00:12:34:59", "no_kvm": true, "test_character_delay": 30}},
-		{"synthetic/soca9-01.jinja2", "soca9", map[string]any{"connection_command": "telnet localhost 7002"}},
-		{"synthetic/generic-uboot-01.jinja2", "base-uboot", map[string]any{
+		{"soca9-01.jinja2", "soca9", map[string]any{"connection_command": "telnet localhost 7002"}},
+		{"generic-uboot-01.jinja2", "base-uboot", map[string]any{
 			"console_device": "ttyS0", "baud_rate": 115200, "bootz_kernel_addr": "0x82000000", "bootz_ramdisk_addr": "0x83000000",
 			"bootz_dtb_addr": "0x88000000", "connection_command": "telnet localhost 7000", "hard_reset_command": "pduclient --reset",
 			"power_off_command": "pduclient --off", "power_on_command": "pduclient --on",
 		}},
+		{"bench-imx8mq-01.jinja2", "imx8mq-evk", map[string]any{
+			"connection_command": "telnet ser2net-f 9001", "uuu_usb_otg_path": "2:1",
+			"uuu_corrupt_boot_media_command": "mmc dev 0 && mmc erase 0 0x400", "booti_kernel_addr": 0x40480000,
+			"boot_retry": -1, "fastboot_serial_number": "a1b2c3d4e5",
+		}},
+		{"bench-x15-01.jinja2", "x15", map[string]any{
+			"connection_command": "telnet ser2net-b 5010", "fastboot_serial_number": "2c0f81a3d7e2", "adb_serial_number": "2c0f81a3d7e2",
+			"device_info":        []any{map[string]any{"board_id": "2c0f81a3d7e2"}},
+			"hard_reset_command": []any{"/opt/bench/pdu --host pdu-b --outlet 1 --cycle", "/opt/bench/usbhub --port 2 --cycle"},
+			"power_off_command":  []any{"/opt/bench/pdu --host pdu-b --outlet 1 --off", "/opt/bench/usbhub --port 2 --off"},
+			"power_on_command":   []any{"/opt/bench/pdu --host pdu-b --outlet 1 --on", "/opt/bench/usbhub --port 2 --on"},
+		}},
+		{"bench-docker-01.jinja2", "docker", map[string]any{"docker_image": "debian:bookworm"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			text, err := os.ReadFile(filepath.Join(dir, tc.file))

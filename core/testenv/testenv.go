@@ -32,21 +32,6 @@ func NeedTool(t testing.TB, name string) string {
 	return p
 }
 
-// SharedDir returns <shared>/<rel>, where <shared> is $LAVALAB_SHARED or
-// else ../shared from the repository root, and skips (or fails under CI)
-// when it is absent.
-func SharedDir(t testing.TB, rel string) string {
-	t.Helper()
-	base := os.Getenv("LAVALAB_SHARED")
-	if base == "" {
-		base = filepath.Join(RepoRoot(t), "..", "shared")
-	}
-	p := filepath.Join(base, rel)
-	_, err := os.Stat(p)
-	Need(t, err == nil, "the shared corpus is absent: "+p+" (set LAVALAB_SHARED to its folder)")
-	return p
-}
-
 // RepoRoot returns the repository root (the folder holding the root go.mod).
 func RepoRoot(t testing.TB) string {
 	t.Helper()

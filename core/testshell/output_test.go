@@ -226,8 +226,8 @@ func TestHTTPFetcher(t *testing.T) {
 }
 
 func TestJobFromYAMLCorpus(t *testing.T) {
-	dir := testenv.SharedDir(t, "corpus/jobs")
-	for _, rel := range []string{"lava_dispatcher-sample_jobs/kvm-inline.yaml", "doc-examples/inline-test-definition-example.yaml"} {
+	dir := testenv.Data(t, "jobs")
+	for _, rel := range []string{"valid/qemu-inline.yaml", "valid/qemu-inline-set.yaml"} {
 		t.Run(rel, func(t *testing.T) {
 			text, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {

@@ -23,6 +23,16 @@ var funcs = template.FuncMap{
 	"stateCls": stateClass,
 	"query":    query,
 	"showAny":  showAny,
+	"measure":  measurement,
+}
+
+// measurement shows a test case's measurement as LAVA's pages do: the
+// decimal number in full (81245312, 0.125), never in exponent notation.
+func measurement(m *float64) string {
+	if m == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*m, 'f', -1, 64)
 }
 
 func formatTime(t time.Time) string {

@@ -225,7 +225,33 @@ type jobPageData struct {
 	Cases     []model.TestCase
 	CaseOff   int
 	CaseMore  bool
+	// LiveCases: the job runs and Cases are read from its log's results
+	// records (the script adds the ones it streams).
+	LiveCases bool
 	Q         url.Values
+}
+
+// liveCases reads the test cases of a running job's results records, as
+// the dispatcher does when it reports them (records it would refuse are
+// left out).
+func liveCases(recs []model.LogRecord) []model.TestCase {
+	var out []model.TestCase
+	for _, r := range recs {
+		if r.Level != model.LevelResults {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(r.Message), &m) != nil {
+			continue
+		}
+		c, err := results.FromRecord(m, r.Index)
+		if err != nil {
+			continue
+		}
+		out = append(out, model.TestCase{Suite: c.Suite, Name: c.Name, Result: model.TestResult(c.Code()),
+			Measurement: c.Measurement, Units: c.Units, Set: c.Set, LogStart: c.LogStart, LogEnd: c.LogEnd})
+	}
+	return out
 }
 
 func canChange(u *model.User, j model.Job) bool {
@@ -295,6 +321,12 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 		cases, d.CaseMore = cases[:CasesPerPage], true
 	}
 	d.Cases = cases
+	if d.Live && len(cases) == 0 && d.CaseOff == 0 && d.LogStart == 0 {
+		// The worker reports the cases when the job ends; until then the
+		// table shows the results records of the log (the script adds the
+		// ones it streams).
+		d.Cases, d.LiveCases = liveCases(recs), true
+	}
 	w.render(rw, r, 0, "job", fmt.Sprintf("Job %d", j.ID), "jobs", d)
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -121,6 +122,9 @@ func (c *Client) do(ctx context.Context, method, path, jobToken string, in, out 
 		return answerError(resp.StatusCode, b)
 	}
 	if out != nil {
+		if len(bytes.TrimSpace(b)) == 0 {
+			return fmt.Errorf("%s %s: %w", method, path, ErrNoAnswer)
+		}
 		if err := json.Unmarshal(b, out); err != nil {
 			return fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
 		}
@@ -150,6 +154,26 @@ func answerError(status int, b []byte) error {
 		return &Error{Status: status, ErrorInfo: ErrorInfo{Code: "http_" + strconv.Itoa(status), Message: msg}}
 	}
 	return &Error{Status: status, ErrorInfo: eb.Error}
+}
+
+// ErrNoAnswer is a 2xx answer without a body: a server of an older version
+// that stopped while it held the request.
+var ErrNoAnswer = errors.New("the server ended the request without an answer (stopping?)")
+
+// Unavailable reports whether err says that the server is stopping,
+// restarting or not reachable (an answer cut short, a refused or reset
+// connection, a 502, 503 or 504): a worker reconnects as usual.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == CodeStopping || e.Status == http.StatusBadGateway ||
+			e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	return errors.Is(err, ErrNoAnswer) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Poll long-polls for work. wait is how long the server may hold it.

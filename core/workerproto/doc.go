@@ -1,5 +1,6 @@
 // Package workerproto is the worker protocol: the HTTP(S) conversation
-// between lava-server and lava-worker (DESIGN.md §5), both ends of it.
+// between lava-server and lava-worker (docs/design.md, "Worker protocol"),
+// both ends of it.
 //
 // Server side: Server mounts /worker/v1 (poll, start, logs, end, driver
 // modules, worker binaries) on the server's router and runs the liveness

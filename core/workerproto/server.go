@@ -504,6 +504,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 		ans, busy, err := s.answer(ctx, host, ver, listed, canceling, mismatch, first)
 		if err != nil {
 			if ctx.Err() != nil {
+				stopping(w)
 				return
 			}
 			s.internal(w, r, err)
@@ -525,9 +526,19 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, ans)
 			return
 		case <-ctx.Done():
+			stopping(w)
 			return
 		}
 	}
+}
+
+// stopping ends a held poll whose context ended: the server is stopping (its
+// base context is canceled) or the worker went away, and then nobody reads
+// the answer. Without it net/http would send an empty 200 answer, which the
+// worker cannot decode.
+func stopping(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, CodeStopping, "the server is stopping: poll again", nil)
 }
 
 // answer builds a poll answer from the worker's unfinished jobs. busy says

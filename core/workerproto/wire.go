@@ -46,6 +46,9 @@ const (
 	CodeJobFinished = "job_finished"
 	// CodeBadRequest: the request is malformed (400).
 	CodeBadRequest = "bad_request"
+	// CodeStopping: the server is stopping and ends a held poll (503): a
+	// worker polls again, once the server is back.
+	CodeStopping = "server_stopping"
 )
 
 // Limits of one request.

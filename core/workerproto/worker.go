@@ -231,6 +231,13 @@ func (w *Worker) Run(ctx context.Context) error {
 			if !sleep(ctx, max(w.o.RetryMax, 10*time.Second)) {
 				return nil
 			}
+		case Unavailable(err):
+			// A server that stops or restarts: reconnect, no alarm.
+			w.log.Info("the server is unavailable (stopping or restarting); reconnecting", "err", err, "in", backoff)
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(backoff*2, w.o.RetryMax)
 		default:
 			w.log.Warn("poll failed; retrying", "err", err, "in", backoff)
 			if !sleep(ctx, backoff) {

@@ -10,7 +10,7 @@ import (
 func TestDescribe(t *testing.T) { goldentest.Describe(t, driver(), settings) }
 
 func TestPlans(t *testing.T) {
-	dict, extends := goldentest.DictionaryValues(t, "synthetic/imx8mn-evk-01.jinja2")
+	dict, extends := goldentest.DictionaryValues(t, "imx8mn-evk-01.jinja2")
 	if extends != "imx8mn-evk" {
 		t.Fatalf("imx8mn-evk-01 extends %s", extends)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // dictionary holds the values of LAVA's juno-r2-01 test dictionary that
-// shape its rendered configuration (corpus/rendered/juno-r2-01.*).
+// shape its rendered configuration (testdata/lava/devices/juno-r2-01.jinja2, rendered/juno-r2-01.*).
 func dictionary() sdk.Values {
 	return sdk.Values{
 		"connection_command": "telnet localhost 7160",

@@ -12,7 +12,7 @@ import (
 func TestDescribe(t *testing.T) { goldentest.Describe(t, driver(), settings) }
 
 func spec(t *testing.T) goldentest.UBootSpec {
-	dict, extends := goldentest.DictionaryValues(t, "synthetic/soca9-01.jinja2")
+	dict, extends := goldentest.DictionaryValues(t, "soca9-01.jinja2")
 	if extends != "soca9" {
 		t.Fatalf("soca9-01 extends %s", extends)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func spec(t *testing.T) goldentest.UBootSpec {
-	dict, extends := goldentest.DictionaryValues(t, "synthetic/generic-uboot-01.jinja2")
+	dict, extends := goldentest.DictionaryValues(t, "generic-uboot-01.jinja2")
 	if extends != "base-uboot" {
 		t.Fatalf("generic-uboot-01 extends %s", extends)
 	}

@@ -224,15 +224,15 @@ func writeFile(t *testing.T, dir, name, text string) string {
 }
 
 func corpusJob(t *testing.T, rel string) string {
-	return filepath.Join(testenv.SharedDir(t, "corpus/jobs"), rel)
+	return filepath.Join(testenv.Data(t, "jobs"), rel)
 }
 
 func TestLavacli(t *testing.T) {
 	l := startLab(t)
 	ctx := context.Background()
 	tmp := t.TempDir()
-	valid := corpusJob(t, "doc-examples/qemu-kmsg-events.yaml")
-	invalid := corpusJob(t, "invalid/schema-bad-boot-method.yaml")
+	valid := corpusJob(t, "valid/qemu-tmpfs-smoke.yaml")
+	invalid := corpusJob(t, "invalid/boot-method-unknown.yaml")
 
 	t.Run("system", func(t *testing.T) {
 		l.t = t
@@ -259,10 +259,10 @@ func TestLavacli(t *testing.T) {
 		ids := fmt.Sprint(id1)
 		l.expect(0, []string{"Unable to submit", "Problem with submitted job data", "actions[1].boot.method"}, "jobs", "submit", invalid)
 		l.expect(0, []string{"Unable to submit", "401", "Authentication"}, "-i", "anon", "jobs", "submit", valid)
-		l.expect(0, []string{"Jobs (from 1 to 25):", "* " + ids + ": Submitted,Unknown [admin] (QEMU using kernel messages) - qemu"}, "jobs", "list")
+		l.expect(0, []string{"Jobs (from 1 to 25):", "* " + ids + ": Submitted,Unknown [admin] (qemu tmpfs smoke) - qemu"}, "jobs", "list")
 		l.expect(0, []string{`"id": ` + ids, `"state": "Submitted"`}, "jobs", "list", "--json")
 		l.expect(0, []string{"Jobs (from 1 to 25):"}, "jobs", "list", "--state", "RUNNING")
-		l.expect(0, []string{"id          : " + ids, "description : QEMU using kernel messages", "submitter   : admin",
+		l.expect(0, []string{"id          : " + ids, "description : qemu tmpfs smoke", "submitter   : admin",
 			"device-type : qemu", "device      : None", "state       : Submitted", "Health      : Unknown",
 			"pipeline    : True", "visibility  : Public", "submit time : 20", "start time  : None"}, "jobs", "show", ids)
 		l.expect(1, []string{"Unable to call 'jobs.show'", "404", "Job '999' was not found."}, "jobs", "show", "999")
@@ -275,7 +275,7 @@ func TestLavacli(t *testing.T) {
 		}
 		l.expect(0, nil, "jobs", "validate", valid)
 		l.expect(1, []string{"key: actions[1].boot.method", "msg: unknown action type"}, "jobs", "validate", invalid)
-		l.expect(0, []string{"Jobs (from 1 to 25):", "* " + ids + ": admin (QEMU using kernel messages) - qemu"}, "jobs", "queue")
+		l.expect(0, []string{"Jobs (from 1 to 25):", "* " + ids + ": admin (qemu tmpfs smoke) - qemu"}, "jobs", "queue")
 		// bob may not cancel admin's job.
 		l.expect(0, []string{"Unable to cancel job " + ids, "403", "Permission denied."}, "-i", "bob", "jobs", "cancel", ids)
 		out = l.expect(0, nil, "jobs", "resubmit", ids)
@@ -436,9 +436,9 @@ func TestLavacli(t *testing.T) {
 		tpl := writeFile(t, tmp, "bbb.yaml", "bootm_kernel_addr: '0x82000000'\n")
 		l.expect(0, nil, "device-types", "template", "set", "bbb", tpl)
 		l.expect(0, []string{"bootm_kernel_addr: \"0x82000000\""}, "device-types", "template", "get", "bbb")
-		hc := writeFile(t, tmp, "hc.yaml", mustRead(t, corpusJob(t, "doc-examples/qemu-kmsg-events.yaml")))
+		hc := writeFile(t, tmp, "hc.yaml", mustRead(t, corpusJob(t, "valid/qemu-tmpfs-smoke.yaml")))
 		l.expect(0, nil, "device-types", "health-check", "set", "qemu", hc)
-		l.expect(0, []string{"job_name: QEMU using kernel messages"}, "device-types", "health-check", "get", "qemu")
+		l.expect(0, []string{"job_name: qemu tmpfs smoke"}, "device-types", "health-check", "get", "qemu")
 		l.expect(1, []string{"404", "has no health check"}, "device-types", "health-check", "get", "bbb")
 		l.expect(0, nil, "device-types", "aliases", "add", "bbb", "beaglebone-black")
 		l.expect(0, []string{"Aliases:", "* beaglebone-black"}, "device-types", "aliases", "list", "bbb")

@@ -151,7 +151,7 @@ func TestBrowser(t *testing.T) {
 	if j := l.WaitJob(first, "Finished", 3*time.Minute); j.Health != "Incomplete" && j.Health != "Complete" {
 		t.Fatalf("first job ended %+v", j)
 	}
-	id := l.Submit(testlab.LocalJob("browser live log", ticks))
+	id := l.Submit(liveResultsJob("browser live log"))
 	jobURL := fmt.Sprintf("%s/jobs/%d", l.URL, id)
 
 	ctx, done := browser(t, exe)
@@ -183,6 +183,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/jobs/%d"]`, id))),
 		chromedp.WaitVisible(chromedp.CSS("#log-status.live"))))
 	get(t, ctx, chromedp.Evaluate[bool](observe))
+	sizeAtOpen := get(t, ctx, chromedp.Evaluate[bool](`(function () {
+	  var t = document.getElementById("results");
+	  return !!t && /size/.test(t.textContent);
+	})()`))
 	rendered := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .l").length`))
 
 	// New lines appear without a reload, while the job's test prints them.
@@ -199,6 +203,30 @@ func TestBrowser(t *testing.T) {
 	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .l").length`)); n <= rendered {
 		t.Errorf("the log has %d lines, %d when opened: no new line", n, rendered)
 	}
+	// The result reported before the ticks is in the table while the job
+	// runs, its measurement in full, and "No results yet." is gone.
+	waitJS(t, ctx, "the live result row", `(function () {
+	  var t = document.getElementById("results");
+	  return !!t && /size/.test(t.textContent) && !document.getElementById("results-wrap").hidden;
+	})()`)
+	if m := get(t, ctx, chromedp.Evaluate[string](`window.__noReload`)); m != "same page" {
+		t.Fatalf("the page reloaded (marker %q) before the job ended", m)
+	}
+	t.Logf("the size result was on the page when it opened: %v (false: the script added it from the stream)", sizeAtOpen)
+	live := get(t, ctx, chromedp.Text(chromedp.ID("results")))
+	if !strings.Contains(live, "81245312") || strings.Contains(live, "e+07") || !strings.Contains(live, "bytes") {
+		t.Errorf("live results table: %q", live)
+	}
+	if shown := get(t, ctx, chromedp.Evaluate[bool](`(function () {
+	  var p = document.getElementById("no-results");
+	  return !!p && !p.hidden;
+	})()`)); shown {
+		t.Error(`"No results yet." is shown next to a live result`)
+	}
+	if st := get(t, ctx, chromedp.Evaluate[string](`document.getElementById("log-status").parentElement.textContent`)); strings.Contains(st, "records ·  ·") || strings.HasSuffix(strings.TrimSpace(st), "·") {
+		t.Errorf("record count line %q", st)
+	}
+
 	// The live log at its newest line (the script keeps a reader at the
 	// bottom there).
 	get(t, ctx, chromedp.Evaluate[bool](`window.scrollTo(0, document.body.scrollHeight); true`))
@@ -212,7 +240,7 @@ func TestBrowser(t *testing.T) {
 	  return !!b && b.textContent === "Finished" && !!document.getElementById("results");
 	})()`)
 	cases := get(t, ctx, chromedp.Text(chromedp.ID("results")))
-	for _, want := range []string{"tick", "uname", "speed", "8.5", "MB/s", "broken", "fail", "pass"} {
+	for _, want := range []string{"size", "81245312", "tick", "uname", "speed", "8.5", "MB/s", "broken", "fail", "pass"} {
 		if !strings.Contains(cases, want) {
 			t.Errorf("results table lacks %q: %q", want, cases)
 		}
@@ -292,4 +320,17 @@ func latency(t *testing.T, ctx context.Context, l *testlab.Lab, id int64) {
 	slices.Sort(ds)
 	t.Logf("live log: %d records shown in the browser after (worker timestamp → on the page): median %v, p90 %v, max %v",
 		len(ds), ds[len(ds)/2], ds[len(ds)*9/10], ds[len(ds)-1])
+}
+
+// liveResultsJob is testlab.LocalJob with a result reported before the
+// ticks, so that the page has a result to show while the job still runs.
+func liveResultsJob(name string) string {
+	job := testlab.LocalJob(name, ticks)
+	const loop = "          - for i in"
+	if !strings.Contains(job, loop) {
+		panic("testlab.LocalJob changed: no tick loop")
+	}
+	// Three seconds first: the browser has the page open when the result
+	// comes, and the page script adds it from the stream.
+	return strings.Replace(job, loop, "          - sleep 3\n          - lava-test-case size --result pass --measurement 81245312 --units bytes\n"+loop, 1)
 }

@@ -50,11 +50,63 @@
     if (a && a[1] === "end" && cur !== log) { cur.dataset.open = "false"; cur = log; }
   }
 
+  // A running job's results: the table shows the results records of the
+  // log (the server rendered those of its first page) until the job ends.
+  var liveResults = document.getElementById("results-live");
+  var resultsBody = document.querySelector("#results tbody");
+  var validResult = {pass: true, fail: true, skip: true, unknown: true};
+
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    if (cls) { td.className = cls; }
+    td.textContent = text;
+    tr.appendChild(td);
+    return td;
+  }
+
+  // measurement shows a number as the server does: in full, no exponent.
+  function measurement(v) {
+    if (v === undefined || v === null || v === "") { return ""; }
+    var n = Number(v);
+    if (!isFinite(n)) { return ""; }
+    var s = String(n); // the shortest decimal, as the server's
+    if (/e/.test(s)) { s = n.toLocaleString("en-US", {useGrouping: false, maximumFractionDigits: 20}); }
+    return s;
+  }
+
+  function result(r) {
+    if (!liveResults || !resultsBody || r.l !== "results") { return; }
+    var c;
+    try { c = JSON.parse(r.m); } catch (e) { return; }
+    if (!c || !c.definition || !c["case"] || !validResult[c.result]) { return; }
+    var tr = document.createElement("tr");
+    cell(tr, String(c.definition));
+    var name = cell(tr, String(c["case"]));
+    if (c.set) {
+      var set = document.createElement("span");
+      set.className = "muted"; set.textContent = "(" + c.set + ")";
+      name.appendChild(document.createTextNode(" ")); name.appendChild(set);
+    }
+    cell(tr, c.result, "st-" + c.result);
+    cell(tr, measurement(c.measurement));
+    cell(tr, c.units ? String(c.units) : "");
+    var line = c.starttc || r.i;
+    var td = cell(tr, "", "hide-sm"), a = document.createElement("a");
+    a.href = "?log_start=" + line + "#L" + line; a.textContent = line;
+    td.appendChild(a);
+    resultsBody.appendChild(tr);
+    var wrap = document.getElementById("results-wrap"), none = document.getElementById("no-results");
+    if (wrap) { wrap.hidden = false; }
+    if (none) { none.hidden = true; }
+  }
+
   var es = new EventSource("/jobs/" + job + "/log/stream?from=" + next);
   if (status) { status.textContent = "following live"; status.className = "live"; }
   es.onmessage = function (e) {
     var follow = atBottom();
-    add(JSON.parse(e.data));
+    var r = JSON.parse(e.data);
+    add(r);
+    result(r);
     if (follow) { window.scrollTo(0, document.body.scrollHeight); }
   };
   es.addEventListener("end", function () {

@@ -123,65 +123,62 @@ func Describe(t *testing.T, d sdk.Driver, settingsYAML []byte) sdk.Description {
 	return desc
 }
 
-// Rendered returns the U-Boot command list `list` of a rendered LAVA device
-// configuration in the shared corpus (corpus/rendered/<file>).
-func Rendered(t *testing.T, file, list string) []string {
+// rendered is an expected-data file of testdata/lava/rendered: the boot
+// lists LAVA renders for one of the repository's device dictionaries.
+type rendered struct {
+	Dictionary string              `yaml:"dictionary"`
+	Template   string              `yaml:"template"`
+	UBoot      map[string][]string `yaml:"u-boot"`
+	QEMU       map[string]any      `yaml:"qemu"`
+}
+
+func readRendered(t *testing.T, file string) rendered {
 	t.Helper()
-	dir := testenv.SharedDir(t, "corpus/rendered")
-	text, err := os.ReadFile(filepath.Join(dir, file))
+	text, err := os.ReadFile(testenv.Data(t, filepath.Join("rendered", file)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Actions struct {
-			Boot struct {
-				Methods map[string]any `yaml:"methods"`
-			} `yaml:"boot"`
-		} `yaml:"actions"`
-	}
-	if err := yaml.Unmarshal(text, &doc); err != nil {
+	var r rendered
+	if err := yaml.Unmarshal(text, &r); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	ub, _ := doc.Actions.Boot.Methods["u-boot"].(map[string]any)
-	l, ok := ub[list].(map[string]any)
+	return r
+}
+
+// Rendered returns the U-Boot command list `list` LAVA renders for a device
+// (testdata/lava/rendered/<file>, checked against LAVA 2023.01 itself by
+// TestRenderedAgreeWithLAVA).
+func Rendered(t *testing.T, file, list string) []string {
+	t.Helper()
+	l, ok := readRendered(t, file).UBoot[list]
 	if !ok {
 		t.Fatalf("%s: no u-boot %s list", file, list)
 	}
-	var out []string
-	for _, c := range l["commands"].([]any) {
-		out = append(out, c.(string))
-	}
-	return out
+	return l
 }
 
-// RenderedQEMU returns the qemu boot method's parameters of a rendered configuration.
+// RenderedQEMU returns the qemu boot method's parameters (command, options)
+// LAVA renders for a device (testdata/lava/rendered/<file>).
 func RenderedQEMU(t *testing.T, file string) map[string]any {
 	t.Helper()
-	dir := testenv.SharedDir(t, "corpus/rendered")
-	text, err := os.ReadFile(filepath.Join(dir, file))
-	if err != nil {
-		t.Fatal(err)
+	q := readRendered(t, file).QEMU
+	if q == nil {
+		t.Fatalf("%s: no qemu parameters", file)
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(text, &doc); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	m := doc["actions"].(map[string]any)["boot"].(map[string]any)["methods"].(map[string]any)["qemu"].(map[string]any)
-	return m["parameters"].(map[string]any)
+	return q
 }
 
-// Dictionary reads a corpus device dictionary file's text.
+// Dictionary reads a device dictionary of testdata/lava/devices.
 func Dictionary(t *testing.T, rel string) []byte {
 	t.Helper()
-	dir := testenv.SharedDir(t, "corpus/devices")
-	b, err := os.ReadFile(filepath.Join(dir, rel))
+	b, err := os.ReadFile(testenv.Data(t, filepath.Join("devices", rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// DictionaryValues parses a corpus device dictionary (corpus/devices/<rel>)
+// DictionaryValues parses a device dictionary (testdata/lava/devices/<rel>)
 // as the server does and returns its values and the device type it extends.
 func DictionaryValues(t *testing.T, rel string) (sdk.Values, string) {
 	t.Helper()
