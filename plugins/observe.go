@@ -31,4 +31,3 @@ func (o observed) Plan(ctx context.Context, req sdk.PlanRequest) (sdk.Plan, []by
 	o.obs(o.Describe().Name, time.Since(start), err)
 	return p, diag, err
 }
-

@@ -274,6 +274,7 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 		return nil, err
 	}
 	j := &run{d: d, r: r, p: p, id: fmt.Sprint(r.JobID)}
+	j.sb = j.sandbox()
 	j.worker = d.workerFacts(r.JobID)
 	var out []StagePlan
 	for i := range p.Stages {
@@ -295,7 +296,7 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 		}
 		// The sandbox's verdict too: a plan the worker would refuse is an
 		// error here, so a driver author sees it without a board.
-		if err := j.checkPlan(plan); err != nil {
+		if err := j.sb.Check(plan); err != nil {
 			return out, fmt.Errorf("actions[%d] %s: %w", st.Index, st.Name, err)
 		}
 		out = append(out, StagePlan{

@@ -1,11 +1,9 @@
 package dispatch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/lavalab/lavalab/core/artifacts"
 	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -108,7 +107,7 @@ func prepare(r Request) (*prepared, error) {
 	}
 	desc := r.Driver.Describe()
 	settings := devdict.Merge(map[string]any(sdk.SettingDefaults(desc.Settings)), r.Settings, dict.Values)
-	p := &prepared{Def: def, Dict: dict, Settings: settings, Admin: adminLayers(desc, r.Settings, dict.Values), Device: r.DeviceName}
+	p := &prepared{Def: def, Dict: dict, Settings: settings, Admin: sandbox.AdminLayers(desc, r.Settings, dict.Values), Device: r.DeviceName}
 	if p.Device == "" {
 		p.Device = sdk.Values(settings).String("hostname", "device")
 	}
@@ -146,39 +145,6 @@ func prepare(r Request) (*prepared, error) {
 		p.Stages = append(p.Stages, st)
 	}
 	return p, nil
-}
-
-// adminLayers returns the settings the sandbox takes command lines and
-// consoles from: the device dictionary over the device-type settings, less
-// any device-type value equal to the driver's own default for the key. The
-// scheduler records a job's device-type settings merged over the driver's
-// defaults, so a value equal to the default may be the driver's: a driver
-// could otherwise put a command line in its settings.yaml and have it run.
-func adminLayers(desc sdk.Description, typeSettings, dict map[string]any) map[string]any {
-	defaults := sdk.SettingDefaults(desc.Settings)
-	out := map[string]any{}
-	for k, v := range typeSettings {
-		if d, ok := defaults[k]; ok && reflect.DeepEqual(normalise(d), normalise(v)) {
-			continue
-		}
-		out[k] = v
-	}
-	maps.Copy(out, dict)
-	return out
-}
-
-// normalise gives a value the shape JSON gives it, so a default and the
-// same value that went through the store compare equal.
-func normalise(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	var out any
-	if json.Unmarshal(b, &out) != nil {
-		return v
-	}
-	return out
 }
 
 // stageName is LAVA's name of the top-level action of a job action.

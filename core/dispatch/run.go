@@ -14,6 +14,7 @@ import (
 	"github.com/lavalab/lavalab/core/expect"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/power"
+	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testshell"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
@@ -36,6 +37,8 @@ type run struct {
 	// overlayInImage is set when the overlay went into a deployed image
 	// (ramdisk, NFS root): it survives a reboot.
 	overlayInImage bool
+
+	sb *sandbox.Sandbox // the driver sandbox for this job's device
 
 	con     console.Console
 	eng     *expect.Engine
@@ -68,6 +71,7 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 		return out
 	}
 	j.p = p
+	j.sb = j.sandbox()
 	out.Settings = p.Settings
 	for _, w := range p.Dict.Warnings {
 		j.log.warn("device dictionary: %s", w)
@@ -113,6 +117,11 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 }
 
 var errJobTimeout = errors.New("job timeout")
+
+// sandbox is the job's driver sandbox (sandbox.go).
+func (j *run) sandbox() *sandbox.Sandbox {
+	return &sandbox.Sandbox{Driver: j.r.Driver, Admin: j.p.Admin, Device: j.p.Device, DeviceType: j.p.Def.DeviceType, Tools: j.d.o.Tools}
+}
 
 func deviceName(r Request) string {
 	if r.DeviceName != "" {
@@ -244,7 +253,7 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 		return errorf(errorType(err, sdk.ErrorInfrastructure), "plan: %v", err)
 	}
 	j.log.debug("driver plan for %s: %d step(s) in %.1f ms", st.Name, len(plan.Steps), float64(took.Microseconds())/1000)
-	if err := j.checkPlan(plan); err != nil {
+	if err := j.sb.Check(plan); err != nil {
 		return err
 	}
 	for _, s := range plan.Steps {
@@ -321,22 +330,22 @@ func defaultStepErrorType(st *stage, s sdk.Step) string {
 
 // exec runs one step.
 func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
-	act, err := j.admit(s)
+	act, err := j.sb.Admit(s)
 	if err != nil {
 		return err
 	}
 	switch s.Kind {
 	case sdk.StepPower:
-		return j.power(ctx, s.Power.Op, act.shell, 0)
+		return j.power(ctx, s.Power.Op, act.Shell, 0)
 	case sdk.StepHost:
-		for _, c := range act.shell {
+		for _, c := range act.Shell {
 			if err := j.hostCommand(ctx, c, 0); err != nil {
 				return err
 			}
 		}
 		return nil
 	case sdk.StepFlash, sdk.StepTool:
-		return j.runTool(ctx, act.tool, 0)
+		return j.runTool(ctx, act.Tool, 0)
 	case sdk.StepConnect:
 		return j.connect(ctx, act)
 	case sdk.StepDisconnect:
@@ -411,16 +420,16 @@ func (j *run) hostCommand(ctx context.Context, cmd string, timeout time.Duration
 }
 
 // runTool runs an allowed host tool to its end, its output in the log.
-func (j *run) runTool(ctx context.Context, t *toolRun, timeout time.Duration) error {
+func (j *run) runTool(ctx context.Context, t *sandbox.Tool, timeout time.Duration) error {
 	if timeout <= 0 {
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = time.Until(dl)
 		}
 	}
-	j.log.info("running host tool %s (%s)", t, t.path)
+	j.log.info("running host tool %s (%s)", t, t.Path)
 	start := time.Now()
 	env := append(os.Environ(), "LAVA_JOB_ID="+j.id)
-	err := power.RunArgv(ctx, t.String(), t.path, t.args, timeout, env, func(line string, stderr bool) {
+	err := power.RunArgv(ctx, t.String(), t.Path, t.Args, timeout, env, func(line string, stderr bool) {
 		if stderr {
 			j.log.log(model.LevelDebug, "stderr: %s", line)
 		} else {
@@ -428,23 +437,23 @@ func (j *run) runTool(ctx context.Context, t *toolRun, timeout time.Duration) er
 		}
 	})
 	if err == nil {
-		j.log.debug("host tool %s returned after %.2fs", t.name, time.Since(start).Seconds())
+		j.log.debug("host tool %s returned after %.2fs", t.Name, time.Since(start).Seconds())
 	}
 	return err
 }
 
 // connect opens the console the sandbox resolved (closing the previous
 // one) and starts the expect engine on it.
-func (j *run) connect(ctx context.Context, act hostAction) error {
+func (j *run) connect(ctx context.Context, act sandbox.Action) error {
 	j.disconnect()
 	var con console.Console
 	var err error
-	if t := act.consoleTool; t != nil {
-		j.log.info("connecting to the console: host tool %s (%s)", t, t.path)
-		con, err = console.StartTool(ctx, t.String(), t.path, t.args)
+	if t := act.ConsoleTool; t != nil {
+		j.log.info("connecting to the console: host tool %s (%s)", t, t.Path)
+		con, err = console.StartTool(ctx, t.String(), t.Path, t.Args)
 	} else {
-		j.log.info("connecting to the console: %s", console.Name(*act.console))
-		con, err = console.Open(ctx, *act.console)
+		j.log.info("connecting to the console: %s", console.Name(*act.Console))
+		con, err = console.Open(ctx, *act.Console)
 	}
 	if err != nil {
 		return err
@@ -472,7 +481,7 @@ func (j *run) finalize() error {
 	var err error
 	if j.p != nil {
 		// The admin's command only: never a driver's setting default.
-		cmds := commandList(j.admin(), "power_off_command")
+		cmds := sandbox.CommandList(sdk.Values(j.p.Admin), "power_off_command")
 		to := DefaultPowerOffTimeout
 		if x, ok := j.p.Def.Timeouts.Actions["power-off"]; ok && x > 0 {
 			to = x
@@ -486,13 +495,4 @@ func (j *run) finalize() error {
 	}
 	j.disconnect()
 	return err
-}
-
-// shellJoin quotes argv for sh -c.
-func shellJoin(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = testshell.ShellQuote(a)
-	}
-	return strings.Join(q, " ")
 }

@@ -15,7 +15,7 @@ import (
 // login prompt; root logs in; the user command and the test shell are
 // recorded, not run.
 func TestKitBoot(t *testing.T) {
-	d := sdktest.BuildAndLoad(t, ".")
+	d := sdktest.BuildAndLoad(t, ".").AllowTools(t, "qemu-system-aarch64@qemu")
 	const dir = "/var/lib/lava/dispatcher/tmp/7/deployimages/"
 	job := sdktest.Job{ID: "7", Context: sdk.Values{"arch": "arm64"},
 		Dictionary: sdk.Values{"user_commands": map[string]any{"snapshot": map[string]any{"do": "qemu-snapshot save"}}},

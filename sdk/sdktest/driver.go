@@ -3,6 +3,8 @@ package sdktest
 import (
 	"context"
 	"fmt"
+	"github.com/lavalab/lavalab/core/hosttools"
+	"github.com/lavalab/lavalab/core/sandbox"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -71,6 +73,42 @@ func sharedHost() (*wasm.Host, error) {
 // host and the driver negotiated.
 type Driver struct {
 	m *wasm.Module
+	// tools is the allow list the sandbox check uses (AllowTools).
+	tools []hosttools.Rule
+}
+
+// AllowTools allows host tools for the driver's plans, as a worker's admin
+// does with lava-worker --allow-tool (hosttools.ParseFlag's NAME or
+// NAME@TARGET[,TARGET...]). Nothing is allowed unless a test says so, as on
+// a worker: a plan that needs a tool the test did not allow fails as the
+// worker would refuse it.
+func (d *Driver) AllowTools(t testing.TB, flags ...string) *Driver {
+	t.Helper()
+	for _, f := range flags {
+		r, err := hosttools.ParseFlag(f)
+		if err != nil {
+			t.Fatalf("sdktest: %v", err)
+		}
+		// The kit records tool steps and never runs them: the tool need
+		// not be installed where the test runs.
+		r.Path = r.Name
+		d.tools = append(d.tools, r)
+	}
+	return d
+}
+
+// check is the worker's sandbox check of a plan for req (core/sandbox): a step with a command line of the driver's own, a serial port
+// or address of its own, or a tool not allowed fails here as the worker
+// would refuse it. The admin's layers are the request's settings less the
+// driver's defaults, as a worker has them (core/sandbox).
+func (d *Driver) check(req sdk.PlanRequest, plan sdk.Plan) error {
+	tools, err := hosttools.New(d.tools...)
+	if err != nil {
+		return err
+	}
+	sb := sandbox.Sandbox{Driver: d.m, Admin: sandbox.AdminLayers(d.Describe(), req.Settings, nil),
+		Device: req.Device.Hostname, DeviceType: req.Device.DeviceType, Tools: tools}
+	return sb.Check(plan)
 }
 
 // Load loads a WASM driver (the bytes Build returns, or a .wasm file's).

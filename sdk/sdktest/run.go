@@ -98,6 +98,10 @@ func (d *Driver) Exec(ctx context.Context, con *Console, reqs ...sdk.PlanRequest
 			con.note("plan of the %s action: %v", actionName(req.Action), err)
 			return x.res, fmt.Errorf("plan of the %s action: %w", actionName(req.Action), err)
 		}
+		if err := d.check(req, plan); err != nil {
+			con.note("plan of the %s action refused by the worker's sandbox: %v", actionName(req.Action), err)
+			return x.res, fmt.Errorf("plan of the %s action: a worker would refuse it: %w", actionName(req.Action), err)
+		}
 		if err := x.run(ctx, actionName(req.Action), plan); err != nil {
 			return x.res, err
 		}

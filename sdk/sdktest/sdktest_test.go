@@ -20,7 +20,7 @@ func board(t *testing.T) *Driver {
 	return BuildAndLoad(t, "testdata/board")
 }
 
-var job = Job{Worker: sdk.WorkerFacts{Artifacts: map[string]sdk.Artifact{"kernel": {TFTPPath: "1/kernel/Image", Type: "image"}}}}
+var job = Job{Dictionary: sdk.Values{"connection_command": "telnet localhost 7000", "hard_reset_command": "pdu reset 1"}, Worker: sdk.WorkerFacts{Artifacts: map[string]sdk.Artifact{"kernel": {TFTPPath: "1/kernel/Image", Type: "image"}}}}
 
 // uboot is a scripted U-Boot board with a Linux that logs in root.
 func uboot() *Console {
@@ -254,5 +254,19 @@ func TestPruneCache(t *testing.T) {
 	left, _ := os.ReadDir(dir)
 	if len(left) != 1 || left[0].Name() != "d" {
 		t.Fatalf("left %v, want the newest file only", left)
+	}
+}
+
+// The kit refuses what a worker refuses: a plan needing a console the
+// dictionary does not give fails before any step reaches the board.
+func TestRunSandbox(t *testing.T) {
+	d := BuildAndLoad(t, "testdata/board")
+	con := &Console{}
+	res, err := d.Exec(t.Context(), con, d.Request(Job{Worker: job.Worker}, boot()))
+	if err == nil || !strings.Contains(err.Error(), "a worker would refuse it") || !strings.Contains(err.Error(), "has no console") {
+		t.Fatalf("want the sandbox's refusal, got %v", err)
+	}
+	if len(res.Steps) != 0 || len(con.Received()) != 0 {
+		t.Fatalf("a refused plan ran: %+v", res.Steps)
 	}
 }

@@ -34,7 +34,9 @@ func board() *sdktest.Console {
 // runs a job's deploy, boot and test against the scripted board.
 func TestBoot(t *testing.T) {
 	d := sdktest.BuildAndLoad(t, ".")
-	job := sdktest.Job{ID: "42", Worker: sdk.WorkerFacts{ServerIP: "192.0.2.1", Artifacts: map[string]sdk.Artifact{
+	// The admin's device dictionary gives the console and the power
+	// commands: the plan names them, the worker runs them.
+	job := sdktest.Job{ID: "42", Dictionary: sdk.Values{"connection_command": "telnet localhost 7000", "hard_reset_command": "pdu reset 3"}, Worker: sdk.WorkerFacts{ServerIP: "192.0.2.1", Artifacts: map[string]sdk.Artifact{
 		"kernel":  {TFTPPath: "42/kernel/Image", Type: "image"},
 		"ramdisk": {TFTPPath: "42/ramdisk/rootfs.cpio.gz.uboot", UBootHeader: true},
 		"dtb":     {TFTPPath: "42/dtb/myboard.dtb"},
