@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lavalab/lavalab/core/console"
 	"github.com/lavalab/lavalab/core/hosttools"
 	"io"
 	"log/slog"
@@ -32,6 +33,9 @@ import (
 )
 
 func main() {
+	// Started under nohup (SIGHUP ignored), the console processes would
+	// inherit the ignore and outlive the console's close by seconds.
+	console.RestoreChildSignals()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lavalab/lavalab/core/console"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,9 @@ import (
 )
 
 func main() {
+	// Started under nohup (SIGHUP ignored), the console processes would
+	// inherit the ignore and outlive the console's close by seconds.
+	console.RestoreChildSignals()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal the default action is back: a second SIGTERM
 	// or SIGINT ends the worker at once (the first one's stop is bounded

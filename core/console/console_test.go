@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -406,5 +408,43 @@ func TestSerialOverPty(t *testing.T) {
 	}
 	if err := rd.waitEnd(t); err != io.EOF {
 		t.Fatalf("read after close: %v, want io.EOF", err)
+	}
+}
+
+// A program started with SIGHUP ignored passes the ignore on to its
+// console processes; RestoreChildSignals gives them the default back, so
+// Close ends an interactive shell with SIGHUP rather than with the SIGKILL
+// after killGrace.
+func TestRestoreChildSignals(t *testing.T) {
+	signal.Ignore(syscall.SIGHUP)
+	t.Cleanup(func() { signal.Reset(syscall.SIGHUP) })
+	endedBy := func() syscall.Signal {
+		c, err := Open(context.Background(), sdk.ConnectStep{Shell: "/bin/sh"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := startReader(c)
+		if _, err := c.Write([]byte("echo ready-$((40+2))\n")); err != nil {
+			t.Fatal(err)
+		}
+		rd.waitFor(t, "ready-42", 1)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, werr := c.(Process).Exited()
+		var ee *exec.ExitError
+		if !errors.As(werr, &ee) {
+			t.Fatalf("the shell's exit: %v, want a signal", werr)
+		}
+		return ee.Sys().(syscall.WaitStatus).Signal()
+	}
+	if got := endedBy(); got != syscall.SIGKILL {
+		t.Fatalf("with SIGHUP ignored the shell ended by %v; this test expects SIGKILL (the case it is about)", got)
+	}
+	if !RestoreChildSignals() {
+		t.Fatal("RestoreChildSignals did not see SIGHUP ignored")
+	}
+	if got := endedBy(); got != syscall.SIGHUP {
+		t.Fatalf("after RestoreChildSignals the shell ended by %v, want SIGHUP", got)
 	}
 }
