@@ -14,6 +14,7 @@ import (
 	"github.com/lavalab/lavalab/core/console"
 	"github.com/lavalab/lavalab/core/expect"
 	"github.com/lavalab/lavalab/core/power"
+	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/vlab"
 	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
@@ -101,6 +102,9 @@ func bootPlan(t *testing.T, root string, im vlab.Images, name string) {
 	})
 	out := func(line string, _ bool) { logf("power: %s", line) }
 
+	// The worker's sandbox resolves the connect and power steps to the
+	// dictionary's commands (the plan names them, never carries them).
+	sb := sandbox.Sandbox{Admin: dict, Device: name, DeviceType: "qemu-uboot-arm64"}
 	start := time.Now()
 	var e *expect.Engine
 	var atUBoot, atShell time.Duration
@@ -109,12 +113,20 @@ func bootPlan(t *testing.T, root string, im vlab.Images, name string) {
 		switch st.Kind {
 		case sdk.StepConnect:
 			var con console.Console
-			if con, err = console.Open(ctx, *st.Connect); err == nil {
+			var act sandbox.Action
+			if act, err = sb.Admit(st); err != nil {
+				t.Fatalf("step %s: the sandbox refuses it: %v", st.Name, err)
+			}
+			if con, err = console.Open(ctx, *act.Console); err == nil {
 				t.Cleanup(func() { con.Close() })
 				e = expect.New(con, expect.Options{LineEnding: "\r", Logger: func(l string) { logf("%s", strings.TrimRight(l, "\r")) }})
 			}
 		case sdk.StepPower:
-			err = power.RunAll(ctx, st.Power.Commands, 20*time.Second, nil, out)
+			act, aerr := sb.Admit(st)
+			if aerr != nil {
+				t.Fatalf("step %s: the sandbox refuses it: %v", st.Name, aerr)
+			}
+			err = power.RunAll(ctx, act.Shell, 20*time.Second, nil, out)
 		case sdk.StepInterrupt:
 			err = e.Interrupt(ctx, *st.Interrupt)
 			atUBoot = time.Since(start)
