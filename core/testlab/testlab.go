@@ -78,6 +78,10 @@ type Options struct {
 	NoWorker bool
 	// WorkerArgs are more lava-worker flags.
 	WorkerArgs []string
+	// WorkerHUPIgnored starts lava-worker with SIGHUP ignored, as nohup
+	// and some supervisors start it (the ignore is inherited by its
+	// children unless the worker gives them the default back).
+	WorkerHUPIgnored bool
 }
 
 // Worker and Device name the lab's worker and its `local` device.
@@ -164,7 +168,11 @@ func (l *Lab) process(name string, args []string, stderr io.Writer) {
 	l.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, name, args...)
-	logf := l.logFile(filepath.Base(name) + ".log")
+	base := filepath.Base(name)
+	if base == "sh" && len(args) > 2 {
+		base = filepath.Base(args[2]) // a wrapped command logs under its own name
+	}
+	logf := l.logFile(base + ".log")
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	if stderr != nil {
@@ -212,9 +220,14 @@ func (l *Lab) startServer() {
 // StartWorker starts lava-worker for Worker with the local driver.
 func (l *Lab) StartWorker() {
 	l.t.Helper()
-	l.process(l.o.Bins.Worker, append([]string{"--url", l.URL, "--name", Worker, "--token-file", l.tokenFile,
+	name, args := l.o.Bins.Worker, append([]string{"--url", l.URL, "--name", Worker, "--token-file", l.tokenFile,
 		"--work-dir", filepath.Join(l.Data, "worker"), "--drivers-dir", l.o.Bins.Drivers, "--retry-max", "500ms",
-		"--allow-tool", "sh@local"}, l.o.WorkerArgs...), nil)
+		"--allow-tool", "sh@local"}, l.o.WorkerArgs...)
+	if l.o.WorkerHUPIgnored {
+		// sh sets SIGHUP ignored; exec keeps it so for lava-worker.
+		name, args = "/bin/sh", append([]string{"-c", `trap '' HUP; exec "$0" "$@"`, name}, args...)
+	}
+	l.process(name, args, nil)
 }
 
 func (l *Lab) dumpLogs() {
