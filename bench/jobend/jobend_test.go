@@ -1,8 +1,6 @@
 package jobend
 
 import (
-	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -12,43 +10,10 @@ import (
 
 // job's work: the local shell's boot and a test of one 0.1 s step (about
 // 0.15 s on the worker with the overlay).
-const job = `job_name: short local job
-device_type: local
-visibility: public
-timeouts:
-  job:
-    minutes: 2
-actions:
-- boot:
-    method: minimal
-    timeout:
-      seconds: 60
-- test:
-    timeout:
-      seconds: 60
-    definitions:
-    - repository:
-        metadata:
-          format: Lava-Test Test Definition 1.0
-          name: short
-        run:
-          steps:
-          - sleep 0.1
-          - lava-test-case quick --shell true
-      from: inline
-      name: short
-      path: inline/short.yaml
-`
+var job = testlab.QuickJob("short local job", "sleep 0.1", "lava-test-case quick --shell true")
 
 func BenchmarkSubmitToFinished(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	bins, err := testlab.Build(ctx)
-	cancel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(bins.Dir) })
-	lab := testlab.Start(b, testlab.Options{Bins: bins, WorkerHUPIgnored: true})
+	lab := testlab.Start(b, testlab.Options{Bins: testlab.BuildFor(b), WorkerHUPIgnored: true})
 	// One job first: the driver's compilation and the worker's first poll
 	// are start-up, not this figure.
 	lab.WaitJob(lab.Submit(job), "Finished", 2*time.Minute)

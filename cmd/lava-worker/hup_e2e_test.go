@@ -1,44 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lavalab/lavalab/core/testlab"
 )
-
-// shortJob is a `local` job whose work is a few tenths of a second: the
-// shell's boot and one test case.
-const shortJob = `job_name: short local job
-device_type: local
-visibility: public
-timeouts:
-  job:
-    minutes: 2
-actions:
-- boot:
-    method: minimal
-    timeout:
-      seconds: 60
-- test:
-    timeout:
-      seconds: 60
-    definitions:
-    - repository:
-        metadata:
-          format: Lava-Test Test Definition 1.0
-          name: short
-        run:
-          steps:
-          - lava-test-case quick --shell true
-      from: inline
-      name: short
-      path: inline/short.yaml
-`
 
 // TestJobEndsPromptlyWithSIGHUPIgnored starts lava-worker with SIGHUP
 // ignored (as nohup does). The local shell, an interactive sh that ignores
@@ -50,15 +19,8 @@ func TestJobEndsPromptlyWithSIGHUPIgnored(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real lava-server and lava-worker processes: not in -short")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	bins, err := testlab.Build(ctx)
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(bins.Dir) })
-	lab := testlab.Start(t, testlab.Options{Bins: bins, WorkerHUPIgnored: true})
-	id := lab.Submit(shortJob)
+	lab := testlab.Start(t, testlab.Options{Bins: testlab.BuildFor(t), WorkerHUPIgnored: true})
+	id := lab.Submit(testlab.QuickJob("short local job", "lava-test-case quick --shell true"))
 	if j := lab.WaitJob(id, "Finished", 2*time.Minute); j.Health != "Complete" {
 		t.Fatalf("job %d: %s (%s)", id, j.Health, j.FailureComment)
 	}

@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 
 	"github.com/lavalab/lavalab/core/workerproto"
 	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/plugins/native"
 	"github.com/lavalab/lavalab/plugins/registry"
 )
 
@@ -53,7 +50,7 @@ func (n *nativeList) check() error {
 		return err
 	}
 	for _, s := range specs {
-		got, err := fileSHA256(s.Path)
+		got, err := native.FileSHA256(s.Path)
 		switch {
 		case err != nil:
 			n.log.Error("native driver: binary not readable", "path", s.Path, "err", err)
@@ -133,19 +130,6 @@ func driverLabel(job workerproto.StartJob) string {
 		name = fmt.Sprintf("driver %s %s", job.Driver.Name, job.Driver.Version)
 	}
 	return fmt.Sprintf("%s (sha256 %s) for device type %s", name, job.DriverSHA256, job.DeviceType)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // logLines writes a native driver process's stderr to the worker's log,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/workerproto"
 	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/plugins/native"
 )
 
 // buildNativePlugin builds the native test driver
@@ -24,7 +25,7 @@ func buildNativePlugin(t testing.TB, dir string) (string, string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build the native test plugin: %v\n%s", err, out)
 	}
-	sha, err := fileSHA256(path)
+	sha, err := native.FileSHA256(path)
 	if err != nil {
 		t.Fatal(err)
 	}

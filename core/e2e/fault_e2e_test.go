@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -61,7 +59,7 @@ type faultLab struct {
 	port    int    // the server's (kept across restarts)
 	work    string // the worker's --work-dir
 	tmpfs   bool   // work is a small tmpfs (root only)
-	proxy   *faultProxy
+	proxy   *testenv.DropProxy
 	procs   *faultProcs
 	workLog *os.File
 }
@@ -133,7 +131,7 @@ func newFaultLab(t *testing.T) *faultLab {
 	})
 
 	f.startServer()
-	f.proxy = newFaultProxy(t, fmt.Sprintf("127.0.0.1:%d", f.port))
+	f.proxy = testenv.NewDropProxy(t, fmt.Sprintf("127.0.0.1:%d", f.port))
 	f.startWorker()
 	return f
 }
@@ -190,7 +188,7 @@ func (f *faultLab) startServer() {
 // dir (a restart resumes what the previous one left).
 func (f *faultLab) startWorker() {
 	t := f.t
-	args := append([]string{"--url", f.proxy.url(), "--name", "w1", "--token-file", filepath.Join(f.data, "w1.token"),
+	args := append([]string{"--url", f.proxy.URL(), "--name", "w1", "--token-file", filepath.Join(f.data, "w1.token"),
 		"--work-dir", f.work, "--drivers-dir", filepath.Join(f.data, "drivers"),
 		"--poll-wait", "2s", "--retry-max", "300ms", "--log-interval", "50ms",
 		"--shutdown-grace", faultShutdownGrace.String()}, faultWorkerArgs...)
@@ -418,9 +416,9 @@ func TestFaults(t *testing.T) {
 		const n = 6000
 		id := f.submit(localJob("network cut", n, 1000, "0.5", 300))
 		f.waitRecords(id, 1000)
-		f.proxy.setDown(true)
+		f.proxy.SetDown(true)
 		time.Sleep(5 * time.Second)
-		f.proxy.setDown(false)
+		f.proxy.SetDown(false)
 		j := f.waitFinished(id)
 		if j.Health != "Complete" {
 			t.Errorf("job %d: %s %q, want Complete", id, j.Health, j.FailureComment)
@@ -531,63 +529,5 @@ func fillDisk(t *testing.T, path string) {
 				break
 			}
 		}
-	}
-}
-
-// faultProxy forwards TCP to target; while down it cuts every connection
-// and refuses new ones (a network cut between worker and server).
-type faultProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func newFaultProxy(t *testing.T, target string) *faultProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &faultProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go p.serve()
-	return p
-}
-
-func (p *faultProxy) url() string { return "http://" + p.ln.Addr().String() }
-
-func (p *faultProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[s] = true, true
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(s, c); s.Close() }()
-		go func() { _, _ = io.Copy(c, s); c.Close() }()
-	}
-}
-
-func (p *faultProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
 	}
 }

@@ -65,6 +65,20 @@ func Build(ctx context.Context) (Bins, error) {
 	return b, nil
 }
 
+// BuildFor is Build for one test or benchmark: it fails tb on an error
+// (within 10 minutes) and removes the binaries at tb's cleanup.
+func BuildFor(tb testing.TB) Bins {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b, err := Build(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(b.Dir) })
+	return b
+}
+
 // Options say what lab to start.
 type Options struct {
 	Bins Bins
@@ -316,6 +330,40 @@ func (l *Lab) WaitJob(id int64, state string, within time.Duration) JobState {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// QuickJob is a `local` job of a minimal boot and an inline test that runs
+// steps (shell lines): a job whose work takes as long as its steps do.
+func QuickJob(name string, steps ...string) string {
+	var run strings.Builder
+	for _, st := range steps {
+		run.WriteString("          - " + st + "\n")
+	}
+	return fmt.Sprintf(`job_name: %s
+device_type: local
+visibility: public
+timeouts:
+  job:
+    minutes: 2
+actions:
+- boot:
+    method: minimal
+    timeout:
+      seconds: 60
+- test:
+    timeout:
+      seconds: 60
+    definitions:
+    - repository:
+        metadata:
+          format: Lava-Test Test Definition 1.0
+          name: quick
+        run:
+          steps:
+%s      from: inline
+      name: quick
+      path: inline/quick.yaml
+`, name, run.String())
 }
 
 // LocalJob is a `local` job whose inline test prints a line a second for

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
@@ -329,64 +330,6 @@ func TestServerKilledMidJob(t *testing.T) {
 	e.checkLog(id, lines)
 }
 
-// dropProxy forwards TCP to target; while down it cuts every connection
-// and refuses new ones.
-type dropProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func newDropProxy(t *testing.T, target string) *dropProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &dropProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go p.serve()
-	return p
-}
-
-func (p *dropProxy) url() string { return "http://" + p.ln.Addr().String() }
-
-func (p *dropProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[s] = true, true
-		p.mu.Unlock()
-		go func() { io.Copy(s, c); s.Close() }()
-		go func() { io.Copy(c, s); c.Close() }()
-	}
-}
-
-func (p *dropProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
 // TestNetworkOutage: the worker is cut off from the server (a proxy drops
 // every connection) for LAVA_TEST_OUTAGE (default 5 s; the figure
 // is 30 s): the job ends Complete with every record exactly once.
@@ -400,14 +343,14 @@ func TestNetworkOutage(t *testing.T) {
 	// The worker must not be declared silent during the outage.
 	build(t)
 	e := newE2E(t, bins.serverA, "--worker-silent", (outage + 20*time.Second).String())
-	p := newDropProxy(t, e.url[len("http://"):])
+	p := testenv.NewDropProxy(t, e.url[len("http://"):])
 	const lines = 2000
-	e.worker(bins.workerA, p.url(), t.TempDir(), synthEnv(lines, outage/1000))
+	e.worker(bins.workerA, p.URL(), t.TempDir(), synthEnv(lines, outage/1000))
 	id := e.submit()
 	e.waitFor("some records", 20*time.Second, func() bool { return e.logCount(id) > 100 })
-	p.setDown(true)
+	p.SetDown(true)
 	time.Sleep(outage)
-	p.setDown(false)
+	p.SetDown(false)
 	e.waitFor("the job to finish", 30*time.Second, func() bool { return e.job(id).State == "Finished" })
 	if j := e.job(id); j.Health != "Complete" {
 		t.Fatalf("job %+v, want Complete", j)

@@ -175,7 +175,7 @@ func (d *Driver) conn() (*sdkplugin.Client, *goplugin.Client, error) {
 		fault := plugins.FaultStart
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
 			fault = plugins.FaultChecksum
-			if got, herr := fileSHA256(d.path); herr == nil {
+			if got, herr := FileSHA256(d.path); herr == nil {
 				err = fmt.Errorf("%w: the binary's SHA-256 is %s, the pin is %s", err, got, d.sha)
 			}
 		}
@@ -255,7 +255,9 @@ func (d *Driver) kill(client *goplugin.Client) {
 	}
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 returns the hex SHA-256 of a file: how a native driver's pin
+// is checked.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
