@@ -423,17 +423,29 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	c, ok := h.pre[sha]
 	delete(h.pre, sha)
 	h.mu.Unlock()
-	if !ok {
-		var err error
-		if c, err = h.compile(ctx, m.label, sha, wasm); err != nil {
-			return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
-		}
-	}
-	m.compiled = &c
 	if h.opts.Release && h.opts.Source == nil {
 		m.wasm = wasm
 	}
 	resp, cached := h.cachedDescription(sha)
+	switch {
+	case cached && h.opts.Release:
+		// Described before and released after use: no code is needed
+		// until a call (which compiles it, from the compilation cache).
+		// Compiling it here only to drop it would hold tens of MB per
+		// driver after a warm start, which a cold start (describe, then
+		// release) does not.
+		if ok {
+			_ = c.code.Close(ctx)
+		}
+	case ok:
+		m.compiled = &c
+	default:
+		var err error
+		if c, err = h.compile(ctx, m.label, sha, wasm); err != nil {
+			return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
+		}
+		m.compiled = &c
+	}
 	if !cached {
 		var stderr []byte
 		var err error
@@ -485,6 +497,11 @@ func (h *Host) Precompile(ctx context.Context, modules [][]byte) {
 		h.mu.Unlock()
 		if done || seen[sha] {
 			continue
+		}
+		if h.opts.Release {
+			if _, cached := h.cachedDescription(sha); cached {
+				continue // Load needs no code for it (see Load)
+			}
 		}
 		seen[sha] = true
 		wg.Go(func() {

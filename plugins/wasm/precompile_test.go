@@ -127,3 +127,45 @@ func TestReleaseWithSource(t *testing.T) {
 		t.Fatalf("fetched %d times, want 1", fetched)
 	}
 }
+
+// With Release, a module whose description is in the cache directory is
+// neither compiled at Load nor by Precompile (a warm start held tens of MB
+// of compiled code per driver that a cold start had released), and its
+// first call compiles it.
+func TestReleaseWarmStartCompilesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good := testbuild.Read(t, "plugins/wasm/testdata/good", testbuild.WASM, "")
+	for _, start := range []string{"cold", "warm"} {
+		h, err := NewHost(ctx, Options{Release: true, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Precompile(ctx, [][]byte{good})
+		h.mu.Lock()
+		pre := len(h.pre)
+		h.mu.Unlock()
+		if want := map[string]int{"cold": 1, "warm": 0}[start]; pre != want {
+			t.Fatalf("%s start: %d modules precompiled, want %d", start, pre, want)
+		}
+		m, err := h.Load(ctx, "good", good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.cmu.Lock()
+		kept := m.compiled != nil
+		m.cmu.Unlock()
+		if kept {
+			t.Fatalf("%s start: compiled code kept after Load", start)
+		}
+		if m.Describe().Name != "testdrv" {
+			t.Fatalf("%s start: description %+v", start, m.Describe())
+		}
+		req := sdk.PlanRequest{JobID: "1", Action: sdk.Action{Kind: sdk.ActionBoot, Method: "u-boot"},
+			Settings: sdk.Values{"console_device": "ttyAMA0"}, Device: sdk.DeviceFacts{Hostname: "b", DeviceType: "qemu-test"}}
+		if _, _, err := m.Plan(ctx, req); err != nil {
+			t.Fatalf("%s start: plan: %v", start, err)
+		}
+		h.Close(ctx)
+	}
+}
