@@ -114,6 +114,11 @@ func run(c config) error {
 			return err
 		}
 	}
+	// A worker of another version is refused every job: fail now, not
+	// after the run's deadline.
+	if err := sameVersion(c.serverBin, c.workerBin); err != nil {
+		return err
+	}
 	backend := "sqlite"
 	if c.db != "" {
 		backend = "postgres"
@@ -142,6 +147,30 @@ func run(c config) error {
 			r.cpu, r.workerCPU, r.dbCPU, mb(r.idleRSS), mb(r.peakRSS), mb(r.peakRSS-r.idleRSS)/float64(n), r.wall.Round(100*time.Millisecond), ok)
 	}
 	fmt.Printf("%s ceiling: %d jobs (largest N run with p99 ≤ 1 s and every record stored; load %s)\n", backend, ceiling, loadavg())
+	return nil
+}
+
+// sameVersion compares the versions the two binaries print
+// (`lava-server version`, `worker --version`).
+func sameVersion(server, worker string) error {
+	version := func(bin, arg string) (string, error) {
+		out, err := exec.Command(bin, arg).Output()
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", bin, arg, err)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	sv, err := version(server, "version")
+	if err != nil {
+		return err
+	}
+	wv, err := version(worker, "--version")
+	if err != nil {
+		return err
+	}
+	if sv != wv {
+		return fmt.Errorf("lava-server %s is version %q and the worker %s version %q: the server would refuse every job; give binaries of one build (or neither, to build them)", server, sv, worker, wv)
+	}
 	return nil
 }
 
@@ -293,6 +322,11 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 		if time.Now().After(deadline) {
 			fmt.Printf("  %d jobs: only %d of %d finished by the deadline\n", n, done, n)
 			break
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "server.log")); strings.Contains(string(b), "worker version mismatch") {
+			fcancel()
+			fwg.Wait()
+			return res, errors.New("the server refuses the worker: version mismatch (see server.log); give -server-bin and -worker-bin of one build, or neither")
 		}
 		time.Sleep(time.Second)
 	}
