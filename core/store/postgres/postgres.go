@@ -23,6 +23,12 @@ import (
 // DefaultMaxConns is the pool size unless the DSN sets pool_max_conns.
 const DefaultMaxConns = 16
 
+// DefaultMaxConnIdleTime is how long an idle pooled connection is kept
+// unless the DSN sets pool_max_conn_idle_time: an idle server gives its
+// connections back to the database (pgx's default, 30 minutes, kept all 16
+// open at idle).
+const DefaultMaxConnIdleTime = time.Minute
+
 // Store is the PostgreSQL store.
 type Store struct {
 	*sqlstore.DB
@@ -70,6 +76,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if !strings.Contains(dsn, "pool_max_conn_idle_time") {
+		cfg.MaxConnIdleTime = DefaultMaxConnIdleTime
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

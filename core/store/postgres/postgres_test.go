@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,4 +187,38 @@ func TestMigrationsRecorded(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// An idle server gives its pooled connections back after a minute (pgx
+// alone keeps them 30 minutes: 16 idle connections per idle server); a DSN
+// may say otherwise.
+func TestIdlePoolBounded(t *testing.T) {
+	dsn := freshSchema(t)
+	for _, tc := range []struct {
+		dsn  string
+		want time.Duration
+	}{
+		{dsn, DefaultMaxConnIdleTime},
+		{dsn + sep(dsn) + "pool_max_conn_idle_time=5s", 5 * time.Second},
+	} {
+		s, err := Open(context.Background(), tc.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.pool.Config().MaxConnIdleTime
+		s.Close()
+		if got != tc.want {
+			t.Errorf("%s: idle time %s, want %s", tc.dsn, got, tc.want)
+		}
+	}
+}
+
+func sep(dsn string) string {
+	if strings.Contains(dsn, "?") {
+		return "&"
+	}
+	if strings.Contains(dsn, "://") {
+		return "?"
+	}
+	return " "
 }
