@@ -1,0 +1,136 @@
+package sqlstore
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/model"
+)
+
+// fillMetadata sets a job's metadata from its definition when the caller
+// gave none. A definition that is not YAML has none (the store does not
+// validate definitions; submission does).
+func fillMetadata(j *model.Job) {
+	if j.Metadata != nil {
+		return
+	}
+	j.Metadata, _ = job.MetadataOf([]byte(j.Definition))
+}
+
+// metadataRows appends the job's metadata, sorted by name, as rows.
+func metadataRows(j *model.Job, ids *[]int64, names, values *[]string) {
+	for _, k := range slices.Sorted(maps.Keys(j.Metadata)) {
+		*ids, *names, *values = append(*ids, j.ID), append(*names, k), append(*values, j.Metadata[k])
+	}
+}
+
+// insertMetadata stores rows of job_metadata in one statement.
+func (s *DB) insertMetadata(ctx context.Context, t *tx, ids []int64, names, values []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var qa args
+	_, err := t.ExecContext(ctx, `INSERT INTO job_metadata (job_id, name, value) SELECT c1, c2, c3 FROM `+
+		s.d.rowsTable(&qa, int64Col(ids), textCol(names), textCol(values))+` WHERE true ON CONFLICT DO NOTHING`, qa...) // WHERE: SQLite's upsert after a SELECT
+	return err
+}
+
+// fillJobMetadata reads the metadata of the jobs (by index in jobs).
+func fillJobMetadata(ctx context.Context, q querier, jobs []model.Job, idx map[int64]int, ids []any) error {
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		var a args
+		rows, err := q.QueryContext(ctx, `SELECT job_id, name, value FROM job_metadata WHERE job_id IN (`+a.list(chunk...)+`)`, a...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var k, v string
+			if err := rows.Scan(&id, &k, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			if i, ok := idx[id]; ok {
+				if jobs[i].Metadata == nil {
+					jobs[i].Metadata = map[string]string{}
+				}
+				jobs[i].Metadata[k] = v
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metadataFilter returns the SQL conditions on jobs j for a list's
+// metadata filter: every name has the value.
+func metadataFilter(f map[string]string, a *args) []string {
+	var conds []string
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		conds = append(conds, "EXISTS (SELECT 1 FROM job_metadata m WHERE m.job_id = j.id AND m.name = "+a.add(k)+
+			" AND m.value = "+a.add(f[k])+")")
+	}
+	return conds
+}
+
+// BackfillMetadata fills the metadata of the jobs stored before migration
+// 0010 (listed in job_metadata_backfill) from their definitions, a batch
+// per transaction, and returns how many jobs it read. Several servers may
+// run it at once (PostgreSQL): rows already there are kept.
+func (s *DB) BackfillMetadata(ctx context.Context) (int, error) {
+	done := 0
+	for {
+		var n int
+		err := s.inTx(ctx, func(t *tx) error {
+			rows, err := t.QueryContext(ctx, `SELECT b.job_id, COALESCE(j.definition, '') FROM job_metadata_backfill b
+LEFT JOIN jobs j ON j.id = b.job_id ORDER BY b.job_id LIMIT 200`)
+			if err != nil {
+				return err
+			}
+			var jobs []model.Job
+			for rows.Next() {
+				var j model.Job
+				if err := rows.Scan(&j.ID, &j.Definition); err != nil {
+					rows.Close()
+					return err
+				}
+				jobs = append(jobs, j)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			n = len(jobs)
+			if n == 0 {
+				return nil
+			}
+			var ids []int64
+			var names, values []string
+			del := make([]any, n)
+			for i := range jobs {
+				fillMetadata(&jobs[i])
+				metadataRows(&jobs[i], &ids, &names, &values)
+				del[i] = jobs[i].ID
+			}
+			if err := s.insertMetadata(ctx, t, ids, names, values); err != nil {
+				return err
+			}
+			var a args
+			_, err = t.ExecContext(ctx, `DELETE FROM job_metadata_backfill WHERE job_id IN (`+a.list(del...)+`)`, a...)
+			return err
+		})
+		if err != nil {
+			return done, s.wrap(err, "filling the metadata of jobs stored before it was kept")
+		}
+		done += n
+		if n == 0 {
+			return done, nil
+		}
+	}
+}
