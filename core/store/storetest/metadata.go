@@ -30,7 +30,9 @@ func testJobMetadata(t *testing.T, st store.Store) {
 	def := func(name, version string) string {
 		return "job_name: " + name + "\nmetadata:\n  kernel.version: \"" + version + "\"\n  build: 42\n"
 	}
-	md := func(version string) map[string]string { return map[string]string{"kernel.version": version, "build": "42"} }
+	md := func(version string) map[string]string {
+		return map[string]string{"kernel.version": version, "build": "42"}
+	}
 
 	one := submit(t, st, model.Job{Description: "one", Definition: def("one", "6.1"), Submitter: "alice"})
 	wantMetadata(t, st, one.ID, md("6.1"))
