@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -250,6 +251,8 @@ func jobsOf(def *job.Definition, submitter string) []model.Job {
 		ViewingGroups: slices.Clone(def.Visibility.Groups),
 		Submitter:     submitter,
 		QueueTimeout:  def.Timeouts.Queue,
+		// The store would parse the definition again for it.
+		Metadata: def.FlatMetadata(),
 	}
 	if !def.IsMultinode() {
 		j := base
@@ -261,6 +264,7 @@ func jobsOf(def *job.Definition, submitter string) []model.Job {
 	var out []model.Job
 	for _, s := range def.Split() {
 		j := base
+		j.Metadata = maps.Clone(base.Metadata)
 		j.Definition = string(s.Text)
 		j.RequestedDeviceType = s.DeviceType
 		j.Tags = slices.Clone(s.Tags)

@@ -36,7 +36,30 @@ func MetadataOf(text []byte) (map[string]string, error) {
 			md = resolve(p.v)
 		}
 	}
-	if md == nil || md.Kind != yaml.MappingNode {
+	return flatMetadata(md)
+}
+
+// FlatMetadata is MetadataOf for a parsed definition (no second parse): a
+// valid definition's metadata, never nil (empty when it has none).
+func (d *Definition) FlatMetadata() map[string]string {
+	var md *yaml.Node
+	if d != nil {
+		md = get(pairs(d.root), "metadata")
+	}
+	m, err := flatMetadata(md)
+	if err != nil || m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// flatMetadata flattens the metadata mapping md (nil: none).
+func flatMetadata(md *yaml.Node) (map[string]string, error) {
+	if md == nil {
+		return nil, nil
+	}
+	md = resolve(md)
+	if md.Kind != yaml.MappingNode {
 		return nil, nil
 	}
 	out := map[string]string{}

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -39,6 +40,28 @@ func TestMetadataOf(t *testing.T) {
 			if !maps.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
+			// From a parsed definition: the same, never nil.
+			if d, _ := Parse([]byte(tc.text)); d != nil {
+				if fm := d.FlatMetadata(); fm == nil || !maps.Equal(fm, tc.want) {
+					t.Errorf("FlatMetadata = %v, want %v", fm, tc.want)
+				}
+			}
 		})
+	}
+}
+
+func TestMetadataValidation(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("metadata:\n")
+	for i := range maxMetadataEntries + 1 {
+		fmt.Fprintf(&b, "  k%d: v\n", i)
+	}
+	_, rep := Parse([]byte(b.String()))
+	found := false
+	for _, is := range rep.Errors {
+		found = found || (is.Path == "metadata" && strings.Contains(is.Message, "at most 1000"))
+	}
+	if !found {
+		t.Errorf("metadata with %d entries: errors %v, want one at metadata", maxMetadataEntries+1, rep.Errors)
 	}
 }

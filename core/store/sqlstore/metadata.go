@@ -4,16 +4,17 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 )
 
 // fillMetadata sets a job's metadata from its definition when the caller
-// gave none. A definition that is not YAML has none (the store does not
+// gave none (nil; the API gives it from the definition it parsed). A definition that is not YAML has none (the store does not
 // validate definitions; submission does).
 func fillMetadata(j *model.Job) {
-	if j.Metadata != nil {
+	if j.Metadata != nil || !strings.Contains(j.Definition, "metadata") {
 		return
 	}
 	j.Metadata, _ = job.MetadataOf([]byte(j.Definition))
