@@ -27,15 +27,28 @@ func metadataRows(j *model.Job, ids *[]int64, names, values *[]string) {
 	}
 }
 
-// insertMetadata stores rows of job_metadata in one statement.
+// metadataChunk bounds the rows of one INSERT where each value is a
+// parameter (SQLite's VALUES list; its limit is 32,766 parameters).
+const metadataChunk = 5000
+
+// insertMetadata stores rows of job_metadata: one statement on PostgreSQL
+// (arrays), a few on SQLite.
 func (s *DB) insertMetadata(ctx context.Context, t *tx, ids []int64, names, values []string) error {
-	if len(ids) == 0 {
-		return nil
+	step := len(ids)
+	if !s.d.ArrayParams {
+		step = metadataChunk
 	}
-	var qa args
-	_, err := t.ExecContext(ctx, `INSERT INTO job_metadata (job_id, name, value) SELECT c1, c2, c3 FROM `+
-		s.d.rowsTable(&qa, int64Col(ids), textCol(names), textCol(values))+` WHERE true ON CONFLICT DO NOTHING`, qa...) // WHERE: SQLite's upsert after a SELECT
-	return err
+	for start := 0; start < len(ids); start += step {
+		end := min(start+step, len(ids))
+		var qa args
+		// WHERE true: SQLite's upsert after a SELECT needs it.
+		if _, err := t.ExecContext(ctx, `INSERT INTO job_metadata (job_id, name, value) SELECT c1, c2, c3 FROM `+
+			s.d.rowsTable(&qa, int64Col(ids[start:end]), textCol(names[start:end]), textCol(values[start:end]))+
+			` WHERE true ON CONFLICT DO NOTHING`, qa...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fillJobMetadata reads the metadata of the jobs (by index in jobs).
