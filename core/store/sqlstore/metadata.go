@@ -87,7 +87,9 @@ func fillJobMetadata(ctx context.Context, q querier, jobs []model.Job, idx map[i
 func metadataFilter(f map[string]string, a *args) []string {
 	var conds []string
 	for _, k := range slices.Sorted(maps.Keys(f)) {
-		conds = append(conds, "EXISTS (SELECT 1 FROM job_metadata m WHERE m.job_id = j.id AND m.name = "+a.add(k)+
+		// IN, not a correlated EXISTS: both backends read the matching
+		// ids from job_metadata_filter instead of probing every job.
+		conds = append(conds, "j.id IN (SELECT m.job_id FROM job_metadata m WHERE m.name = "+a.add(k)+
 			" AND m.value = "+a.add(f[k])+")")
 	}
 	return conds
