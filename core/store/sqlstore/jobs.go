@@ -465,7 +465,11 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 	if f.HealthCheck != nil {
 		where = append(where, "j.health_check = "+a.add(*f.HealthCheck))
 	}
-	where = append(where, metadataFilter(f.Metadata, &a)...)
+	if c, err := s.metadataFilter(ctx, f.Metadata, &a); err != nil {
+		return nil, 0, err
+	} else if c != "" {
+		where = append(where, c)
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

@@ -82,17 +82,40 @@ func fillJobMetadata(ctx context.Context, q querier, jobs []model.Job, idx map[i
 	return nil
 }
 
-// metadataFilter returns the SQL conditions on jobs j for a list's
-// metadata filter: every name has the value.
-func metadataFilter(f map[string]string, a *args) []string {
-	var conds []string
-	for _, k := range slices.Sorted(maps.Keys(f)) {
-		// IN, not a correlated EXISTS: both backends read the matching
-		// ids from job_metadata_filter instead of probing every job.
-		conds = append(conds, "j.id IN (SELECT m.job_id FROM job_metadata m WHERE m.name = "+a.add(k)+
-			" AND m.value = "+a.add(f[k])+")")
+// metadataProbe bounds the rows counted per name when choosing which
+// metadata filter drives a list.
+const metadataProbe = 2000
+
+// metadataFilter returns the SQL condition on jobs j for a list's metadata
+// filter (every name has its value; "" for none). The ids come from the
+// filter index for the name matching the fewest jobs (counted up to
+// metadataProbe each when there are several), and each other name is
+// checked on those ids only by primary key: a name that matches every job
+// costs no more than a selective one.
+func (s *DB) metadataFilter(ctx context.Context, f map[string]string, a *args) (string, error) {
+	if len(f) == 0 {
+		return "", nil
 	}
-	return conds
+	names := slices.Sorted(maps.Keys(f))
+	if len(names) > 1 {
+		counts := make(map[string]int, len(names))
+		for _, k := range names {
+			var n int
+			if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM job_metadata WHERE name = $1 AND value = $2 LIMIT $3) c`,
+				k, f[k], metadataProbe).Scan(&n); err != nil {
+				return "", s.wrap(err, "counting the jobs of metadata %q", k)
+			}
+			counts[k] = n
+		}
+		slices.SortStableFunc(names, func(x, y string) int { return counts[x] - counts[y] })
+	}
+	var b strings.Builder
+	b.WriteString("j.id IN (SELECT m0.job_id FROM job_metadata m0 WHERE m0.name = " + a.add(names[0]) + " AND m0.value = " + a.add(f[names[0]]))
+	for _, k := range names[1:] {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM job_metadata m WHERE m.job_id = m0.job_id AND m.name = " + a.add(k) + " AND m.value = " + a.add(f[k]) + ")")
+	}
+	b.WriteString(")")
+	return b.String(), nil
 }
 
 // BackfillMetadata fills the metadata of the jobs stored before migration
