@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -249,6 +251,8 @@ func jobsOf(def *job.Definition, submitter string) []model.Job {
 		ViewingGroups: slices.Clone(def.Visibility.Groups),
 		Submitter:     submitter,
 		QueueTimeout:  def.Timeouts.Queue,
+		// The store would parse the definition again for it.
+		Metadata: def.FlatMetadata(),
 	}
 	if !def.IsMultinode() {
 		j := base
@@ -260,6 +264,7 @@ func jobsOf(def *job.Definition, submitter string) []model.Job {
 	var out []model.Job
 	for _, s := range def.Split() {
 		j := base
+		j.Metadata = maps.Clone(base.Metadata)
 		j.Definition = string(s.Text)
 		j.RequestedDeviceType = s.DeviceType
 		j.Tags = slices.Clone(s.Tags)
@@ -410,6 +415,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	if f.Offset, ok = intParam(w, r, "offset", 0, 0, 1<<31-1); !ok {
 		return
 	}
+	if f.Metadata, ok = metadataParams(w, q); !ok {
+		return
+	}
 	jobs, total, err := a.st.ListJobs(r.Context(), viewer(r.Context()), f)
 	if err != nil {
 		a.storeError(w, r, err, "jobs")
@@ -422,6 +430,39 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		page.Results = append(page.Results, v)
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// maxMetadataFilters bounds the metadata.NAME parameters of a job list.
+const maxMetadataFilters = 20
+
+// metadataParams reads the job list's metadata filter: each parameter
+// metadata.NAME=VALUE keeps the jobs whose metadata has NAME with exactly
+// VALUE; false means an error was written.
+func metadataParams(w http.ResponseWriter, q url.Values) (map[string]string, bool) {
+	var f map[string]string
+	for p, vs := range q {
+		name, ok := strings.CutPrefix(p, "metadata.")
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "":
+			paramError(w, p, "no metadata name after \"metadata.\" (metadata.NAME=VALUE)")
+			return nil, false
+		case len(vs) > 1:
+			paramError(w, p, fmt.Sprintf("given %d times; a metadata name takes one value", len(vs)))
+			return nil, false
+		}
+		if f == nil {
+			f = map[string]string{}
+		}
+		f[name] = vs[0]
+	}
+	if len(f) > maxMetadataFilters {
+		paramError(w, "metadata", fmt.Sprintf("%d metadata filters, at most %d", len(f), maxMetadataFilters))
+		return nil, false
+	}
+	return f, true
 }
 
 // visibleJob loads the job of the {id} path parameter if the caller may

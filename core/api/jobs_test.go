@@ -196,10 +196,15 @@ func mustJSON(s string) string {
 func TestListJobs(t *testing.T) {
 	e := newEnv(t)
 	id1 := e.submit(e.bob, qemuJob)
-	id2 := e.submit(e.carol, jobWith("job_name: api test qemu", "job_name: Second ONE"))
+	id2 := e.submit(e.carol, strings.Replace(jobWith("job_name: api test qemu", "job_name: Second ONE"),
+		"visibility: public\n", "visibility: public\nmetadata:\n  kernel.version: '6.1'\n  build: 42\n", 1))
 	ctx := context.Background()
 	_, err := e.st.CancelJob(ctx, id1)
 	must(t, err)
+	tooMany := ""
+	for i := range maxMetadataFilters + 1 {
+		tooMany += fmt.Sprintf("&metadata.k%d=v", i)
+	}
 	tests := []struct {
 		query  string
 		status int
@@ -221,6 +226,13 @@ func TestListJobs(t *testing.T) {
 		{"?limit=abc", 400, nil, "limit"},
 		{"?offset=-1", 400, nil, "offset"},
 		{"?health_check=maybe", 400, nil, "health_check"},
+		{"?metadata.kernel.version=6.1", 200, []int64{id2}, ""},
+		{"?metadata.kernel.version=6.1&metadata.build=42&submitter=carol", 200, []int64{id2}, ""},
+		{"?metadata.kernel.version=6.1&metadata.build=43", 200, []int64{}, ""},
+		{"?metadata.kernel.version=6", 200, []int64{}, ""},
+		{"?metadata.=x", 400, nil, "metadata."},
+		{"?metadata.build=42&metadata.build=43", 400, nil, "metadata.build"},
+		{"?q=x" + tooMany, 400, nil, "metadata"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -245,6 +257,20 @@ func TestListJobs(t *testing.T) {
 				t.Errorf("ids %v, want %v", ids, tt.ids)
 			}
 		})
+	}
+}
+
+func TestShowJobMetadata(t *testing.T) {
+	e := newEnv(t)
+	with := e.submit(e.bob, strings.Replace(qemuJob, "visibility: public\n", "visibility: public\nmetadata:\n  kernel.version: '6.1'\n  build: 1.10\n", 1))
+	without := e.submit(e.bob, qemuJob)
+	for id, want := range map[int64]string{with: `{"build":"1.10","kernel.version":"6.1"}`, without: `{}`} {
+		r := e.do("GET", fmt.Sprintf("/api/v1/jobs/%d", id), "", "", "")
+		var raw map[string]json.RawMessage
+		r.decode(t, &raw)
+		if r.status != 200 || string(raw["metadata"]) != want {
+			t.Errorf("job %d: %d metadata %s, want %s", id, r.status, raw["metadata"], want)
+		}
 	}
 }
 

@@ -23,6 +23,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
 // JobView is a job as the API shows it.
 type JobView struct {
 	ID                  int64    `json:"id"`
@@ -52,6 +59,8 @@ type JobView struct {
 	// Settings are the merged settings recorded when the job was
 	// scheduled (not in lists).
 	Settings map[string]any `json:"settings,omitempty"`
+	// Metadata is the definition's metadata, flat ({} when none).
+	Metadata map[string]string `json:"metadata"`
 }
 
 func jobView(j model.Job) JobView {
@@ -64,7 +73,7 @@ func jobView(j model.Job) JobView {
 		Submitter: j.Submitter, HealthCheck: j.HealthCheck,
 		SubmitTime: ts(j.SubmitTime), StartTime: ts(j.StartTime), EndTime: ts(j.EndTime),
 		QueueTimeoutSeconds: j.QueueTimeout.Seconds(),
-		ErrorType:           j.ErrorType, FailureComment: j.FailureComment,
+		ErrorType:           j.ErrorType, FailureComment: j.FailureComment, Metadata: nonNilMap(j.Metadata),
 		DriverSHA256: j.DriverSHA256, Settings: j.Settings,
 	}
 }

@@ -515,6 +515,9 @@ func (v *validator) metadata(path string, n *yaml.Node) {
 	if !ok {
 		return
 	}
+	if len(ps) > maxMetadataEntries {
+		v.errf(path, n, "metadata has %d entries, at most %d", len(ps), maxMetadataEntries)
+	}
 	for _, p := range ps {
 		kp := join(path, p.key)
 		switch k := resolve(p.k); {

@@ -677,9 +677,10 @@ func (a *API) jobTests(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// jobMetadata answers as LAVA: {"metadata": [{name: value}, ...]}.
 func (a *API) jobMetadata(w http.ResponseWriter, r *http.Request) {
-	if _, ok := a.job(w, r); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"metadata": []any{}})
+	if j, ok := a.job(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"metadata": model.MetadataList(j.Metadata)})
 	}
 }
 

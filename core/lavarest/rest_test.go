@@ -74,7 +74,8 @@ func TestREST(t *testing.T) {
 	if err := st.AddGroupMember(ctx, "lab", "eve"); err != nil {
 		t.Fatal(err)
 	}
-	labJobs, err := st.CreateJobs(ctx, []model.Job{{Description: "lab", Definition: qemuJob, Visibility: model.VisibilityGroup, ViewingGroups: []string{"lab"}, RequestedDeviceType: "qemu", Submitter: "admin"}})
+	labJobs, err := st.CreateJobs(ctx, []model.Job{{Description: "lab", Definition: qemuJob, Visibility: model.VisibilityGroup, ViewingGroups: []string{"lab"}, RequestedDeviceType: "qemu", Submitter: "admin",
+		Metadata: map[string]string{"kernel.version": "6.1", "build": "42"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +123,9 @@ func TestREST(t *testing.T) {
 		{"cancel other", "admin", "GET", "/jobs/" + priv + "/cancel/", "", "", 200, `{"message":"Job cancel signal sent."}`},
 		{"resubmit", "bob", "POST", "/jobs/" + priv + "/resubmit/", "", "", 201, `"job_ids":[`},
 		{"group member sees", "eve", "GET", "/jobs/" + lab + "/", "", "", 200, `"description":"lab"`},
+		{"metadata none", "bob", "GET", "/jobs/" + priv + "/metadata/", "", "", 200, `{"metadata":[]}`},
+		{"metadata", "eve", "GET", "/jobs/" + lab + "/metadata/", "", "", 200, `{"metadata":[{"build":"42"},{"kernel.version":"6.1"}]}`},
+		{"metadata hidden", "bob", "GET", "/jobs/" + lab + "/metadata/", "", "", 404, `{"detail":"Not found."}`},
 		{"resubmit group member", "eve", "POST", "/jobs/" + lab + "/resubmit/", "", "", 403, "permission"},
 		{"resubmit admin", "admin", "POST", "/jobs/" + lab + "/resubmit/", "", "", 201, `"job_ids":[`},
 		{"submit group not member", "bob", "POST", "/jobs/", "application/json", mustJSON(map[string]string{"definition": strings.Replace(qemuJob, "visibility: public", "visibility:\n  group: [lab]", 1)}), 400, "not a member of group"},

@@ -44,6 +44,14 @@ func checkShape(t *testing.T, where string, v, shape any) {
 				_, ok = v.(time.Time)
 			case "binary":
 				_, ok = v.(Binary)
+			case "strstruct": // a struct of string members (metadata)
+				var m map[string]any
+				if m, ok = v.(map[string]any); ok {
+					for _, x := range m {
+						_, isStr := x.(string)
+						ok = ok && isStr
+					}
+				}
 			default:
 				t.Fatalf("%s: unknown shape %q", where, alt)
 			}
@@ -98,7 +106,7 @@ var (
 	shJobShow = map[string]any{"id": "int", "description": "string", "device": "string|nil", "device_type": "string",
 		"health_check": "bool", "pipeline": "bool", "health": "string", "state": "string", "submitter": "string",
 		"submit_time": "time", "start_time": "time|nil", "end_time": "time|nil", "tags": arr{"string"},
-		"visibility": "string", "failure_comment": "string|nil"}
+		"visibility": "string", "failure_comment": "string|nil", "metadata": arr{"strstruct"}}
 	shJobVerbose = map[string]any{"id": "int", "description": "string", "device_type": "string", "health": "string",
 		"state": "string", "submitter": "string", "actual_device": "string|nil", "start_time": "time|nil",
 		"end_time": "time|nil", "error_msg": "string|nil", "error_type": "string|nil"}
@@ -172,6 +180,8 @@ func TestGolden(t *testing.T) {
 		{"results.get_testsuite_results_csv", "", "results.get_testsuite_results_csv", []any{pub, "0_smoke"}, "string", 0},
 		{"results.get_testcase_results_yaml", "", "results.get_testcase_results_yaml", []any{pub, "0_smoke", "speed"}, "string", 0},
 		{"results.get_testcase_results_csv", "", "results.get_testcase_results_csv", []any{pub, "0_smoke", "speed"}, "string", 0},
+		{"results.get_testjob_metadata", "", "results.get_testjob_metadata", []any{pub}, arr{"strstruct"}, 401},
+		{"results.get_testjob_metadata.user", adm, "results.get_testjob_metadata", []any{pub}, arr{"strstruct"}, 0},
 		{"results.get_testjob_suites_list_yaml", "", "results.get_testjob_suites_list_yaml", []any{pub}, "string", 0},
 		{"results.get_testsuite_results_count", "", "results.get_testsuite_results_count", []any{pub, "0_smoke"}, "int", 0},
 

@@ -269,6 +269,9 @@ func (s *Server) registerJobs() {
 				"health": j.Health.String(), "state": j.State.String(), "submitter": j.Submitter,
 				"submit_time": timeOrNil(j.SubmitTime), "start_time": timeOrNil(j.StartTime), "end_time": timeOrNil(j.EndTime),
 				"tags": nonNil(j.Tags), "visibility": Visibility(j), "failure_comment": strOrNil(j.FailureComment),
+				// Not in LAVA's jobs.show: its metadata, in the shape of
+				// results.get_testjob_metadata.
+				"metadata": MetadataList(j),
 			}, nil
 		}})
 	s.add(&method{name: "scheduler.jobs.list", sig: []string{"array", "string", "string", "int", "int", "int", "boolean"}, min: 0, max: 6,

@@ -146,6 +146,18 @@ func (s *Server) registerResults() {
 			}
 			return string(b), nil
 		}})
+	s.add(&method{name: "results.get_testjob_metadata", sig: []string{"array", "string"}, min: 1, max: 1,
+		help: "The job's metadata: [{name: value}, ...] (sorted by name).",
+		fn: func(ctx context.Context, c *Caller, a args) (any, error) {
+			if err := needUser(c); err != nil {
+				return nil, err // LAVA: this one needs a user
+			}
+			j, err := s.job(ctx, c, a, 0)
+			if err != nil {
+				return nil, err
+			}
+			return MetadataList(j), nil
+		}})
 	s.add(&method{name: "results.get_testsuite_results_count", sig: []string{"int", "string", "string"}, min: 2, max: 2,
 		help: "The number of cases in one suite of a job.",
 		fn: func(ctx context.Context, c *Caller, a args) (any, error) {
@@ -163,4 +175,19 @@ func (s *Server) registerResults() {
 			}
 			return len(rows), nil
 		}})
+}
+
+// MetadataList is the job's metadata as LAVA's XML-RPC gives it: an array
+// of one-member structs {name: value}, sorted by name.
+func MetadataList(j model.Job) []any {
+	l := model.MetadataList(j.Metadata)
+	out := make([]any, len(l))
+	for i, m := range l {
+		st := make(map[string]any, 1)
+		for k, v := range m {
+			st[k] = v
+		}
+		out[i] = st
+	}
+	return out
 }

@@ -189,7 +189,7 @@ func sorted(s ...string) []string { slices.Sort(s); return s }
 
 // Shapes of lava-facts.md §3.2.
 var (
-	jobShowKeys  = sorted("id", "description", "device", "device_type", "health_check", "pipeline", "health", "state", "submitter", "submit_time", "start_time", "end_time", "tags", "visibility", "failure_comment")
+	jobShowKeys  = sorted("id", "description", "device", "device_type", "health_check", "pipeline", "health", "state", "submitter", "submit_time", "start_time", "end_time", "tags", "visibility", "failure_comment", "metadata") // metadata: not LAVA's
 	jobListKeys  = sorted("id", "description", "device_type", "health", "state", "submitter")
 	jobVerbose   = sorted(append(slices.Clone(jobListKeys), "actual_device", "start_time", "end_time", "error_msg", "error_type")...)
 	devListKeys  = sorted("hostname", "type", "health", "state", "current_job", "pipeline")

@@ -57,6 +57,10 @@ type Job struct {
 	Settings map[string]any
 	// TokenHash is the SHA-256 of the per-job token given to the worker.
 	TokenHash []byte
+	// Metadata is the definition's metadata, flat (name → text value, see
+	// job.MetadataOf); nil when it has none. The store fills it at creation
+	// from Definition when it is nil.
+	Metadata map[string]string
 }
 
 // Device is one board.

@@ -178,6 +178,9 @@ type JobFilter struct {
 	Text string
 	// HealthCheck filters health checks (nil = both).
 	HealthCheck *bool
+	// Metadata keeps the jobs whose metadata has each name with exactly
+	// that value.
+	Metadata map[string]string
 	// Offset and Limit page the list (Limit 0 = 50). Order is newest first.
 	Offset, Limit int
 	// CountLimit bounds the count ListJobs returns, which otherwise reads

@@ -53,6 +53,8 @@ type lab struct {
 	url     string
 	st      store.Store
 	lavacli string
+	// adminTok and bobTok are the users' API tokens.
+	adminTok, bobTok string
 }
 
 func admin(t *testing.T, data, db string, args ...string) string {
@@ -78,6 +80,7 @@ func startLab(t *testing.T) *lab {
 	}
 	adminTok := admin(t, l.data, l.db, "user", "add", "admin", "--admin")
 	bobTok := admin(t, l.data, l.db, "user", "add", "bob")
+	l.adminTok, l.bobTok = adminTok, bobTok
 	admin(t, l.data, l.db, "worker", "add", "w1")
 	admin(t, l.data, l.db, "device-type", "add", "qemu")
 	admin(t, l.data, l.db, "device", "add", "qemu-01", "--type", "qemu", "--worker", "w1", "--tag", "usb")

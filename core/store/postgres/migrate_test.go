@@ -37,3 +37,29 @@ func TestMigrateLogChunks(t *testing.T) {
 	}
 	storetest.CheckLegacyLogs(t, st, jobs)
 }
+
+// Migration 0010 and the start-up backfill give jobs stored before it their
+// metadata, read from their definitions.
+func TestMigrateJobMetadata(t *testing.T) {
+	ctx := context.Background()
+	dsn := freshSchema(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.MigrateTo(t, db, migrations.Postgres, "postgres", 9)
+	want := storetest.LegacyMetadata(t, db, 450)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.CheckMetadata(t, st, want)
+	var left int
+	if err := st.pool.QueryRow(ctx, `SELECT COUNT(*) FROM job_metadata_backfill`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("backfill queue left with %d jobs (%v)", left, err)
+	}
+}

@@ -120,6 +120,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// burst of concurrent submissions instead of one each.
 		GroupCommit: true,
 	})
+	if _, err := s.BackfillMetadata(ctx); err != nil {
+		return fail(fmt.Errorf("postgres: %w", err))
+	}
 	if err := s.listen(ctx); err != nil {
 		return fail(err)
 	}

@@ -225,6 +225,11 @@ func openPools(ctx context.Context, path string, lock *os.File, migrate bool) (*
 		// modernc.org/sqlite parses every query text anew.
 		CacheStatements: true,
 	})
+	if migrate {
+		if _, err := s.BackfillMetadata(ctx); err != nil {
+			return fail(fmt.Errorf("sqlite: %s: %w", path, err))
+		}
+	}
 	return s, nil
 }
 

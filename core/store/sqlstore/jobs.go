@@ -56,7 +56,7 @@ func settingsText(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// jobExtras fills the tags and viewing groups of the jobs.
+// jobExtras fills the tags, metadata and viewing groups of the jobs.
 func jobExtras(ctx context.Context, q querier, jobs []model.Job, groups bool) error {
 	if len(jobs) == 0 {
 		return nil
@@ -94,6 +94,9 @@ func jobExtras(ctx context.Context, q querier, jobs []model.Job, groups bool) er
 		return nil
 	}
 	if err := fill("job_tags", "tag", func(j *model.Job, v string) { j.Tags = append(j.Tags, v) }); err != nil {
+		return err
+	}
+	if err := fillJobMetadata(ctx, q, jobs, idx, ids); err != nil {
 		return err
 	}
 	if !groups {
@@ -159,6 +162,7 @@ func splitTagList(l string) []string {
 // insertJob inserts a Submitted job with its tags and groups.
 func (s *DB) insertJob(ctx context.Context, t *tx, j *model.Job) error {
 	j.Tags = sortedCopy(j.Tags)
+	fillMetadata(j)
 	err := t.QueryRowContext(ctx, `INSERT INTO jobs (sub_id, target_group, description, definition, state, health, priority,
 visibility, requested_device_type, requested_device, submitter, health_check, submit_time, queue_timeout, token_hash, tag_list)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
@@ -179,6 +183,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) R
 			return s.wrap(err, "setting the viewing groups of job %d", j.ID)
 		}
 	}
+	var mdJob []int64
+	var mdNames, mdValues []string
+	metadataRows(j, &mdJob, &mdNames, &mdValues)
+	if err := s.insertMetadata(ctx, t, mdJob, mdNames, mdValues); err != nil {
+		return s.wrap(err, "storing the metadata of job %d", j.ID)
+	}
 	return nil
 }
 
@@ -197,8 +207,8 @@ func (s *DB) insertJobsSet(ctx context.Context, t *tx, jobs []*model.Job) error 
 		tagLists                        = make([]string, n)
 		state, health, prio, submit, qt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		hc                              = make([]bool, n)
-		tagJob, viewJob                 []int64
-		tags, views                     []string
+		tagJob, viewJob, mdJob          []int64
+		tags, views, mdNames, mdValues  []string
 	)
 	for i, j := range jobs {
 		subID[i], group[i], desc[i], def[i], vis[i] = j.SubID, j.TargetGroup, j.Description, j.Definition, string(j.Visibility)
@@ -207,6 +217,7 @@ func (s *DB) insertJobsSet(ctx context.Context, t *tx, jobs []*model.Job) error 
 		hc[i] = j.HealthCheck
 		j.Tags = sortedCopy(j.Tags)
 		tagLists[i] = tagList(j.Tags)
+		fillMetadata(j)
 	}
 	var qa args
 	q := `INSERT INTO jobs (sub_id, target_group, description, definition, state, health, priority,
@@ -234,6 +245,7 @@ FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textC
 		for _, g := range j.ViewingGroups {
 			viewJob, views = append(viewJob, j.ID), append(views, g)
 		}
+		metadataRows(j, &mdJob, &mdNames, &mdValues)
 	}
 	if len(tags) > 0 {
 		qa = qa[:0]
@@ -248,6 +260,9 @@ FROM ` + s.d.rowsTable(&qa, textCol(subID), textCol(group), textCol(desc), textC
 			s.d.rowsTable(&qa, int64Col(viewJob), textCol(views)), qa...); err != nil {
 			return s.wrap(err, "setting the viewing groups of %d jobs", n)
 		}
+	}
+	if err := s.insertMetadata(ctx, t, mdJob, mdNames, mdValues); err != nil {
+		return s.wrap(err, "storing the metadata of %d jobs", n)
 	}
 	for _, j := range jobs {
 		t.events = append(t.events, store.Event{Topic: store.TopicJobSubmitted, Key: strconv.FormatInt(j.ID, 10)})
@@ -449,6 +464,11 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 	}
 	if f.HealthCheck != nil {
 		where = append(where, "j.health_check = "+a.add(*f.HealthCheck))
+	}
+	if c, err := s.metadataFilter(ctx, f.Metadata, &a); err != nil {
+		return nil, 0, err
+	} else if c != "" {
+		where = append(where, c)
 	}
 	cond := ""
 	if len(where) > 0 {
