@@ -128,8 +128,8 @@ func New(o Options) (*Sender, error) {
 // longer than any try.
 func (s *Sender) lease() time.Duration { return 2*s.o.Timeout + 30*time.Second }
 
-// Run sends due notifications until ctx ends, then waits for the tries in
-// flight (each bounded by Timeout).
+// Run sends due notifications until ctx ends, then cancels the tries in
+// flight and waits for them; those are tried again once their lease ends.
 func (s *Sender) Run(ctx context.Context) error {
 	evs, err := s.o.Store.Subscribe(ctx, store.TopicNotification)
 	if err != nil {
@@ -181,7 +181,7 @@ func (s *Sender) round(ctx context.Context, done chan<- struct{}) {
 				default:
 				}
 			}()
-			s.try(context.WithoutCancel(ctx), n)
+			s.try(ctx, n)
 		})
 	}
 }
@@ -210,6 +210,13 @@ func (s *Sender) try(ctx context.Context, n model.Notification) {
 	tctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	code, err := s.send(tctx, n)
 	cancel()
+	if ctx.Err() != nil {
+		// Stopping: the try is not recorded; the notification's lease
+		// ends and it is tried again (by this server once restarted or
+		// by another instance).
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
 	now := time.Now()
 	a := model.NotificationAttempt{Time: now, StatusCode: code}
 	state, next := model.NotificationSent, now
