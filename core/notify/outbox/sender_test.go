@@ -192,7 +192,7 @@ notify:
 		"id", "metadata", "priority", "start_time", "state", "state_string", "status", "status_string", "submit_time", "submitter_username"}
 	for path, extra := range map[string][]string{
 		fmt.Sprintf("/all/%d", j.ID): {"log", "results", "token"},
-		"/minimal": nil, "/logs": {"log"}, "/results": {"results"},
+		"/minimal":                   nil, "/logs": {"log"}, "/results": {"results"},
 	} {
 		r, ok := byPath[path]
 		if !ok {
@@ -439,7 +439,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.m.From = from; return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error  { s.m.To = append(s.m.To, to); return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error   { s.m.To = append(s.m.To, to); return nil }
 func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
