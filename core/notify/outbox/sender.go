@@ -126,7 +126,7 @@ func New(o Options) (*Sender, error) {
 
 // lease is how long a claimed notification is kept from other senders:
 // longer than any try.
-func (s *Sender) lease() time.Duration { return 2*s.o.Timeout + 30*time.Second }
+func (s *Sender) lease() time.Duration { return 2*s.o.Timeout + 5*time.Second }
 
 // Run sends due notifications until ctx ends, then cancels the tries in
 // flight and waits for them; those are tried again once their lease ends.
