@@ -98,8 +98,16 @@ func (s *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 	if limit <= 0 {
 		return nil, nil
 	}
+	// The usual case, nothing due, is one index read and no write
+	// transaction.
+	var any int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT id FROM notifications WHERE state = $1 AND next_attempt <= $2 LIMIT 1) d`,
+		model.NotificationPending, micros(now)).Scan(&any)
+	if err != nil || any == 0 {
+		return nil, s.wrap(err, "due notifications")
+	}
 	var out []model.Notification
-	err := s.inTx(ctx, func(t *tx) error {
+	err = s.inTx(ctx, func(t *tx) error {
 		out = out[:0]
 		rows, err := t.QueryContext(ctx, `SELECT `+notificationCols+` FROM notifications WHERE state = $1 AND next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3`,
 			model.NotificationPending, micros(now), limit)
