@@ -115,6 +115,9 @@ notify:
 	}
 	rcv.mu.Lock()
 	for _, g := range rcv.got {
+		if g.Keys == 0 && g.Status != http.StatusOK {
+			continue // a request cut by the kill
+		}
 		if g.Token != "ci-secret" || g.Keys != 20 { // LAVA's 17 fields + token, log, results
 			t.Errorf("callback %+v: want the token header and 20 fields", g)
 		}

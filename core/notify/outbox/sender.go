@@ -330,9 +330,10 @@ func redact(err error) error {
 	return err
 }
 
-// log is the whole job log as output.yaml text.
+// log is the whole job log as output.yaml text ("" when there is none
+// yet, still sent).
 func (s *Sender) log(ctx context.Context, j model.Job) ([]byte, error) {
-	var b bytes.Buffer
+	b := bytes.NewBuffer([]byte{})
 	for from := int64(0); ; {
 		recs, err := s.o.Store.ReadLogs(ctx, j.ID, from, 5000)
 		if err != nil {
@@ -341,7 +342,7 @@ func (s *Sender) log(ctx context.Context, j model.Job) ([]byte, error) {
 		if len(recs) == 0 {
 			break
 		}
-		if err := lavarpc.WriteOutputYAML(&b, recs); err != nil {
+		if err := lavarpc.WriteOutputYAML(b, recs); err != nil {
 			return nil, fmt.Errorf("job %d log: %w", j.ID, err)
 		}
 		from += int64(len(recs))
