@@ -2,9 +2,12 @@ package outbox
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -530,6 +533,55 @@ notify:
 	must(t, err)
 	if len(got) != 1 || got[0].State != model.NotificationFailed || !strings.Contains(got[0].Attempts[0].Error, "AUTH") {
 		t.Errorf("refused email = %+v", got)
+	}
+}
+
+// TestEmailStartTLS: with --smtp-starttls the relay's certificate is
+// verified and the message goes over TLS; a relay without STARTTLS is
+// refused with a clear error.
+func TestEmailStartTLS(t *testing.T) {
+	certSrv := httptest.NewTLSServer(http.NotFoundHandler()) // its certificate, for 127.0.0.1
+	certSrv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(certSrv.Certificate())
+	box := &mailbox{}
+	var tlsSeen bool
+	var mu sync.Mutex
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		if _, ok := c.TLSConnectionState(); ok {
+			mu.Lock()
+			tlsSeen = true
+			mu.Unlock()
+		}
+		return &session{box: box}, nil
+	}))
+	srv.Domain = "localhost"
+	srv.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.TLSConfig = certSrv.TLS
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+	cfg := SMTP{Host: "127.0.0.1", Port: port, StartTLS: true, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"},
+		User: "lava", Password: "relay-pass", From: "lava@lab.example.org"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, cfg.Send(ctx, "ci@example.org", "s", "body\n"))
+	box.mu.Lock()
+	n := len(box.msgs)
+	box.mu.Unlock()
+	mu.Lock()
+	seen := tlsSeen
+	mu.Unlock()
+	if n != 1 || !seen {
+		t.Errorf("messages %d, TLS seen %v", n, seen)
+	}
+	// A relay that is not the certificate's: refused.
+	bad := cfg
+	bad.TLSConfig = &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}
+	if err := bad.Send(ctx, "ci@example.org", "s", "b"); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Errorf("unverified relay: %v", err)
 	}
 }
 
