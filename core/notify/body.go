@@ -122,11 +122,11 @@ func Metadata(definition string) []map[string]string {
 	return out
 }
 
-// Form encodes a body as Python requests does for data=dict
-// (content-type urlencoded): keys in order, a None value left out, a
-// number as its text, a mapping as its keys (iterating a dict gives its
-// keys), a list as one field per element (a mapping element as its keys
-// run together, as str() of nothing useful: its keys).
+// Form encodes a body as Python's requests does for data=dict
+// (content-type urlencoded), with urlencode(doseq=True): a None value left
+// out, a number as its text, a mapping as its keys (iterating a dict gives
+// its keys), a list as one field per element, an element that is a
+// mapping again as its keys.
 func Form(body map[string]any) string {
 	keys := make([]string, 0, len(body))
 	for k := range body {
@@ -155,9 +155,9 @@ func formValues(x any) []string {
 	case map[string]string:
 		return sortedKeys(x)
 	case []map[string]string:
-		out := make([]string, 0, len(x))
+		var out []string
 		for _, m := range x {
-			out = append(out, fmt.Sprint(pyDict(m)))
+			out = append(out, sortedKeys(m)...)
 		}
 		return out
 	}
@@ -171,21 +171,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// pyDict renders a one-level mapping as Python's str() of a dict of str.
-func pyDict(m map[string]string) string {
-	s := "{"
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			s += ", "
-		}
-		s += pyRepr(k) + ": " + pyRepr(m[k])
-	}
-	return s + "}"
-}
-
-func pyRepr(s string) string {
-	q := strconv.Quote(s)
-	return "'" + q[1:len(q)-1] + "'"
 }

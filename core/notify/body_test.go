@@ -110,7 +110,7 @@ func TestBodyFieldsAreLAVAs(t *testing.T) {
 func TestForm(t *testing.T) {
 	got := Form(map[string]any{"id": int64(3), "failure_comment": nil, "metadata": []map[string]string{{"a": "b"}},
 		"results": map[string]string{"lava": "x", "0_smoke": "y"}, "status_string": "complete"})
-	want := "id=3&metadata=%7B%27a%27%3A+%27b%27%7D&results=0_smoke&results=lava&status_string=complete"
+	want := "id=3&metadata=a&results=0_smoke&results=lava&status_string=complete"
 	if got != want {
 		t.Errorf("Form = %s\nwant   %s", got, want)
 	}
