@@ -65,6 +65,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	workerCheck := fs.Duration("worker-check", workerproto.DefaultCheckEvery, "period of the worker liveness check")
 	pollWait := fs.Duration("poll-wait", workerproto.DefaultPollWait, "how long a worker's poll is held when there is no work")
 	drvFlags := addDriverFlags(fs, true)
+	ntf := addNotifyFlags(fs)
 	if _, err := parseFlags(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -142,6 +143,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			}
 		})
 	}
+	sender, err := ntf.sender(st, log, mets, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	wg.Go(func() {
+		if err := sender.Run(runCtx); err != nil && runCtx.Err() == nil {
+			errc <- fmt.Errorf("notifications: %w", err)
+		}
+	})
 	wg.Go(func() { mets.Run(runCtx, st, metrics.DefaultRefresh, log) })
 	wg.Go(func() { driverset.Sync(runCtx, st, drv.Registry, driverset.SyncInterval, log) })
 	wg.Go(func() {

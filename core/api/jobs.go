@@ -485,7 +485,18 @@ func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, boo
 
 func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := a.visibleJob(w, r); ok {
-		writeJSON(w, http.StatusOK, jobView(j))
+		v := jobView(j)
+		if ob, ok := a.st.(store.Outbox); ok {
+			ns, err := ob.JobNotifications(r.Context(), j.ID)
+			if err != nil {
+				a.storeError(w, r, err, fmt.Sprintf("notifications of job %d", j.ID))
+				return
+			}
+			if len(ns) > 0 {
+				v.Notifications = notificationViews(ns)
+			}
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
 }
 

@@ -61,6 +61,36 @@ type JobView struct {
 	Settings map[string]any `json:"settings,omitempty"`
 	// Metadata is the definition's metadata, flat ({} when none).
 	Metadata map[string]string `json:"metadata"`
+	// Notifications are the job's callbacks and emails with their
+	// attempts (show only).
+	Notifications []NotificationView `json:"notifications,omitempty"`
+}
+
+// NotificationView is one notification of a job as the API shows it
+// (the callback's token is not shown).
+type NotificationView struct {
+	ID          int64                       `json:"id"`
+	Event       string                      `json:"event"`
+	Kind        string                      `json:"kind"`
+	Target      string                      `json:"target"`
+	State       string                      `json:"state"`
+	NextAttempt *string                     `json:"next_attempt"`
+	Attempts    []model.NotificationAttempt `json:"attempts"`
+}
+
+func notificationViews(ns []model.Notification) []NotificationView {
+	out := make([]NotificationView, 0, len(ns))
+	for _, n := range ns {
+		v := NotificationView{ID: n.ID, Event: n.Event, Kind: n.Kind, Target: n.Target, State: n.State, Attempts: n.Attempts}
+		if v.Attempts == nil {
+			v.Attempts = []model.NotificationAttempt{}
+		}
+		if n.State == model.NotificationPending {
+			v.NextAttempt = ts(n.NextAttempt)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func jobView(j model.Job) JobView {

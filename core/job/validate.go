@@ -544,6 +544,9 @@ func (v *validator) notify(path string, n *yaml.Node) {
 	} else if cps, ok := v.mapping(join(path, "criteria"), c); ok {
 		cp := join(path, "criteria")
 		v.extraKeys(cp, cps, set("status", "type", "dependency_query"), false)
+		if dq, ok := getPair(cps, "dependency_query"); ok {
+			v.errf(join(cp, "dependency_query"), dq.k, "dependency_query is not supported here: notify on this job's own status")
+		}
 		st := get(cps, "status")
 		status := ""
 		if st == nil {
@@ -600,8 +603,8 @@ func (v *validator) notify(path string, n *yaml.Node) {
 			if method == "email" && !has("user") && !has("email") {
 				v.errf(tp, resolve(to), "No valid user or email address specified.")
 			}
-			if method == "irc" && !has("user") && !has("handle") {
-				v.errf(tp, resolve(to), "No valid user or IRC handle specified.")
+			if method == "irc" {
+				v.errf(join(tp, "method"), m, "irc notifications are not supported here: use method email or a callback")
 			}
 		}
 	}
@@ -619,8 +622,8 @@ func (v *validator) notify(path string, n *yaml.Node) {
 			v.callback(idx(join(path, "callbacks"), i), it)
 		}
 	}
-	if c := get(ps, "compare"); c != nil {
-		v.mapping(join(path, "compare"), c)
+	if c, ok := getPair(ps, "compare"); ok {
+		v.errf(join(path, "compare"), c.k, "compare (comparing with a query's jobs) is not supported here: remove it")
 	}
 }
 

@@ -29,3 +29,27 @@ type WorkerProto interface {
 	// changed.
 	EndOverdueJob(ctx context.Context, id int64, startedBefore time.Time, r JobResult) (model.Job, error)
 }
+
+// TopicNotification: notifications were queued in the outbox (senders
+// wake). Key: the job id.
+const TopicNotification = "notification"
+
+// Outbox is the notification outbox (core/notify): rows are queued by the
+// store itself in the transactions that start and end jobs (from the
+// job's notify: block); senders claim due ones and record each attempt.
+// Both backends implement it; callers get it with a type assertion.
+type Outbox interface {
+	// JobNotifications lists a job's notifications, oldest first.
+	JobNotifications(ctx context.Context, jobID int64) ([]model.Notification, error)
+	// ClaimNotifications returns up to limit pending notifications due at
+	// now, each leased: its next attempt moved to now+lease in the same
+	// statement that checks it is still due, so that two senders (two
+	// server instances) never take the same one, and one whose sender
+	// died is taken again once the lease ends.
+	ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]model.Notification, error)
+	// RecordNotification appends an attempt to a notification and sets
+	// its state and, when still pending, its next attempt.
+	RecordNotification(ctx context.Context, id int64, a model.NotificationAttempt, state string, next time.Time) error
+	// CountNotifications counts notifications by state.
+	CountNotifications(ctx context.Context) (map[string]int, error)
+}

@@ -113,6 +113,23 @@ type Lab struct {
 	URL        string // http://127.0.0.1:port
 	AdminToken string // API token of user "admin" (an admin)
 	tokenFile  string
+	server     *exec.Cmd
+}
+
+// KillServer kills lava-server with SIGKILL (no shutdown of any kind) and
+// waits for it to be gone.
+func (l *Lab) KillServer() {
+	l.t.Helper()
+	if err := l.server.Process.Kill(); err != nil {
+		l.t.Fatalf("killing lava-server: %v", err)
+	}
+	_ = l.server.Wait()
+}
+
+// RestartServer starts lava-server again on the same address and store.
+func (l *Lab) RestartServer() {
+	l.t.Helper()
+	l.startServer()
 }
 
 // Start starts a lab; everything stops at the test's cleanup, and the
@@ -178,7 +195,7 @@ func (l *Lab) logFile(name string) *os.File {
 }
 
 // process starts a command that is interrupted (then killed) at cleanup.
-func (l *Lab) process(name string, args []string, stderr io.Writer) {
+func (l *Lab) process(name string, args []string, stderr io.Writer) *exec.Cmd {
 	l.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -200,6 +217,7 @@ func (l *Lab) process(name string, args []string, stderr io.Writer) {
 		l.t.Fatalf("starting %s: %v", name, err)
 	}
 	l.t.Cleanup(func() { cancel(); _ = cmd.Wait(); logf.Close() })
+	return cmd
 }
 
 func (l *Lab) startServer() {
@@ -221,9 +239,13 @@ func (l *Lab) startServer() {
 	}()
 	l.t.Cleanup(func() { pw.Close() })
 	// The drivers' compilation cache is shared by the labs of one build.
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", l.Data, "--db", l.o.DB,
+	listen := "127.0.0.1:0"
+	if l.URL != "" {
+		listen = strings.TrimPrefix(l.URL, "http://") // a restart keeps the address
+	}
+	args := append([]string{"serve", "--listen", listen, "--data-dir", l.Data, "--db", l.o.DB,
 		"--driver-cache", filepath.Join(l.o.Bins.Dir, "driver-cache")}, l.o.ServerArgs...)
-	l.process(l.o.Bins.Server, args, pw)
+	l.server = l.process(l.o.Bins.Server, args, pw)
 	select {
 	case l.URL = <-urlc:
 	case <-time.After(2 * time.Minute): // a bound for a broken server on a loaded machine (Start's cleanup prints the logs)

@@ -229,6 +229,9 @@ type jobPageData struct {
 	// records (the script adds the ones it streams).
 	LiveCases bool
 	Q         url.Values
+	// Notifications are the job's callbacks and emails with their
+	// attempts.
+	Notifications []model.Notification
 }
 
 // liveCases reads the test cases of a running job's results records, as
@@ -326,6 +329,12 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 		// table shows the results records of the log (the script adds the
 		// ones it streams).
 		d.Cases, d.LiveCases = liveCases(recs), true
+	}
+	if ob, ok := w.st.(store.Outbox); ok {
+		if d.Notifications, err = ob.JobNotifications(ctx, j.ID); err != nil {
+			w.fail(rw, r, fmt.Errorf("job %d notifications: %w", j.ID, err))
+			return
+		}
 	}
 	w.render(rw, r, 0, "job", fmt.Sprintf("Job %d", j.ID), "jobs", d)
 }

@@ -563,7 +563,11 @@ func (s *DB) cancelJob(ctx context.Context, t *tx, id int64) (model.Job, error) 
 			t.emit(store.TopicJobCanceling, j.Worker)
 		}
 		t.emit(store.TopicJobFinished, key)
+		old := j.Health
 		j.State, j.Health, j.EndTime = model.JobFinished, model.JobCanceled, now
+		if err := s.queueNotifications(ctx, t, j, old); err != nil {
+			return j, err
+		}
 	case model.JobRunning:
 		if _, err := t.ExecContext(ctx, `UPDATE jobs SET state = $1 WHERE id = $2`, model.JobCanceling, id); err != nil {
 			return j, s.wrap(err, "canceling job %d", id)
@@ -623,7 +627,7 @@ func (s *DB) StartJob(ctx context.Context, id int64) (model.Job, error) {
 			return conflict("starting job %d: device %q is not reserved for it", id, j.ActualDevice)
 		}
 		j.State, j.StartTime = model.JobRunning, now
-		return nil
+		return s.queueNotifications(ctx, t, j, j.Health)
 	})
 	return j, err
 }
@@ -665,8 +669,12 @@ func (s *DB) finishJob(ctx context.Context, t *tx, id int64, r store.JobResult) 
 			model.JobFinished, h, micros(now), r.ErrorType, r.FailureComment, id); err != nil {
 			return s.wrap(err, "finishing job %d", id)
 		}
+		old := j.Health
 		j.State, j.Health, j.EndTime, j.ErrorType, j.FailureComment = model.JobFinished, h, now, r.ErrorType, r.FailureComment
 		t.emit(store.TopicJobFinished, strconv.FormatInt(id, 10))
+		if err := s.queueNotifications(ctx, t, j, old); err != nil {
+			return err
+		}
 		if j.ActualDevice == "" {
 			return nil
 		}

@@ -504,7 +504,7 @@ WHERE `+s.d.inSet(&qa, "id", int64Col(due))+` AND `+expiredCond+` RETURNING id`,
 		for _, id := range ids {
 			t.emit(store.TopicJobFinished, strconv.FormatInt(id, 10))
 		}
-		return nil
+		return s.queueExpired(ctx, t, ids)
 	})
 	if err != nil {
 		return nil, err
