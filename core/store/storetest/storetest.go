@@ -49,6 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EndOverdueJob", testEndOverdueJob},
 		{"DriverModules", testDriverModules},
 		{"JobSettings", testJobSettings},
+		{"RemoveJobs", testRemoveJobs},
+		{"RemoveLogsOnly", testRemoveLogsOnly},
+		{"FailJob", testFailJob},
+		{"ListJobsSubmitTime", testListJobsSubmitTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
