@@ -38,7 +38,9 @@ func Backup(ctx context.Context, src, dst string) (int64, error) {
 			os.Remove(tmpName)
 		}
 	}()
-	db, err := sql.Open("sqlite", dsn(src, false))
+	// Not query_only (which refuses VACUUM INTO): the connection only
+	// reads src.
+	db, err := sql.Open("sqlite", fmt.Sprintf("%s?_pragma=busy_timeout(%d)", src, BusyTimeoutMS))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite backup: opening %s: %w", src, err)
 	}
