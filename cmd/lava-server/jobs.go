@@ -166,14 +166,19 @@ func jobsRm(ctx context.Context, st store.Store, p retention.Policy, now time.Ti
 			fmt.Fprintf(stderr, "… %d jobs, %d log records so far (%s)\n", s.Jobs, s.LogRecords, s.Took.Round(time.Second))
 		}
 	})
-	verb, what := "removed", "jobs"
+	verb, what := "removed", "job"
 	if p.DryRun {
 		verb = "would remove"
 	}
-	if p.LogsOnly {
-		what = "jobs' logs"
+	if s.Jobs != 1 {
+		what += "s"
 	}
-	fmt.Fprintf(stdout, "%s %d %s (%d log records) submitted before %s, in %s\n", verb, s.Jobs, what, s.LogRecords,
+	if p.LogsOnly {
+		what = "the logs of " + strconv.Itoa(s.Jobs) + " " + what
+	} else {
+		what = strconv.Itoa(s.Jobs) + " " + what
+	}
+	fmt.Fprintf(stdout, "%s %s (%d log records) submitted before %s, in %s\n", verb, what, s.LogRecords,
 		now.Add(-p.OlderThan).UTC().Format(time.RFC3339), s.Took.Round(time.Millisecond))
 	return err
 }
