@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -85,4 +86,51 @@ func TestRunBatches(t *testing.T) {
 	if _, err := Run(ctx, st, Policy{}, now, nil); err == nil {
 		t.Error("a run without an age was accepted")
 	}
+}
+
+// TestSchedule: a scheduled run removes the old jobs' logs, keeps the jobs.
+func TestSchedule(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lava.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateDeviceType(ctx, model.DeviceType{Name: "qemu"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := st.CreateJobs(ctx, []model.Job{{RequestedDeviceType: "qemu", Definition: "x", SubmitTime: time.Now().Add(-72 * time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out[0].ID
+	if _, err := st.AppendLogs(ctx, id, 0, []model.LogRecord{{Time: time.Now(), Level: model.LevelInfo, Message: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FailJob(ctx, id, "done"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		Schedule(ctx, st, Policy{OlderThan: 48 * time.Hour, LogsOnly: true}, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := st.LogCount(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled run did not remove the logs")
+		}
+	}
+	if _, err := st.Job(ctx, store.System(), id); err != nil {
+		t.Errorf("the job went with its logs: %v", err)
+	}
+	cancel()
+	<-done
 }
