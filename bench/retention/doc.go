@@ -11,6 +11,12 @@
 //
 //	go run ./bench/seed -db /tmp/seed.db -jobs 100000 -logs 10 -spread 8760h
 //	go run ./bench/retention -seeded /tmp/seed.db -older-than 180d
+//	go run ./bench/retention -pg postgres://postgres@/postgres?host=/tmp/pgsock -jobs 100000
+//
+// With -pg the lab is a new database on that PostgreSQL server, seeded with
+// set-based SQL (the same jobs as bench/seed's), backed up with pg_dump
+// and restored with pg_restore into another new database; both are
+// dropped at the end.
 //
 // It prints figures; it asserts no timing. Nothing imports it.
 package main
