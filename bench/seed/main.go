@@ -18,14 +18,15 @@ func main() {
 	jobs := flag.Int("jobs", 100000, "finished jobs to create")
 	logs := flag.Int("logs", 5, "log records per job")
 	devices := flag.Int("devices", 50, "devices to spread the jobs over")
+	spread := flag.Duration("spread", 0, "spread the jobs' submit times evenly over this long before now, oldest first (0: all now)")
 	flag.Parse()
-	if err := run(context.Background(), *db, *jobs, *logs, *devices); err != nil {
+	if err := run(context.Background(), *db, *jobs, *logs, *devices, *spread); err != nil {
 		fmt.Fprintln(os.Stderr, "seed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, path string, jobs, logs, devices int) error {
+func run(ctx context.Context, path string, jobs, logs, devices int, spread time.Duration) error {
 	if jobs < 0 || logs < 0 || devices <= 0 {
 		return fmt.Errorf("-jobs and -logs must be >= 0 and -devices > 0")
 	}
@@ -39,10 +40,15 @@ func run(ctx context.Context, path string, jobs, logs, devices int) error {
 	}
 	start := time.Now()
 	def := "device_type: qemu\njob_name: seeded\ntimeouts:\n  job: {minutes: 10}\npriority: medium\nvisibility: public\nactions: []\n"
+	first := start.Add(-spread)
 	for i := range jobs {
 		host := fmt.Sprintf("seed-%03d", i%devices)
+		var at time.Time
+		if spread > 0 {
+			at = first.Add(time.Duration(int64(spread) / int64(jobs) * int64(i)))
+		}
 		out, err := st.CreateJobs(ctx, []model.Job{{Description: fmt.Sprintf("seeded job %d", i), Definition: def,
-			RequestedDeviceType: "qemu", Submitter: "seed", Priority: 50}})
+			RequestedDeviceType: "qemu", Submitter: "seed", Priority: 50, SubmitTime: at}})
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,17 @@ Commands:
   device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired
   tag add NAME [--description D]
   group add NAME
+  jobs list [--state S]... [--health H]... [--newer-than AGE] [--older-than AGE]
+            [--submitter U] [--device-type T] [--limit N]
+                                        list jobs, newest first (AGE: 180d, 2w, 36h)
+  jobs rm --older-than AGE [--state finished|submitted]... [--submitter U]
+          [--logs-only] [--dry-run] [--batch N]
+                                        remove old jobs (or only their logs) in
+                                        batches; safe while the server runs
+  jobs fail ID [--comment C]            end a job Incomplete and free its device
+  backup FILE [--pg-bin DIR]            copy the database while the server runs
+                                        (SQLite; pg_dump for PostgreSQL)
+  restore FILE [--force] [--pg-bin DIR] put a backup in place (server stopped)
   group add-member GROUP USER
   version                               print the version
 
@@ -82,6 +93,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
+	case "backup", "restore":
+		err = backupCmd(ctx, cmd, rest, stdout, stderr)
+	case "jobs":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			err = usagef("%s: missing subcommand", cmd)
+			break
+		}
+		cmd = cmd + " " + rest[0]
+		err = jobsCmd(ctx, cmd, rest[1:], stdout, stderr)
 	case "user", "worker", "device-type", "device", "tag", "group", "driver":
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			err = usagef("%s: missing subcommand", cmd)

@@ -21,6 +21,7 @@ import (
 	"github.com/lavalab/lavalab/core/lavarest"
 	"github.com/lavalab/lavalab/core/lavarpc"
 	"github.com/lavalab/lavalab/core/metrics"
+	"github.com/lavalab/lavalab/core/retention"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/version"
@@ -64,10 +65,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	jobGrace := fs.Duration("job-timeout-grace", workerproto.DefaultJobGrace, "a Running job whose worker has not reported its end this long past its job timeout ends Incomplete and frees its device")
 	workerCheck := fs.Duration("worker-check", workerproto.DefaultCheckEvery, "period of the worker liveness check")
 	pollWait := fs.Duration("poll-wait", workerproto.DefaultPollWait, "how long a worker's poll is held when there is no work")
+	retainAge := fs.String("retention", "", "remove finished jobs submitted longer ago than this (180d, 2w, 36h) on a schedule; empty: keep every job")
+	retainLogsOnly := fs.Bool("retention-logs-only", false, "with --retention: remove only the logs of old jobs, keep the jobs and their results")
+	retainEvery := fs.Duration("retention-every", 24*time.Hour, "with --retention: how often to remove (the first run a minute after the start)")
 	drvFlags := addDriverFlags(fs, true)
 	ntf := addNotifyFlags(fs)
 	if _, err := parseFlags(fs, args, 0, 0); err != nil {
 		return err
+	}
+	var retain retention.Policy
+	if *retainAge != "" {
+		age, err := retention.ParseAge(*retainAge)
+		if err != nil {
+			return usagef("--retention: %v", err)
+		}
+		if *retainEvery < time.Minute {
+			return usagef("--retention-every %s: want 1m or more", *retainEvery)
+		}
+		retain = retention.Policy{OlderThan: age, LogsOnly: *retainLogsOnly}
+	} else if *retainLogsOnly {
+		return usagef("--retention-logs-only needs --retention AGE")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -153,6 +170,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	})
 	wg.Go(func() { mets.Run(runCtx, st, metrics.DefaultRefresh, log) })
+	if retain.OlderThan > 0 {
+		wg.Go(func() { retention.Schedule(runCtx, st, retain, *retainEvery, log) })
+	}
 	wg.Go(func() { driverset.Sync(runCtx, st, drv.Registry, driverset.SyncInterval, log) })
 	wg.Go(func() {
 		if err := wproto.Run(runCtx); err != nil && runCtx.Err() == nil {

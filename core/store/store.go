@@ -72,6 +72,7 @@ type Store interface {
 	Results
 	Events
 	DriverModules
+	Retention
 	// Leader tries to become the one scheduler among several server
 	// instances (PostgreSQL advisory lock; always granted with SQLite, which
 	// serves one machine). It returns ok=false when another instance leads.
@@ -181,6 +182,9 @@ type JobFilter struct {
 	// Metadata keeps the jobs whose metadata has each name with exactly
 	// that value.
 	Metadata map[string]string
+	// SubmittedAfter and SubmittedBefore bound the submit time (zero =
+	// unbounded): after is inclusive, before exclusive.
+	SubmittedAfter, SubmittedBefore time.Time
 	// Offset and Limit page the list (Limit 0 = 50). Order is newest first.
 	Offset, Limit int
 	// CountLimit bounds the count ListJobs returns, which otherwise reads

@@ -96,6 +96,10 @@ type Options struct {
 	// and some supervisors start it (the ignore is inherited by its
 	// children unless the worker gives them the default back).
 	WorkerHUPIgnored bool
+	// Existing is the API token of an admin of a store that already holds
+	// a lab (a restored backup, in DB or a data folder Setup fills): Start
+	// creates no user, worker or device and starts no worker.
+	Existing string
 }
 
 // Worker and Device name the lab's worker and its `local` device.
@@ -137,6 +141,19 @@ func (l *Lab) RestartServer() {
 func Start(t testing.TB, o Options) *Lab {
 	t.Helper()
 	l := &Lab{t: t, o: o, Data: t.TempDir()}
+	if o.Existing != "" {
+		l.AdminToken = o.Existing
+		if o.Setup != nil {
+			o.Setup(l)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				l.dumpLogs()
+			}
+		})
+		l.startServer()
+		return l
+	}
 	l.AdminToken = l.Admin("user", "add", "admin", "--admin")
 	l.tokenFile = filepath.Join(l.Data, "worker.token")
 	if err := os.WriteFile(l.tokenFile, []byte(l.Admin("worker", "add", Worker)+"\n"), 0o600); err != nil {

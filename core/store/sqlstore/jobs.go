@@ -470,6 +470,12 @@ func (s *DB) ListJobs(ctx context.Context, v store.Viewer, f store.JobFilter) ([
 	} else if c != "" {
 		where = append(where, c)
 	}
+	if !f.SubmittedAfter.IsZero() {
+		where = append(where, "j.submit_time >= "+a.add(micros(f.SubmittedAfter)))
+	}
+	if !f.SubmittedBefore.IsZero() {
+		where = append(where, "j.submit_time < "+a.add(micros(f.SubmittedBefore)))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
@@ -650,6 +656,12 @@ func (s *DB) FinishJob(ctx context.Context, id int64, r store.JobResult) (model.
 
 // finishJob is FinishJob inside a transaction (r.Health already checked).
 func (s *DB) finishJob(ctx context.Context, t *tx, id int64, r store.JobResult) (model.Job, error) {
+	return s.endJob(ctx, t, id, r, false)
+}
+
+// endJob ends a job; admin (FailJob) also ends Submitted jobs and keeps
+// r.Health for a Canceling job (otherwise Canceled).
+func (s *DB) endJob(ctx context.Context, t *tx, id int64, r store.JobResult, admin bool) (model.Job, error) {
 	j, err := s.job(ctx, t, id, s.d.ForUpdate)
 	if err != nil {
 		return j, err
@@ -657,11 +669,15 @@ func (s *DB) finishJob(ctx context.Context, t *tx, id int64, r store.JobResult) 
 	err = func() error {
 		switch j.State {
 		case model.JobScheduling, model.JobScheduled, model.JobRunning, model.JobCanceling:
+		case model.JobSubmitted:
+			if !admin {
+				return conflict("finishing job %d: it is %s", id, j.State)
+			}
 		default:
 			return conflict("finishing job %d: it is %s", id, j.State)
 		}
 		h := r.Health
-		if j.State == model.JobCanceling {
+		if j.State == model.JobCanceling && !admin {
 			h = model.JobCanceled
 		}
 		now := fromMicros(micros(s.now()))

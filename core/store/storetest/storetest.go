@@ -51,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobSettings", testJobSettings},
 		{"JobMetadata", testJobMetadata},
 		{"Notifications", testNotifications},
+		{"RemoveJobs", testRemoveJobs},
+		{"RemoveLogsOnly", testRemoveLogsOnly},
+		{"FailJob", testFailJob},
+		{"ListJobsSubmitTime", testListJobsSubmitTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
