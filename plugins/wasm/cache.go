@@ -3,15 +3,16 @@ package wasm
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
-	"runtime/debug"
 	"time"
 )
 
@@ -368,4 +369,37 @@ func wazeroVersion() string {
 		return "dev"
 	}
 	return v
+}
+
+// PruneInterval is how often KeepPruned prunes after the first time.
+const PruneInterval = 24 * time.Hour
+
+// KeepPruned prunes the host's compilation cache now and every interval
+// (PruneInterval if 0) until ctx ends, logging what it removed.
+func (h *Host) KeepPruned(ctx context.Context, limits CacheLimits, interval time.Duration) {
+	if h.opts.CacheDir == "" || (limits.MaxBytes <= 0 && limits.MaxAge <= 0) {
+		return
+	}
+	if interval <= 0 {
+		interval = PruneInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		st, err := h.PruneCache(limits)
+		log := h.opts.Logger
+		switch {
+		case err != nil:
+			log.Warn("wasm host: pruning the compilation cache", "dir", h.opts.CacheDir, "err", err)
+		case st.Over:
+			log.Warn("wasm host: the driver versions loaded alone are over the compilation cache cap", "dir", h.opts.CacheDir, "bytes", st.BytesAfter, "cap", limits.MaxBytes)
+		case st.Removed > 0:
+			log.Info("wasm host: compilation cache pruned", "dir", h.opts.CacheDir, "removed", st.Removed, "bytes_before", st.BytesBefore, "bytes_after", st.BytesAfter)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
