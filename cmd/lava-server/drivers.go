@@ -11,27 +11,36 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/bytesize"
 	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/workerproto"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
+	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
 
 // driverFlags are the flags of the commands that open the driver registry.
 type driverFlags struct {
 	dir, native, cache *string
+	// cacheMax and cacheAge bound the compilation cache (serve only).
+	cacheMax *bytesize.Size
+	cacheAge *time.Duration
 }
 
 func addDriverFlags(fs *flag.FlagSet, serve bool) driverFlags {
 	var f driverFlags
 	if serve {
+		f.cacheMax = new(bytesize.Size(2 << 30))
+		fs.Var(f.cacheMax, "driver-cache-max", "size cap of the driver compilation cache, e.g. 2GiB (0: none): versions no longer stored go first, least recently used first; pruned at start and daily")
+		f.cacheAge = fs.Duration("driver-cache-max-age", 30*24*time.Hour, "remove from the driver compilation cache what versions no longer stored left there, unused this long (0: never)")
 		f.dir = fs.String("drivers-dir", "", "directory of driver modules (.wasm), watched: a file dropped in is live within a second (default DATA-DIR/drivers, seeded on first start from the drivers directory next to the binary)")
 	}
 	f.native = fs.String("native-drivers", "", "YAML file listing the admin's native drivers: [{path: /abs/binary, sha256: <hex>}, ...]")
@@ -441,6 +450,8 @@ func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverF
 	if err != nil {
 		return nil, err
 	}
+	// Pruned at start (every stored version is loaded, so kept) and daily.
+	go set.Host.KeepPruned(ctx, wasm.CacheLimits{MaxBytes: int64(*f.cacheMax), MaxAge: *f.cacheAge}, 0)
 	log.Info("driver registry ready", "drivers_dir", dir, "active", set.Active(), "refused", len(set.Registry.Refused()))
 	return set, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/bytesize"
 	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/version"
 )
@@ -49,6 +50,11 @@ type ServeEnv struct {
 	NFSExport, NFSServerIP string
 	// CacheDir is the artifact cache ("" = WORK-DIR's).
 	CacheDir string
+	// CacheMax caps the artifact cache in bytes (--cache-max; 0 = no cap).
+	CacheMax int64
+	// DriverCacheMax caps the driver compilation cache in bytes
+	// (--driver-cache-max; 0 = no cap).
+	DriverCacheMax int64
 	// FileURLDirs are the folders jobs' file:// URLs may read from
 	// (--allow-file-dir, repeatable); none = file:// URLs are refused.
 	FileURLDirs []string
@@ -66,6 +72,12 @@ func (l *dirList) Set(v string) error {
 	*l = append(*l, filepath.Clean(v))
 	return nil
 }
+
+// Default caps of the worker's caches (--cache-max, --driver-cache-max).
+const (
+	DefaultCacheMax       = 20 << 30
+	DefaultDriverCacheMax = 1 << 30
+)
 
 // NewRunner makes the worker's job runner; close releases it.
 type NewRunner func(ctx context.Context, env RunnerEnv) (r Runner, close func(), err error)
@@ -103,6 +115,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	fs.StringVar(&serve.NFSServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the boards (default: --server-ip)")
 	fs.Var((*dirList)(&serve.FileURLDirs), "allow-file-dir", "folder jobs may read file:// artifact URLs from (repeatable; default: none, file:// URLs are refused)")
 	fs.StringVar(&serve.CacheDir, "cache-dir", "", "artifact download cache shared by jobs (default: WORK-DIR/dispatch/cache)")
+	cacheMax := bytesize.Size(DefaultCacheMax)
+	fs.Var(&cacheMax, "cache-max", "size cap of the artifact cache, e.g. 20GiB (0: none); least recently used downloads are evicted, never a running job's")
+	driverCacheMax := bytesize.Size(DefaultDriverCacheMax)
+	fs.Var(&driverCacheMax, "driver-cache-max", "size cap of the driver compilation cache WORK-DIR/wasm-cache, e.g. 1GiB (0: none); pruned at start and daily, the drivers loaded kept")
 	var allowTools []string
 	fs.Func("allow-tool", "allow drivers' tool steps to run host tool NAME (repeatable): NAME for every device, NAME@TARGET[,TARGET...] for those device types or devices; e.g. sh@local, qemu-system-aarch64@qemu. Nothing is allowed by default", func(v string) error {
 		allowTools = append(allowTools, v)
@@ -115,6 +131,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		}
 		return 2
 	}
+	serve.CacheMax, serve.DriverCacheMax = int64(cacheMax), int64(driverCacheMax)
 	if *showVersion {
 		fmt.Fprintln(stdout, version.Version)
 		return 0
