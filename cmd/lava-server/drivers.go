@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,6 +191,7 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	df := addDriverFlags(fs, false)
 	var sets, unsets strList
 	name := fs.String("name", "", "the driver name the module must describe itself as (install)")
+	keep := fs.Int("keep", 0, "rm: remove the versions beyond the N most recently activated (never the active one nor one an unfinished job is pinned to)")
 	minArgs, maxArgs := 1, 1
 	switch cmd {
 	case "driver list":
@@ -197,6 +199,8 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	case "driver install", "driver rollback":
 	case "driver activate":
 		minArgs, maxArgs = 2, 2
+	case "driver rm":
+		minArgs, maxArgs = 1, 2
 	case "device-type settings":
 		fs.Var(&sets, "set", "key=value: override a setting (repeatable); value as the setting's type (JSON for lists and maps)")
 		fs.Var(&unsets, "unset", "key: remove an override (repeatable)")
@@ -206,6 +210,9 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	pos, err := parseFlags(fs, args, minArgs, maxArgs)
 	if err != nil {
 		return err
+	}
+	if cmd == "driver rm" && (len(pos) == 2) == (*keep > 0) {
+		return usagef("driver rm: give NAME SHA256, or NAME --keep N")
 	}
 	var module []byte
 	if cmd == "driver install" {
@@ -251,10 +258,64 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			return err
 		}
 		fmt.Fprintf(stderr, "driver %s rolled back: version %s (sha256 %s) active\n", in.Name, in.Version, in.SHA256)
+	case "driver rm":
+		return removeDrivers(ctx, set, pos, *keep, stderr)
 	case "device-type settings":
 		return deviceTypeSettings(ctx, st, reg, pos[0], sets, unsets, stdout, stderr)
 	}
 	return nil
+}
+
+// removeDrivers removes driver pos[0]'s version pos[1] (a SHA-256 or a
+// unique prefix), or with keep its versions beyond the keep most recently
+// activated, and their compilation cache files. With keep, a version that
+// is refused (active, pinned by a job) is reported and the others go on.
+func removeDrivers(ctx context.Context, set *driverset.Set, pos []string, keep int, stderr io.Writer) error {
+	reg, name := set.Registry, pos[0]
+	var shas []string
+	if len(pos) == 2 {
+		sha, err := resolveSHA(reg, name, pos[1])
+		if err != nil {
+			return err
+		}
+		shas = []string{sha}
+	} else {
+		recent := reg.History(name)
+		if len(recent) > keep {
+			recent = recent[len(recent)-keep:]
+		}
+		found := false
+		for _, in := range reg.List() {
+			if in.Name != name {
+				continue
+			}
+			found = true
+			if !in.Active && !slices.Contains(recent, in.SHA256) && in.Kind == plugins.KindWASM {
+				shas = append(shas, in.SHA256)
+			}
+		}
+		if !found {
+			return fmt.Errorf("driver %s: %w (see: lava-server driver list)", name, registry.ErrNotFound)
+		}
+	}
+	var errs []error
+	removed := 0
+	for _, sha := range shas {
+		in, err := reg.Remove(ctx, name, sha)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+		if err := set.Host.ForgetCached(sha); err != nil {
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}
+		fmt.Fprintf(stderr, "driver %s: version %s (sha256 %s) removed\n", name, in.Version, sha)
+	}
+	if len(pos) == 1 {
+		fmt.Fprintf(stderr, "driver %s: %d version(s) removed, the %d most recently activated kept\n", name, removed, keep)
+	}
+	return errors.Join(errs...)
 }
 
 func printDrivers(w io.Writer, reg *registry.Registry) error {

@@ -47,6 +47,9 @@ Commands:
   driver install FILE [--name N]        check a .wasm driver and activate it
   driver activate NAME SHA256           activate a known version (prefix ok)
   driver rollback NAME                  re-activate the previous version
+  driver rm NAME SHA256 | NAME --keep N remove a version (prefix ok), or those beyond
+                                        the N most recently activated; never the
+                                        active one nor one an unfinished job pins
   device add HOSTNAME --type T [--worker W] [--dict FILE] [--tag T]...
                   [--description D] [--health H]
   device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired

@@ -403,3 +403,57 @@ func (h *Host) KeepPruned(ctx context.Context, limits CacheLimits, interval time
 		}
 	}
 }
+
+// ForgetCached removes what the compilation cache holds for module sha
+// (a version removed for good), unless the host has it loaded; compiled
+// files another version's note also names stay.
+func (h *Host) ForgetCached(sha string) error {
+	if h.opts.CacheDir == "" || strings.ContainsAny(sha, `/\.`) || sha == "" {
+		return nil
+	}
+	h.attrMu.Lock()
+	defer h.attrMu.Unlock()
+	h.mu.Lock()
+	_, pre := h.pre[sha]
+	loaded := pre
+	for m := range h.modules {
+		loaded = loaded || m.sha == sha
+	}
+	h.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	dir := h.opts.CacheDir
+	others := map[string]bool{}
+	if ents, err := os.ReadDir(filepath.Join(dir, "used")); err == nil {
+		for _, e := range ents {
+			if e.Name() != sha {
+				for _, n := range readUsed(filepath.Join(dir, "used", e.Name())) {
+					others[n] = true
+				}
+			}
+		}
+	}
+	var errs []error
+	rm := func(p string) {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for _, n := range readUsed(h.usedPath(sha)) {
+		if !others[n] {
+			rm(filepath.Join(dir, wazeroDirName(), n))
+		}
+	}
+	rm(h.usedPath(sha))
+	rm(h.rewrittenPath(sha))
+	if described, err := filepath.Glob(filepath.Join(dir, "described", sha+".abi*.json")); err == nil {
+		for _, p := range described {
+			rm(p)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("wasm host: forgetting module %s: %w", sha, err)
+	}
+	return nil
+}

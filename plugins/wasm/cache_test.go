@@ -163,6 +163,32 @@ func TestPruneCacheAge(t *testing.T) {
 	if _, err := os.Stat(h.rewrittenPath(a.sha)); err != nil {
 		t.Fatal("a's rewrite removed while loaded")
 	}
+	// ForgetCached removes a version's files at once, not a loaded one's.
+	c, err := h.Load(ctx, "c", rebuilt(good, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ForgetCached(c.sha); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(h.rewrittenPath(c.sha)); err != nil {
+		t.Fatal("ForgetCached removed a loaded version's files")
+	}
+	cFiles := readUsed(h.usedPath(c.sha))
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ForgetCached(c.sha); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{h.rewrittenPath(c.sha), h.descriptionPath(c.sha), h.usedPath(c.sha), filepath.Join(dir, wazeroDirName(), cFiles[0])} {
+		if _, err := os.Stat(p); err == nil {
+			t.Fatalf("ForgetCached left %s", p)
+		}
+	}
+	if _, err := os.Stat(h.rewrittenPath(a.sha)); err != nil {
+		t.Fatal("ForgetCached of c removed a's files")
+	}
 	// b loads again from nothing, and is noted again.
 	b2, err := h.Load(ctx, "b", rebuilt(good, 2))
 	if err != nil {
