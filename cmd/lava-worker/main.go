@@ -62,7 +62,7 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 	}
 	// No DriversDir and no Native for the registry: it would compile or
 	// start every driver now.
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client},
+	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client}, OnPlan: env.OnPlan,
 		NativeOptions: native.Options{Stderr: &logLines{log: env.Logger}, Logger: env.Logger}, Logger: env.Logger})
 	if err != nil {
 		host.Close(context.Background())
@@ -90,6 +90,12 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		_ = host.Close(context.Background())
 	}
 	return &runner{d: d, reg: reg, local: dir, native: nat}, closeAll, nil
+}
+
+// ArtifactCacheStats reports the artifact cache (workerproto.CacheReporter).
+func (r *runner) ArtifactCacheStats() workerproto.CacheStats {
+	st := r.d.CacheStats()
+	return workerproto.CacheStats{Bytes: st.Bytes, Hits: st.Hits, Misses: st.Misses}
 }
 
 func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {

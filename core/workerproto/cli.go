@@ -34,6 +34,9 @@ type RunnerEnv struct {
 	// Tools is the admin's allow list of host tools (--allow-tool,
 	// --tools-file): what drivers' tool steps may run here. Never nil.
 	Tools *hosttools.Policy
+	// OnPlan, if set, is told about every driver plan call (the worker's
+	// /metrics).
+	OnPlan func(driver string, took time.Duration, err error)
 }
 
 // ServeEnv is how a worker serves job artifacts to its boards (the
@@ -107,6 +110,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	metricsListen := fs.String("metrics-listen", "", "address to serve the worker's Prometheus /metrics on, e.g. :9102 (default: none)")
 	var serve ServeEnv
 	fs.StringVar(&serve.TFTPAddr, "tftp-addr", "", "TFTP listen address for the boards (default: a free port; U-Boot boards fetch from port 69: \":69\")")
 	fs.StringVar(&serve.HTTPAddr, "http-addr", "", "HTTP listen address for the boards' artifact downloads (default: a free port)")
@@ -198,7 +202,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
-	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve, Tools: tools})
+	var wm *WorkerMetrics
+	env := RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve, Tools: tools}
+	if *metricsListen != "" {
+		wm = NewWorkerMetrics()
+		env.OnPlan = wm.ObservePlan
+	}
+	runner, closeRunner, err := newRunner(ctx, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
@@ -210,6 +220,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
+	}
+	if wm != nil {
+		wm.Attach(w)
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		addr, err := wm.Serve(mctx, *metricsListen, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "lava-worker: %v\n", err)
+			return 1
+		}
+		log.Info("serving /metrics", "addr", addr.String())
 	}
 	log.Info("lava-worker starting", "name", *name, "url", *url, "version", version.Version, "work_dir", *workDir)
 	err = w.Run(ctx)
