@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
 	"github.com/lavalab/lavalab/core/store"
@@ -795,6 +796,9 @@ type workerRow struct {
 	model.Worker
 	Devices int
 	Jobs    []jobRef
+	// Report is the worker's last report of its spools and host (nil:
+	// none since the server started).
+	Report *metrics.WorkerReport
 }
 
 func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
@@ -812,6 +816,11 @@ func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
 	rows := make([]workerRow, 0, len(workers))
 	for _, wk := range workers {
 		row := workerRow{Worker: wk}
+		if w.reports != nil {
+			if rep, ok := w.reports.WorkerReport(wk.Hostname); ok {
+				row.Report = &rep
+			}
+		}
 		for _, d := range devs {
 			if d.Worker != wk.Hostname {
 				continue
