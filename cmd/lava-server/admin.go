@@ -94,7 +94,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 	case "worker add":
 		desc = fs.String("description", "", "description")
 		jobLimit = fs.Int("job-limit", 0, "jobs the worker may run at once (0 = unlimited)")
-	case "worker token":
+	case "worker token", "worker maintenance", "worker active":
 	case "device-type add":
 		desc = fs.String("description", "", "description")
 		hcFile = fs.String("health-check", "", "file holding the health-check job definition")
@@ -215,6 +215,8 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			return err
 		}
 		fmt.Fprintln(stdout, secret)
+	case "worker maintenance", "worker active":
+		return setWorkerHealth(ctx, st, name, cmd == "worker maintenance", stderr)
 	case "device-type add":
 		err := st.CreateDeviceType(ctx, model.DeviceType{Name: name, Description: *desc, HealthCheck: hcText,
 			HealthFrequency: *hcFreq, HealthDenominator: *hcDen, Display: true})
@@ -314,4 +316,41 @@ func readUserToken(path string) (string, error) {
 			path, auth.UserPrefix, base64.RawURLEncoding.EncodedLen(auth.SecretBytes))
 	}
 	return secret, nil
+}
+
+// setWorkerHealth puts a worker in maintenance (drained: the scheduler
+// gives its devices no new job; the jobs it runs finish) or back to
+// active, and says how many jobs it still runs.
+func setWorkerHealth(ctx context.Context, st store.Store, name string, maintenance bool, stderr io.Writer) error {
+	health := model.WorkerActive
+	if maintenance {
+		health = model.WorkerMaintenance
+	}
+	wk, err := st.UpdateWorker(ctx, name, func(w *model.Worker) error {
+		if w.Health == model.WorkerRetired {
+			return fmt.Errorf("worker %q is retired: %w", name, store.ErrConflict)
+		}
+		w.Health = health
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("worker %q does not exist", name)
+	}
+	if err != nil {
+		return err
+	}
+	if !maintenance {
+		fmt.Fprintf(stderr, "worker %q: health %s: its devices get jobs again\n", name, wk.Health)
+		return nil
+	}
+	msg := fmt.Sprintf("worker %q: health %s: its devices get no new job", name, wk.Health)
+	if wp, ok := st.(store.WorkerProto); ok {
+		running, err := wp.WorkerJobs(ctx, name)
+		if err != nil {
+			return err
+		}
+		msg += fmt.Sprintf("; %d job(s) already given to it finish", len(running))
+	}
+	fmt.Fprintln(stderr, msg)
+	return nil
 }

@@ -37,6 +37,8 @@ Commands:
   worker add NAME [--description D] [--job-limit N]
                                         create a worker; prints its token
   worker token NAME                     replace a worker's token; prints it
+  worker maintenance NAME               drain a worker: no new jobs, running ones finish
+  worker active NAME                    end a worker's maintenance
   device-type add NAME [--health-check FILE] [--health-frequency N]
                   [--health-denominator hours|jobs] [--description D]
   device-type settings NAME [--set KEY=VALUE]... [--unset KEY]...

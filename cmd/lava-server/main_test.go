@@ -83,6 +83,10 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"group", "add-member", "team", "bob"}, 0, "", `user "bob" added to group "team"`},
 		{[]string{"group", "add-member", "nope", "bob"}, 1, "", "lava-server group add nope"},
 		{[]string{"group", "add-member", "team", "nobody"}, 1, "", "lava-server user add nobody"},
+		{[]string{"worker", "maintenance", "w1"}, 0, "", `worker "w1": health Maintenance: its devices get no new job; 0 job(s) already given to it finish`},
+		{[]string{"worker", "active", "w1"}, 0, "", `worker "w1": health Active`},
+		{[]string{"worker", "maintenance", "w1"}, 0, "", "health Maintenance"},
+		{[]string{"worker", "maintenance", "nope"}, 1, "", `worker "nope" does not exist`},
 		{[]string{"version"}, 0, "dev\n", ""},
 	}
 	tokens := map[string]string{}
@@ -121,7 +125,7 @@ func TestAdminCommands(t *testing.T) {
 		t.Error("the replaced worker token still works")
 	}
 	w, err := st.WorkerByTokenHash(ctx, auth.Hash(tokens["worker token w1"]))
-	if err != nil || w.Hostname != "w1" || w.JobLimit != 2 {
+	if err != nil || w.Hostname != "w1" || w.JobLimit != 2 || w.Health != model.WorkerMaintenance {
 		t.Errorf("worker: %+v %v", w, err)
 	}
 	dt, err := st.DeviceType(ctx, "qemu")
