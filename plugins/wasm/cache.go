@@ -115,6 +115,19 @@ func (h *Host) noteUse(sha string, before map[string]time.Time) {
 	}
 }
 
+// markBusy counts a compile or load of sha starting (1) or ending (-1).
+func (h *Host) markBusy(sha string, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy == nil {
+		h.busy = map[string]int{}
+	}
+	h.busy[sha] += n
+	if h.busy[sha] <= 0 {
+		delete(h.busy, sha)
+	}
+}
+
 // hasUseNote reports whether module sha's compiled files are known.
 func (h *Host) hasUseNote(sha string) bool {
 	if h.opts.CacheDir == "" {
@@ -167,6 +180,9 @@ func (h *Host) PruneCache(limits CacheLimits) (PruneStats, error) {
 		keep[m.sha] = true
 	}
 	for sha := range h.pre {
+		keep[sha] = true
+	}
+	for sha := range h.busy {
 		keep[sha] = true
 	}
 	h.mu.Unlock()
@@ -415,7 +431,7 @@ func (h *Host) ForgetCached(sha string) error {
 	defer h.attrMu.Unlock()
 	h.mu.Lock()
 	_, pre := h.pre[sha]
-	loaded := pre
+	loaded := pre || h.busy[sha] > 0
 	for m := range h.modules {
 		loaded = loaded || m.sha == sha
 	}

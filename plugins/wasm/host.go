@@ -122,6 +122,9 @@ type Host struct {
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+	// busy counts the compiles and loads in progress by SHA-256: their
+	// cache files are not pruned (cache.go).
+	busy map[string]int
 	// pre holds modules Precompile compiled, by SHA-256, until Load takes
 	// them.
 	pre map[string]compiled
@@ -204,6 +207,8 @@ func (h *Host) guardedRuntime(ctx context.Context) (wazero.Runtime, error) {
 // what is wrong with a module that is not valid). sha is the module's.
 func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (c compiled, err error) {
 	if h.opts.CacheDir != "" {
+		h.markBusy(sha, 1)
+		defer h.markBusy(sha, -1)
 		// A version whose compiled files are not noted yet compiles alone,
 		// so the files that appear are its own.
 		var before map[string]time.Time
@@ -442,6 +447,8 @@ func SHA256Hex(data []byte) string {
 // says why.
 func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	sha := SHA256Hex(wasm)
+	h.markBusy(sha, 1)
+	defer h.markBusy(sha, -1)
 	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
 	h.mu.Lock()
 	c, ok := h.pre[sha]
