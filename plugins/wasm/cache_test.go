@@ -34,12 +34,31 @@ func rebuilt(wasm []byte, i int) []byte {
 	return append(out, body...)
 }
 
-// Across 20 rebuilds of a driver, the two newest loaded, the cache stays
+// Across rebuilds of a driver, the two newest loaded, the cache stays
 // under its cap after each prune, and what the loaded versions need stays.
-func TestPruneCacheTwentyRebuilds(t *testing.T) {
+// 6 rebuilds here; BenchmarkDriverCacheTwentyRebuilds does 20 and prints
+// the sizes (make bench).
+func TestPruneCacheRebuilds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles 20 modules")
+		t.Skip("compiles 6 modules")
 	}
+	pruneAcrossRebuilds(t, 6)
+}
+
+func BenchmarkDriverCacheTwentyRebuilds(b *testing.B) {
+	for range b.N {
+		peak, capBytes, unpruned := pruneAcrossRebuilds(b, 20)
+		b.ReportMetric(float64(peak), "peak-bytes")
+		b.ReportMetric(float64(capBytes), "cap-bytes")
+		b.ReportMetric(float64(unpruned), "unpruned-bytes")
+	}
+}
+
+// pruneAcrossRebuilds loads n rebuilds of the good driver one after
+// another, keeping the two newest loaded and pruning after each, checks
+// the cap and what the loaded versions need, and returns the largest size
+// after a prune, the cap and about what the cache would hold unpruned.
+func pruneAcrossRebuilds(t testing.TB, n int) (peak, capBytes, unpruned int64) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	h, err := NewHost(ctx, Options{CacheDir: dir, Prewarm: -1})
@@ -61,8 +80,7 @@ func TestPruneCacheTwentyRebuilds(t *testing.T) {
 	limits := CacheLimits{MaxBytes: 3*one + one/2}
 	t.Logf("one version caches %d bytes; cap %d", one, limits.MaxBytes)
 	loaded := []*Module{first}
-	var peak int64
-	for i := 1; i < 20; i++ {
+	for i := 1; i < n; i++ {
 		m, err := h.Load(ctx, "good", rebuilt(good, i))
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +123,8 @@ func TestPruneCacheTwentyRebuilds(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("20 rebuilds: peak %d bytes after pruning, cap %d; without pruning about %d", peak, limits.MaxBytes, 20*one)
+	t.Logf("%d rebuilds: peak %d bytes after pruning, cap %d; without pruning about %d", n, peak, limits.MaxBytes, int64(n)*one)
+	return peak, limits.MaxBytes, int64(n) * one
 }
 
 // Versions not loaded and unused for MaxAge are removed; loaded ones stay
