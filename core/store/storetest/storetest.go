@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DriverModules", testDriverModules},
 		{"JobSettings", testJobSettings},
 		{"DeleteDriverModule", testDeleteDriverModule},
+		{"DeviceHealthHistory", testDeviceHealthHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
