@@ -54,7 +54,11 @@ Commands:
                                         active one nor one an unfinished job pins
   device add HOSTNAME --type T [--worker W] [--dict FILE] [--tag T]...
                   [--description D] [--health H]
-  device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired
+  device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired [--reason R] [--by U]
+  device maintenance HOSTNAME --reason R [--by U]
+                                        put a device in maintenance, saying why
+  device health-history HOSTNAME [--limit N]
+                                        its health changes and their cause
   tag add NAME [--description D]
   group add NAME
   group add-member GROUP USER

@@ -77,6 +77,10 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"device", "set-health", "q1", "MAINTENANCE"}, 0, "", "health Maintenance"},
 		{[]string{"device", "set-health", "q1", "sick"}, 2, "", "sick"},
 		{[]string{"device", "set-health", "nope", "good"}, 1, "", `device "nope" does not exist`},
+		{[]string{"device", "maintenance", "q1"}, 2, "", "--reason is required"},
+		{[]string{"device", "set-health", "q1", "good", "--by", "carol"}, 0, "", "health Good"},
+		{[]string{"device", "maintenance", "q1", "--reason", "PSU swap", "--by", "alice"}, 0, "", "health Maintenance"},
+		{[]string{"device", "health-history", "nope"}, 1, "", `device "nope" does not exist`},
 		{[]string{"tag", "add", "hdmi"}, 0, "", `tag "hdmi" created`},
 		{[]string{"tag", "add", "hdmi"}, 1, "", "already exists"},
 		{[]string{"group", "add", "team"}, 0, "", `group "team" created`},
@@ -111,6 +115,12 @@ func TestAdminCommands(t *testing.T) {
 		}
 	}
 
+	code, out, errOut := cli(t, dir, "device", "health-history", "q1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 4 || !strings.Contains(lines[3], "Unknown     Maintenance admin") || !strings.Contains(lines[1], `Good        Maintenance admin        by alice "PSU swap"`) ||
+		!strings.Contains(lines[2], "Maintenance Good        admin        by carol") {
+		t.Errorf("device health-history: %d %q %q", code, out, errOut)
+	}
 	st := openDir(t, dir)
 	ctx := context.Background()
 	u, err := st.UserByTokenHash(ctx, auth.Hash(tokens["user add alice --admin"]))
