@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 
 	"github.com/lavalab/lavalab/core/auth"
@@ -80,6 +81,9 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		worker      *string
 		dictFile    *string
 		health      *string
+		reason      *string
+		by          *string
+		limit       *int
 		tags        strList
 	)
 	nargs := 1
@@ -94,7 +98,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 	case "worker add":
 		desc = fs.String("description", "", "description")
 		jobLimit = fs.Int("job-limit", 0, "jobs the worker may run at once (0 = unlimited)")
-	case "worker token":
+	case "worker token", "worker maintenance", "worker active":
 	case "device-type add":
 		desc = fs.String("description", "", "description")
 		hcFile = fs.String("health-check", "", "file holding the health-check job definition")
@@ -109,6 +113,13 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		fs.Var(&tags, "tag", "a tag of the device (repeatable)")
 	case "device set-health":
 		nargs = 2
+		reason = fs.String("reason", "", "why (kept in the device's health history)")
+		by = fs.String("by", defaultActor(), "who (kept in the device's health history)")
+	case "device maintenance":
+		reason = fs.String("reason", "", "why (required; kept in the device's health history)")
+		by = fs.String("by", defaultActor(), "who (kept in the device's health history)")
+	case "device health-history":
+		limit = fs.Int("limit", 20, "at most this many transitions, newest first")
 	case "tag add":
 		desc = fs.String("description", "", "description")
 	case "group add":
@@ -173,6 +184,11 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		if devHealth, err = model.ParseDeviceHealth(pos[1]); err != nil {
 			return usagef("%v", err)
 		}
+	case "device maintenance":
+		if strings.TrimSpace(*reason) == "" {
+			return usagef("device maintenance: --reason is required")
+		}
+		devHealth = model.DeviceMaintenance
 	}
 
 	st, err := openAdminStore(ctx, *dataDir, *db)
@@ -215,6 +231,8 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			return err
 		}
 		fmt.Fprintln(stdout, secret)
+	case "worker maintenance", "worker active":
+		return setWorkerHealth(ctx, st, name, cmd == "worker maintenance", stderr)
 	case "device-type add":
 		err := st.CreateDeviceType(ctx, model.DeviceType{Name: name, Description: *desc, HealthCheck: hcText,
 			HealthFrequency: *hcFreq, HealthDenominator: *hcDen, Display: true})
@@ -243,8 +261,10 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			return err
 		}
 		fmt.Fprintf(stderr, "device %q created (type %s, health %s)\n", name, *devType, devHealth)
-	case "device set-health":
-		d, err := st.SetDeviceHealth(ctx, name, devHealth)
+	case "device health-history":
+		return printHealthHistory(ctx, st, name, *limit, stdout)
+	case "device set-health", "device maintenance":
+		d, err := st.SetDeviceHealthBy(ctx, name, devHealth, *by, *reason)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("device %q does not exist", name)
 		}
@@ -314,4 +334,80 @@ func readUserToken(path string) (string, error) {
 			path, auth.UserPrefix, base64.RawURLEncoding.EncodedLen(auth.SecretBytes))
 	}
 	return secret, nil
+}
+
+// setWorkerHealth puts a worker in maintenance (drained: the scheduler
+// gives its devices no new job; the jobs it runs finish) or back to
+// active, and says how many jobs it still runs.
+func setWorkerHealth(ctx context.Context, st store.Store, name string, maintenance bool, stderr io.Writer) error {
+	health := model.WorkerActive
+	if maintenance {
+		health = model.WorkerMaintenance
+	}
+	wk, err := st.UpdateWorker(ctx, name, func(w *model.Worker) error {
+		if w.Health == model.WorkerRetired {
+			return fmt.Errorf("worker %q is retired: %w", name, store.ErrConflict)
+		}
+		w.Health = health
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("worker %q does not exist", name)
+	}
+	if err != nil {
+		return err
+	}
+	if !maintenance {
+		fmt.Fprintf(stderr, "worker %q: health %s: its devices get jobs again\n", name, wk.Health)
+		return nil
+	}
+	msg := fmt.Sprintf("worker %q: health %s: its devices get no new job", name, wk.Health)
+	if wp, ok := st.(store.WorkerProto); ok {
+		running, err := wp.WorkerJobs(ctx, name)
+		if err != nil {
+			return err
+		}
+		msg += fmt.Sprintf("; %d job(s) already given to it finish", len(running))
+	}
+	fmt.Fprintln(stderr, msg)
+	return nil
+}
+
+// defaultActor is who an admin command says made a change: the system
+// user running it.
+func defaultActor() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// printHealthHistory prints a device's health transitions, newest first.
+func printHealthHistory(ctx context.Context, st store.Store, name string, limit int, stdout io.Writer) error {
+	hist, err := st.DeviceHealthHistory(ctx, name, limit)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("device %q does not exist", name)
+	}
+	if err != nil {
+		return err
+	}
+	if len(hist) == 0 {
+		fmt.Fprintln(stdout, "no health changes recorded")
+		return nil
+	}
+	fmt.Fprintf(stdout, "%-20s %-11s %-11s %-12s %s\n", "WHEN", "FROM", "TO", "CAUSE", "DETAIL")
+	for _, c := range hist {
+		var detail []string
+		if c.JobID != 0 {
+			detail = append(detail, fmt.Sprintf("job %d", c.JobID))
+		}
+		if c.Actor != "" {
+			detail = append(detail, "by "+c.Actor)
+		}
+		if c.Reason != "" {
+			detail = append(detail, fmt.Sprintf("%q", c.Reason))
+		}
+		fmt.Fprintf(stdout, "%-20s %-11s %-11s %-12s %s\n", c.At.UTC().Format("2006-01-02 15:04:05Z"), c.From, c.To, c.Cause, strings.Join(detail, " "))
+	}
+	return nil
 }

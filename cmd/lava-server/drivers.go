@@ -10,28 +10,38 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/bytesize"
 	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/workerproto"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
+	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
 
 // driverFlags are the flags of the commands that open the driver registry.
 type driverFlags struct {
 	dir, native, cache *string
+	// cacheMax and cacheAge bound the compilation cache (serve only).
+	cacheMax *bytesize.Size
+	cacheAge *time.Duration
 }
 
 func addDriverFlags(fs *flag.FlagSet, serve bool) driverFlags {
 	var f driverFlags
 	if serve {
+		f.cacheMax = new(bytesize.Size(2 << 30))
+		fs.Var(f.cacheMax, "driver-cache-max", "size cap of the driver compilation cache, e.g. 2GiB (0: none): versions no longer stored go first, least recently used first; pruned at start and daily")
+		f.cacheAge = fs.Duration("driver-cache-max-age", 30*24*time.Hour, "remove from the driver compilation cache what versions no longer stored left there, unused this long (0: never)")
 		f.dir = fs.String("drivers-dir", "", "directory of driver modules (.wasm), watched: a file dropped in is live within a second (default DATA-DIR/drivers, seeded on first start from the drivers directory next to the binary)")
 	}
 	f.native = fs.String("native-drivers", "", "YAML file listing the admin's native drivers: [{path: /abs/binary, sha256: <hex>}, ...]")
@@ -181,6 +191,7 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	df := addDriverFlags(fs, false)
 	var sets, unsets strList
 	name := fs.String("name", "", "the driver name the module must describe itself as (install)")
+	keep := fs.Int("keep", 0, "rm: remove the versions beyond the N most recently activated (never the active one nor one an unfinished job is pinned to)")
 	minArgs, maxArgs := 1, 1
 	switch cmd {
 	case "driver list":
@@ -188,6 +199,8 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	case "driver install", "driver rollback":
 	case "driver activate":
 		minArgs, maxArgs = 2, 2
+	case "driver rm":
+		minArgs, maxArgs = 1, 2
 	case "device-type settings":
 		fs.Var(&sets, "set", "key=value: override a setting (repeatable); value as the setting's type (JSON for lists and maps)")
 		fs.Var(&unsets, "unset", "key: remove an override (repeatable)")
@@ -197,6 +210,9 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 	pos, err := parseFlags(fs, args, minArgs, maxArgs)
 	if err != nil {
 		return err
+	}
+	if cmd == "driver rm" && (len(pos) == 2) == (*keep > 0) {
+		return usagef("driver rm: give NAME SHA256, or NAME --keep N")
 	}
 	var module []byte
 	if cmd == "driver install" {
@@ -242,10 +258,64 @@ func driverCmd(ctx context.Context, cmd string, args []string, stdout, stderr io
 			return err
 		}
 		fmt.Fprintf(stderr, "driver %s rolled back: version %s (sha256 %s) active\n", in.Name, in.Version, in.SHA256)
+	case "driver rm":
+		return removeDrivers(ctx, set, pos, *keep, stderr)
 	case "device-type settings":
 		return deviceTypeSettings(ctx, st, reg, pos[0], sets, unsets, stdout, stderr)
 	}
 	return nil
+}
+
+// removeDrivers removes driver pos[0]'s version pos[1] (a SHA-256 or a
+// unique prefix), or with keep its versions beyond the keep most recently
+// activated, and their compilation cache files. With keep, a version that
+// is refused (active, pinned by a job) is reported and the others go on.
+func removeDrivers(ctx context.Context, set *driverset.Set, pos []string, keep int, stderr io.Writer) error {
+	reg, name := set.Registry, pos[0]
+	var shas []string
+	if len(pos) == 2 {
+		sha, err := resolveSHA(reg, name, pos[1])
+		if err != nil {
+			return err
+		}
+		shas = []string{sha}
+	} else {
+		recent := reg.History(name)
+		if len(recent) > keep {
+			recent = recent[len(recent)-keep:]
+		}
+		found := false
+		for _, in := range reg.List() {
+			if in.Name != name {
+				continue
+			}
+			found = true
+			if !in.Active && !slices.Contains(recent, in.SHA256) && in.Kind == plugins.KindWASM {
+				shas = append(shas, in.SHA256)
+			}
+		}
+		if !found {
+			return fmt.Errorf("driver %s: %w (see: lava-server driver list)", name, registry.ErrNotFound)
+		}
+	}
+	var errs []error
+	removed := 0
+	for _, sha := range shas {
+		in, err := reg.Remove(ctx, name, sha)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+		if err := set.Host.ForgetCached(sha); err != nil {
+			fmt.Fprintf(stderr, "warning: %v\n", err)
+		}
+		fmt.Fprintf(stderr, "driver %s: version %s (sha256 %s) removed\n", name, in.Version, sha)
+	}
+	if len(pos) == 1 {
+		fmt.Fprintf(stderr, "driver %s: %d version(s) removed, the %d most recently activated kept\n", name, removed, keep)
+	}
+	return errors.Join(errs...)
 }
 
 func printDrivers(w io.Writer, reg *registry.Registry) error {
@@ -441,6 +511,8 @@ func serveDrivers(ctx context.Context, st store.Store, dataDir string, f driverF
 	if err != nil {
 		return nil, err
 	}
+	// Pruned at start (every stored version is loaded, so kept) and daily.
+	go set.Host.KeepPruned(ctx, wasm.CacheLimits{MaxBytes: int64(*f.cacheMax), MaxAge: *f.cacheAge}, 0)
 	log.Info("driver registry ready", "drivers_dir", dir, "active", set.Active(), "refused", len(set.Registry.Refused()))
 	return set, nil
 }

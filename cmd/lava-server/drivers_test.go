@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -427,6 +428,40 @@ func TestDriverHotLoad(t *testing.T) {
 	code, _, errOut = cli(t, dir, "driver", "install", filepath.Join(dir, "lava.db"), "--driver-cache", cache)
 	if code != 1 || !strings.Contains(errOut, "refused") {
 		t.Errorf("driver install of a non-module: %d %q", code, errOut)
+	}
+	// driver rm: never the active version; an old one goes from the store.
+	code, _, errOut = cli(t, dir, "driver", "rm", "soca9", sha2[:10], "--driver-cache", cache)
+	if code != 1 || !strings.Contains(errOut, "the active version") {
+		t.Errorf("driver rm of the active version: %d %q", code, errOut)
+	}
+	code, _, errOut = cli(t, dir, "driver", "rm", "soca9", sha1[:10], "--keep", "1", "--driver-cache", cache)
+	if code != 2 {
+		t.Errorf("driver rm with both a SHA-256 and --keep: %d %q", code, errOut)
+	}
+	// Job 2 ran with v1 and is not finished (no worker): v1 is pinned.
+	code, _, errOut = cli(t, dir, "driver", "rm", "soca9", "--keep", "1", "--driver-cache", cache)
+	if code != 1 || !strings.Contains(errOut, "unfinished jobs are pinned to it (job 2)") {
+		t.Errorf("driver rm of a pinned version: %d %q", code, errOut)
+	}
+	st, err = openAdminStore(context.Background(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishJob(context.Background(), 2, store.JobResult{Health: model.JobCanceled}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, _, errOut = cli(t, dir, "driver", "rm", "soca9", "--keep", "1", "--driver-cache", cache)
+	if code != 0 || !strings.Contains(errOut, "version 1.0.0 (sha256 "+sha1+") removed") {
+		t.Errorf("driver rm --keep 1: %d %q", code, errOut)
+	}
+	code, out, errOut = cli(t, dir, "driver", "list", "--driver-cache", cache)
+	if code != 0 || strings.Contains(out, sha1[:12]) || !strings.Contains(out, sha2[:12]) {
+		t.Errorf("driver list after rm: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = cli(t, dir, "driver", "rm", "soca9", sha1[:10], "--driver-cache", cache)
+	if code != 1 || !strings.Contains(errOut, "no version with sha256") {
+		t.Errorf("driver rm of a removed version: %d %q", code, errOut)
 	}
 }
 

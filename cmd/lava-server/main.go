@@ -37,6 +37,8 @@ Commands:
   worker add NAME [--description D] [--job-limit N]
                                         create a worker; prints its token
   worker token NAME                     replace a worker's token; prints it
+  worker maintenance NAME               drain a worker: no new jobs, running ones finish
+  worker active NAME                    end a worker's maintenance
   device-type add NAME [--health-check FILE] [--health-frequency N]
                   [--health-denominator hours|jobs] [--description D]
   device-type settings NAME [--set KEY=VALUE]... [--unset KEY]...
@@ -47,9 +49,16 @@ Commands:
   driver install FILE [--name N]        check a .wasm driver and activate it
   driver activate NAME SHA256           activate a known version (prefix ok)
   driver rollback NAME                  re-activate the previous version
+  driver rm NAME SHA256 | NAME --keep N remove a version (prefix ok), or those beyond
+                                        the N most recently activated; never the
+                                        active one nor one an unfinished job pins
   device add HOSTNAME --type T [--worker W] [--dict FILE] [--tag T]...
                   [--description D] [--health H]
-  device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired
+  device set-health HOSTNAME good|unknown|looping|bad|maintenance|retired [--reason R] [--by U]
+  device maintenance HOSTNAME --reason R [--by U]
+                                        put a device in maintenance, saying why
+  device health-history HOSTNAME [--limit N]
+                                        its health changes and their cause
   tag add NAME [--description D]
   group add NAME
   jobs list [--state S]... [--health H]... [--newer-than AGE] [--older-than AGE]

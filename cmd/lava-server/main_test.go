@@ -77,12 +77,20 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"device", "set-health", "q1", "MAINTENANCE"}, 0, "", "health Maintenance"},
 		{[]string{"device", "set-health", "q1", "sick"}, 2, "", "sick"},
 		{[]string{"device", "set-health", "nope", "good"}, 1, "", `device "nope" does not exist`},
+		{[]string{"device", "maintenance", "q1"}, 2, "", "--reason is required"},
+		{[]string{"device", "set-health", "q1", "good", "--by", "carol"}, 0, "", "health Good"},
+		{[]string{"device", "maintenance", "q1", "--reason", "PSU swap", "--by", "alice"}, 0, "", "health Maintenance"},
+		{[]string{"device", "health-history", "nope"}, 1, "", `device "nope" does not exist`},
 		{[]string{"tag", "add", "hdmi"}, 0, "", `tag "hdmi" created`},
 		{[]string{"tag", "add", "hdmi"}, 1, "", "already exists"},
 		{[]string{"group", "add", "team"}, 0, "", `group "team" created`},
 		{[]string{"group", "add-member", "team", "bob"}, 0, "", `user "bob" added to group "team"`},
 		{[]string{"group", "add-member", "nope", "bob"}, 1, "", "lava-server group add nope"},
 		{[]string{"group", "add-member", "team", "nobody"}, 1, "", "lava-server user add nobody"},
+		{[]string{"worker", "maintenance", "w1"}, 0, "", `worker "w1": health Maintenance: its devices get no new job; 0 job(s) already given to it finish`},
+		{[]string{"worker", "active", "w1"}, 0, "", `worker "w1": health Active`},
+		{[]string{"worker", "maintenance", "w1"}, 0, "", "health Maintenance"},
+		{[]string{"worker", "maintenance", "nope"}, 1, "", `worker "nope" does not exist`},
 		{[]string{"version"}, 0, "dev\n", ""},
 	}
 	tokens := map[string]string{}
@@ -107,6 +115,12 @@ func TestAdminCommands(t *testing.T) {
 		}
 	}
 
+	code, out, errOut := cli(t, dir, "device", "health-history", "q1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 4 || !strings.Contains(lines[3], "Unknown     Maintenance admin") || !strings.Contains(lines[1], `Good        Maintenance admin        by alice "PSU swap"`) ||
+		!strings.Contains(lines[2], "Maintenance Good        admin        by carol") {
+		t.Errorf("device health-history: %d %q %q", code, out, errOut)
+	}
 	st := openDir(t, dir)
 	ctx := context.Background()
 	u, err := st.UserByTokenHash(ctx, auth.Hash(tokens["user add alice --admin"]))
@@ -121,7 +135,7 @@ func TestAdminCommands(t *testing.T) {
 		t.Error("the replaced worker token still works")
 	}
 	w, err := st.WorkerByTokenHash(ctx, auth.Hash(tokens["worker token w1"]))
-	if err != nil || w.Hostname != "w1" || w.JobLimit != 2 {
+	if err != nil || w.Hostname != "w1" || w.JobLimit != 2 || w.Health != model.WorkerMaintenance {
 		t.Errorf("worker: %+v %v", w, err)
 	}
 	dt, err := st.DeviceType(ctx, "qemu")

@@ -26,7 +26,7 @@ func mountWeb(r chi.Router, st store.Store, jobs web.JobService, drivers web.Dri
 		return fmt.Errorf("web pages: %w", err)
 	}
 	w, err := web.New(web.Options{Store: st, Jobs: jobs, Drivers: drivers, Key: key, Secure: secure,
-		Logger: log.With("component", "web"), Version: version.Version})
+		Logger: log.With("component", "web"), Version: version.Version, WorkerReports: m})
 	if err != nil {
 		return err
 	}

@@ -62,14 +62,14 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 	}
 	// No DriversDir and no Native for the registry: it would compile or
 	// start every driver now.
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client},
+	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client}, OnPlan: env.OnPlan,
 		NativeOptions: native.Options{Stderr: &logLines{log: env.Logger}, Logger: env.Logger}, Logger: env.Logger})
 	if err != nil {
 		host.Close(context.Background())
 		return nil, nil, fmt.Errorf("driver registry: %w", err)
 	}
 	d, err := dispatch.New(ctx, dispatch.Options{WorkDir: filepath.Join(env.WorkDir, "dispatch"), Logger: env.Logger,
-		CacheDir: env.Serve.CacheDir, TFTPAddr: env.Serve.TFTPAddr, HTTPAddr: env.Serve.HTTPAddr, TFTPHost: env.Serve.ServerIP,
+		CacheDir: env.Serve.CacheDir, CacheMax: env.Serve.CacheMax, TFTPAddr: env.Serve.TFTPAddr, HTTPAddr: env.Serve.HTTPAddr, TFTPHost: env.Serve.ServerIP,
 		NFSExport: env.Serve.NFSExport, NFSServerIP: env.Serve.NFSServerIP, Tools: env.Tools, FileURLDirs: env.Serve.FileURLDirs})
 	if err != nil {
 		reg.Close(context.Background())
@@ -79,12 +79,23 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 	env.Logger.Info("host tools drivers may run", "allowed", env.Tools.String())
 	env.Logger.Info("serving artifacts to the boards", "tftp", d.TFTPAddr().String(), "http", d.HTTPAddr().String(),
 		"server_ip", env.Serve.ServerIP, "nfs_export", env.Serve.NFSExport)
+	// The compilation cache: pruned now (nothing loaded yet: least
+	// recently used versions go first) and daily (the drivers loaded stay).
+	pruneCtx, stopPrune := context.WithCancel(context.WithoutCancel(ctx))
+	go host.KeepPruned(pruneCtx, wasm.CacheLimits{MaxBytes: env.Serve.DriverCacheMax}, 0)
 	closeAll := func() {
+		stopPrune()
 		_ = d.Close()
 		_ = reg.Close(context.Background())
 		_ = host.Close(context.Background())
 	}
 	return &runner{d: d, reg: reg, local: dir, native: nat}, closeAll, nil
+}
+
+// ArtifactCacheStats reports the artifact cache (workerproto.CacheReporter).
+func (r *runner) ArtifactCacheStats() workerproto.CacheStats {
+	st := r.d.CacheStats()
+	return workerproto.CacheStats{Bytes: st.Bytes, Hits: st.Hits, Misses: st.Misses}
 }
 
 func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {

@@ -395,3 +395,43 @@ func TestComposable(t *testing.T) {
 		}
 	}
 }
+
+// An admin's health change keeps who and why; the history answers them,
+// newest first, to anyone who may see the device.
+func TestDeviceHealthHistory(t *testing.T) {
+	e := newEnv(t)
+	if r := e.json("POST", "/api/v1/devices/qemu-01/health", e.admin, `{"health": "maintenance", "reason": "PSU swap"}`); r.status != 200 {
+		t.Fatalf("maintenance: %d %s", r.status, r.body)
+	}
+	if r := e.json("POST", "/api/v1/devices/qemu-01/health", e.admin, `{"health": "good"}`); r.status != 200 {
+		t.Fatalf("good: %d %s", r.status, r.body)
+	}
+	if r := e.json("POST", "/api/v1/devices/qemu-01/health", e.admin, `{"health": "good", "reason": "`+strings.Repeat("x", 1001)+`"}`); r.status != 400 {
+		t.Fatalf("a 1001-byte reason: %d %s", r.status, r.body)
+	}
+	r := e.json("GET", "/api/v1/devices/qemu-01/health-history", e.bob, "")
+	if r.status != 200 {
+		t.Fatalf("history: %d %s", r.status, r.body)
+	}
+	var page Page[HealthChangeView]
+	r.decode(t, &page)
+	if page.Count != 2 || len(page.Results) != 2 {
+		t.Fatalf("history %+v", page)
+	}
+	newest, first := page.Results[0], page.Results[1]
+	if first.To != "Maintenance" || first.Cause != "admin" || first.Actor != "admin" || first.Reason != "PSU swap" || first.At.IsZero() {
+		t.Errorf("maintenance entry %+v", first)
+	}
+	if newest.From != "Maintenance" || newest.To != "Good" || newest.Reason != "" {
+		t.Errorf("newest entry %+v", newest)
+	}
+	if r := e.json("GET", "/api/v1/devices/qemu-01/health-history?limit=1", e.bob, ""); r.status != 200 || strings.Count(string(r.body), `"cause"`) != 1 {
+		t.Errorf("limit=1: %d %s", r.status, r.body)
+	}
+	if r := e.json("GET", "/api/v1/devices/qemu-01/health-history?limit=0", e.bob, ""); r.status != 400 {
+		t.Errorf("limit=0: %d", r.status)
+	}
+	if r := e.json("GET", "/api/v1/devices/nope/health-history", e.bob, ""); r.status != 404 {
+		t.Errorf("unknown device: %d", r.status)
+	}
+}

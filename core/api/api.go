@@ -105,6 +105,7 @@ func (a *API) Routes() chi.Router {
 		r.Get("/{hostname}", a.showDevice)
 		r.With(a.adminOnly).Patch("/{hostname}", a.updateDevice)
 		r.With(a.adminOnly).Post("/{hostname}/health", a.setDeviceHealth)
+		r.Get("/{hostname}/health-history", a.deviceHealthHistory)
 	})
 
 	r.Route("/device-types", func(r chi.Router) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -172,6 +173,47 @@ func (a *API) updateDevice(w http.ResponseWriter, r *http.Request) {
 // HealthChange is the body of POST /devices/{hostname}/health.
 type HealthChange struct {
 	Health string `json:"health"`
+	// Reason says why (kept in the device's health history with the
+	// admin's name), e.g. a maintenance's.
+	Reason string `json:"reason,omitempty"`
+}
+
+// HealthChangeView is one transition of GET /devices/{hostname}/health-history.
+type HealthChangeView struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Cause  string    `json:"cause"`
+	JobID  int64     `json:"job_id,omitempty"`
+	Actor  string    `json:"actor,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// deviceHealthHistory answers a device's health transitions, newest first
+// (?limit=N, default 100).
+func (a *API) deviceHealthHistory(w http.ResponseWriter, r *http.Request) {
+	h := chi.URLParam(r, "hostname")
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit: want a number from 1 to 1000", nil)
+			return
+		}
+		limit = n
+	}
+	hist, err := a.st.DeviceHealthHistory(r.Context(), h, limit)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		return
+	}
+	out := make([]HealthChangeView, 0, len(hist))
+	for _, c := range hist {
+		out = append(out, HealthChangeView{ID: c.ID, At: c.At, From: c.From.String(), To: c.To.String(), Cause: c.Cause,
+			JobID: c.JobID, Actor: c.Actor, Reason: c.Reason})
+	}
+	writeJSON(w, http.StatusOK, Page[HealthChangeView]{Count: len(out), Limit: limit, Results: out})
 }
 
 func (a *API) setDeviceHealth(w http.ResponseWriter, r *http.Request) {
@@ -185,12 +227,16 @@ func (a *API) setDeviceHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "health: "+err.Error(), nil)
 		return
 	}
-	d, err := a.st.SetDeviceHealth(r.Context(), h, health)
+	if len(b.Reason) > 1000 {
+		writeError(w, http.StatusBadRequest, "invalid", "reason: at most 1000 bytes", nil)
+		return
+	}
+	d, err := a.st.SetDeviceHealthBy(r.Context(), h, health, userFrom(r.Context()).Username, b.Reason)
 	if err != nil {
 		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
-	a.log.Info("device health set", "hostname", h, "health", health, "by", userFrom(r.Context()).Username)
+	a.log.Info("device health set", "hostname", h, "health", health, "by", userFrom(r.Context()).Username, "reason", b.Reason)
 	writeJSON(w, http.StatusOK, deviceView(d, true))
 }
 

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,9 +52,17 @@ type Downloader struct {
 	// file:// URL is refused, so that a job cannot copy the worker's own
 	// files (/etc/shadow) into its served folder.
 	FileDirs []string
+	// CacheMax caps the cache's size in bytes (0: no cap). When a new
+	// entry takes it over, the least recently used entries are removed
+	// until it fits, except the ones in use: being placed by a Fetch, or
+	// linked into a job's folder (a running job's file). See Prune.
+	CacheMax int64
 
 	mu       sync.Mutex
 	inflight map[string]*flight
+	using    map[string]int // cache keys Fetch calls are placing
+	hits     atomic.Int64
+	misses   atomic.Int64
 }
 
 type flight struct {
@@ -104,9 +113,18 @@ func (d *Downloader) Fetch(ctx context.Context, r Resource, dest string, progres
 	if err := os.MkdirAll(d.CacheDir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("artifacts: cache: %w", err)
 	}
+	key := cacheKey(r)
+	d.use(key, 1)
+	defer d.use(key, -1)
 	entry, fromCache, err := d.cached(ctx, r, progress)
 	if err != nil {
 		return Result{}, err
+	}
+	if fromCache {
+		d.hits.Add(1)
+		d.touch(key)
+	} else {
+		d.misses.Add(1)
 	}
 	res, err := place(entry.path, dest, r.Archive)
 	if err != nil {
@@ -273,6 +291,13 @@ func (d *Downloader) fill(ctx context.Context, key string, r Resource, progress 
 		return cacheEntry{}, false, fmt.Errorf("artifacts: cache: %w", err)
 	}
 	d.logger().Debug("artifacts: cached", "url", redact(r.URL), "key", key, "bytes", size)
+	if d.CacheMax > 0 {
+		if st, err := d.Prune(); err != nil {
+			d.logger().Warn("artifacts: pruning the cache", "err", err)
+		} else if st.Bytes > d.CacheMax {
+			d.logger().Warn("artifacts: the cache entries in use alone are over the cap", "bytes", st.Bytes, "cap", d.CacheMax)
+		}
+	}
 	return cacheEntry{path: data, meta: m}, false, nil
 }
 

@@ -37,3 +37,11 @@ func lockFile(ctx context.Context, name string) (func(), error) {
 		}
 	}
 }
+
+// linkCount is the number of hard links to the file fi describes.
+func linkCount(fi os.FileInfo) uint64 {
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(s.Nlink)
+	}
+	return 1
+}

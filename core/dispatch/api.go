@@ -29,6 +29,9 @@ type Options struct {
 	WorkDir string
 	// CacheDir is the artifact cache shared by jobs; "" = {WorkDir}/cache.
 	CacheDir string
+	// CacheMax caps the artifact cache in bytes (0: no cap; least recently
+	// used entries are evicted, never a running job's: artifacts.Downloader).
+	CacheMax int64
 	// TFTPAddr and HTTPAddr are the addresses the shared TFTP and HTTP
 	// artifact servers listen on; "" = pick a free port on all interfaces
 	// (TFTP) / on the TFTPHost (HTTP).

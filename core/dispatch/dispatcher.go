@@ -36,6 +36,9 @@ type Dispatcher struct {
 	closeErr error
 }
 
+// CacheStats returns the artifact cache's size, hits and misses.
+func (d *Dispatcher) CacheStats() artifacts.CacheStats { return d.dl.Stats() }
+
 // New starts the shared TFTP and HTTP artifact servers. They stop with Close
 // (not with ctx, which bounds the start only).
 func New(ctx context.Context, o Options) (*Dispatcher, error) {
@@ -60,7 +63,14 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 	if err := os.MkdirAll(d.jobsDir, 0o755); err != nil {
 		return nil, fmt.Errorf("dispatch: work dir: %w", err)
 	}
-	d.dl = &artifacts.Downloader{CacheDir: o.CacheDir, Logger: o.Logger, FileDirs: o.FileURLDirs}
+	d.dl = &artifacts.Downloader{CacheDir: o.CacheDir, Logger: o.Logger, FileDirs: o.FileURLDirs, CacheMax: o.CacheMax}
+	if o.CacheMax > 0 {
+		// Within the cap from the start (a cap lowered since, or no cap
+		// before).
+		if _, err := d.dl.Prune(); err != nil {
+			o.Logger.Warn("dispatch: pruning the artifact cache", "err", err)
+		}
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key) // never fails (Go 1.24+)
 	d.art = &artifactServer{jobsDir: d.jobsDir, key: key}

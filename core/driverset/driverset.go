@@ -203,3 +203,13 @@ func (s ModuleStore) SaveActivations(ctx context.Context, name string, history [
 func (s ModuleStore) LoadActivations(ctx context.Context) (map[string][]string, error) {
 	return s.St.DriverActivations(ctx)
 }
+
+// DeleteModule removes a stored module (registry.ModuleRemover); the
+// store refuses an active one or one unfinished jobs are pinned to.
+func (s ModuleStore) DeleteModule(ctx context.Context, sha string) error {
+	err := s.St.DeleteDriverModule(ctx, sha)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("module %s: %w", sha, registry.ErrNotFound)
+	}
+	return err
+}

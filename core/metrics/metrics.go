@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,26 @@ type Metrics struct {
 	refreshErrors prometheus.Counter
 	refreshTime   prometheus.Gauge
 	spool         [4]*prometheus.GaugeVec // failing, held, write errors, lost; by worker
+	report        [7]*prometheus.GaugeVec // WorkerReport's figures; by worker
+
+	rmu     sync.Mutex
+	reports map[string]WorkerReport // the last of each worker
+}
+
+// WorkerReport is what a worker reported of its spools and host on its
+// last poll (the fleet view: /metrics and the workers page).
+type WorkerReport struct {
+	// At is when the server received it.
+	At time.Time
+	// The worker's job spools.
+	SpoolFailing, SpoolHeld, SpoolLost     int64
+	SpoolBacklogRecords, SpoolBacklogBytes int64
+	// HasHost is false for a worker that sends no host figures (older).
+	HasHost bool
+	// DiskFreeBytes is the space free in its work folder (-1: unknown).
+	DiskFreeBytes                                              int64
+	ArtifactCacheBytes, ArtifactCacheHits, ArtifactCacheMisses int64
+	JobsRunning                                                int64
 }
 
 // New makes a registry with the lab's metrics and Go's process and runtime
@@ -100,6 +121,18 @@ func New() *Metrics {
 		m.spool[i] = prometheus.NewGaugeVec(o, []string{"worker"})
 		m.reg.MustRegister(m.spool[i])
 	}
+	for i, o := range []prometheus.GaugeOpts{
+		{Name: "lava_worker_spool_backlog_records", Help: "Job log records the worker spooled and the server has not acknowledged, as last reported."},
+		{Name: "lava_worker_spool_backlog_bytes", Help: "Bytes of the job log records the worker spooled and the server has not acknowledged, as last reported."},
+		{Name: "lava_worker_disk_free_bytes", Help: "Space free in the worker's work folder, as last reported (-1: unknown)."},
+		{Name: "lava_worker_artifact_cache_bytes", Help: "Size of the worker's artifact cache, as last reported."},
+		{Name: "lava_worker_artifact_cache_hits", Help: "Downloads the worker's artifact cache served since the worker started, as last reported."},
+		{Name: "lava_worker_jobs_running", Help: "Jobs the worker runs or still reports, as it last reported."},
+		{Name: "lava_worker_report_timestamp_seconds", Help: "Unix time of the worker's last report of its spools and host."},
+	} {
+		m.report[i] = prometheus.NewGaugeVec(o, []string{"worker"})
+		m.reg.MustRegister(m.report[i])
+	}
 	m.reg.MustRegister(m.schedPass, m.schedAssigned, m.logRecords, m.logBytes, m.startLatency,
 		m.planDuration, m.planFailures, m.jobs, m.queue, m.devices, m.workerOnline, m.workerSeen,
 		m.refreshErrors, m.refreshTime,
@@ -145,6 +178,41 @@ func (m *Metrics) ObserveWorkerSpool(worker string, failing, held, writeErrors, 
 	for i, v := range []int64{failing, held, writeErrors, lost} {
 		m.spool[i].WithLabelValues(worker).Set(float64(v))
 	}
+}
+
+// ObserveWorkerReport records a worker's report of its spools and host (as
+// its poll carried it) in the gauges and as its last report.
+func (m *Metrics) ObserveWorkerReport(worker string, r WorkerReport) {
+	if m == nil {
+		return
+	}
+	m.rmu.Lock()
+	if m.reports == nil {
+		m.reports = map[string]WorkerReport{}
+	}
+	m.reports[worker] = r
+	m.rmu.Unlock()
+	m.report[0].WithLabelValues(worker).Set(float64(r.SpoolBacklogRecords))
+	m.report[1].WithLabelValues(worker).Set(float64(r.SpoolBacklogBytes))
+	if r.HasHost {
+		m.report[2].WithLabelValues(worker).Set(float64(r.DiskFreeBytes))
+		m.report[3].WithLabelValues(worker).Set(float64(r.ArtifactCacheBytes))
+		m.report[4].WithLabelValues(worker).Set(float64(r.ArtifactCacheHits))
+		m.report[5].WithLabelValues(worker).Set(float64(r.JobsRunning))
+	}
+	m.report[6].WithLabelValues(worker).Set(float64(r.At.UnixMilli()) / 1000)
+}
+
+// WorkerReport returns a worker's last report, if it sent one since the
+// server started.
+func (m *Metrics) WorkerReport(worker string) (WorkerReport, bool) {
+	if m == nil {
+		return WorkerReport{}, false
+	}
+	m.rmu.Lock()
+	defer m.rmu.Unlock()
+	r, ok := m.reports[worker]
+	return r, ok
 }
 
 // ObserveJobStarted records a job's submit-to-start latency; call it with

@@ -23,4 +23,10 @@ type DriverModules interface {
 	SaveDriverActivations(ctx context.Context, name string, history []string) error
 	// DriverActivations returns every driver's activation history.
 	DriverActivations(ctx context.Context) (map[string][]string, error)
+	// DeleteDriverModule removes a stored module and its entries in the
+	// activation histories, publishing TopicDriversChanged. It refuses
+	// (ErrConflict, saying why) a module that is a driver's active version
+	// or that a job not finished is pinned to (Scheduled, Running or
+	// Canceling); ErrNotFound if there is no such module.
+	DeleteDriverModule(ctx context.Context, sha string) error
 }

@@ -73,6 +73,7 @@ type Store interface {
 	Events
 	DriverModules
 	Retention
+	HealthHistory
 	// Leader tries to become the one scheduler among several server
 	// instances (PostgreSQL advisory lock; always granted with SQLite, which
 	// serves one machine). It returns ok=false when another instance leads.

@@ -24,6 +24,25 @@ var funcs = template.FuncMap{
 	"query":    query,
 	"showAny":  showAny,
 	"measure":  measurement,
+	"bytes":    humanBytes,
+}
+
+// humanBytes shows a size in binary units ("1.5 GiB"); a negative size is
+// unknown ("?").
+func humanBytes(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // measurement shows a test case's measurement as LAVA's pages do: the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/api"
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/store/sqlite"
@@ -90,8 +91,12 @@ func newEnv(t testing.TB, drivers Drivers) *env {
 	must(t, st.CreateDevice(ctx, model.Device{Hostname: "qemu-02", DeviceType: "qemu", Worker: "w1", Health: model.DeviceGood}))
 	log := slog.New(slog.DiscardHandler)
 	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: "test-1"})
+	// w1's last report of its spools and host (the workers page).
+	reports := metrics.New()
+	reports.ObserveWorkerReport("w1", metrics.WorkerReport{At: time.Now(), SpoolBacklogRecords: 42, SpoolBacklogBytes: 3 << 10,
+		HasHost: true, DiskFreeBytes: 5 << 30, ArtifactCacheBytes: 1536 << 20, ArtifactCacheHits: 7, ArtifactCacheMisses: 2, JobsRunning: 1})
 	w, err := New(Options{Store: st, Jobs: a, Drivers: drivers, Key: []byte(strings.Repeat("k", 32)), Logger: log,
-		Version: "test-1", Heartbeat: 200 * time.Millisecond})
+		Version: "test-1", Heartbeat: 200 * time.Millisecond, WorkerReports: reports})
 	must(t, err)
 	r := chi.NewRouter()
 	a.Mount(r)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
 	"github.com/lavalab/lavalab/core/store"
@@ -642,6 +643,11 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, fmt.Errorf("device %s health checks: %w", host, err))
 		return
 	}
+	history, err := w.st.DeviceHealthHistory(ctx, host, DeviceJobsShow)
+	if err != nil {
+		w.fail(rw, r, fmt.Errorf("device %s health history: %w", host, err))
+		return
+	}
 	var healths []string
 	for h := model.DeviceGood; h <= model.DeviceRetired; h++ {
 		healths = append(healths, h.String())
@@ -653,7 +659,7 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 		d.Dictionary = ""
 	}
 	w.render(rw, r, 0, "device", "Device "+host, "devices", map[string]any{
-		"Device": d, "Job": ref, "Recent": recent, "Checks": checks, "Healths": healths, "ShowDict": showDict})
+		"Device": d, "Job": ref, "Recent": recent, "Checks": checks, "Healths": healths, "ShowDict": showDict, "History": history})
 }
 
 func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
@@ -674,7 +680,12 @@ func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
 		w.errorPage(rw, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	if _, err := w.st.SetDeviceHealth(r.Context(), host, h); err != nil {
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if len(reason) > 1000 {
+		w.errorPage(rw, r, http.StatusBadRequest, "The reason is too long (at most 1000 bytes).")
+		return
+	}
+	if _, err := w.st.SetDeviceHealthBy(r.Context(), host, h, u.Username, reason); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			w.notFound(rw, r, "Device "+strconv.Quote(host))
 			return
@@ -682,7 +693,7 @@ func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, fmt.Errorf("device %s health: %w", host, err))
 		return
 	}
-	w.log.Info("device health set", "device", host, "health", h, "by", u.Username, "via", "web")
+	w.log.Info("device health set", "device", host, "health", h, "by", u.Username, "reason", reason, "via", "web")
 	redirect(rw, r, "/devices/"+url.PathEscape(host)+"?flash="+url.QueryEscape("Health set to "+h.String()+"."))
 }
 
@@ -804,6 +815,9 @@ type workerRow struct {
 	model.Worker
 	Devices int
 	Jobs    []jobRef
+	// Report is the worker's last report of its spools and host (nil:
+	// none since the server started).
+	Report *metrics.WorkerReport
 }
 
 func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
@@ -821,6 +835,11 @@ func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
 	rows := make([]workerRow, 0, len(workers))
 	for _, wk := range workers {
 		row := workerRow{Worker: wk}
+		if w.reports != nil {
+			if rep, ok := w.reports.WorkerReport(wk.Hostname); ok {
+				row.Report = &rep
+			}
+		}
 		for _, d := range devs {
 			if d.Worker != wk.Hostname {
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -54,6 +55,14 @@ type Options struct {
 	Now func() time.Time
 	// Heartbeat is the live log's keep-alive period (default 15 s).
 	Heartbeat time.Duration
+	// WorkerReports gives each worker's last report of its spools and
+	// host, for the workers page (optional: the server's metrics.Metrics).
+	WorkerReports WorkerReports
+}
+
+// WorkerReports gives a worker's last report (metrics.Metrics).
+type WorkerReports interface {
+	WorkerReport(worker string) (metrics.WorkerReport, bool)
 }
 
 // Web serves the pages.
@@ -68,6 +77,7 @@ type Web struct {
 	now       func() time.Time
 	heartbeat time.Duration
 	pages     map[string]*template.Template
+	reports   WorkerReports
 }
 
 // New parses the templates and returns the pages.
@@ -79,7 +89,7 @@ func New(o Options) (*Web, error) {
 		return nil, errors.New("web: the session key must be at least 32 bytes")
 	}
 	w := &Web{st: o.Store, jobs: o.Jobs, drivers: o.Drivers, key: o.Key, secure: o.Secure,
-		log: o.Logger, version: o.Version, now: o.Now, heartbeat: o.Heartbeat}
+		log: o.Logger, version: o.Version, now: o.Now, heartbeat: o.Heartbeat, reports: o.WorkerReports}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}

@@ -96,7 +96,8 @@ func TestPages(t *testing.T) {
 		{anon, "/device-types/qemu", 200, []string{"QEMU x86_64", "bootm_kernel_addr", "0x80000000", "0x82000000",
 			"where U-Boot loads the kernel", "stray", "not declared by the active driver", strings.Repeat("ab", 32)}},
 		{anon, "/device-types/nope", 404, nil},
-		{anon, "/workers", 200, []string{"w1", "Online", "test-1", "lab host one", `href="/jobs/` + id + `"`}},
+		{anon, "/workers", 200, []string{"w1", "Online", "test-1", "lab host one", `href="/jobs/` + id + `"`,
+			"spool backlog 42 records (3.0 KiB)", "disk free 5.0 GiB; artifact cache 1.5 GiB, 7 hits, 2 misses; 1 jobs"}},
 		{anon, "/drivers", 200, []string{"qemu-drv", "1.1.0", "active", "broken.wasm", "describe: trap"}},
 		{admin, "/drivers", 200, []string{"Upload a driver", "Roll back", `action="/drivers/activate"`}},
 		{anon, "/login", 200, []string{"API token", `name="csrf"`}},
@@ -311,11 +312,16 @@ func TestAdminForms(t *testing.T) {
 	if r := bob.post("/devices/qemu-02/health", url.Values{"csrf": {bob.csrf()}, "health": {"Maintenance"}}); r.status != http.StatusForbidden {
 		t.Errorf("bob sets health: %d", r.status)
 	}
-	if r := admin.post("/devices/qemu-02/health", url.Values{"csrf": {admin.csrf()}, "health": {"Maintenance"}}); r.status != http.StatusSeeOther {
+	if r := admin.post("/devices/qemu-02/health", url.Values{"csrf": {admin.csrf()}, "health": {"Maintenance"}, "reason": {"PSU swap"}}); r.status != http.StatusSeeOther {
 		t.Errorf("admin sets health: %d %s", r.status, r.body)
 	}
 	if d, _ := e.st.Device(context.Background(), "qemu-02"); d.Health != model.DeviceMaintenance {
 		t.Errorf("health %s, want Maintenance", d.Health)
+	}
+	// The device page shows the change in its health history: who and why.
+	if r := bob.get("/devices/qemu-02"); r.status != 200 || !strings.Contains(r.body, "Health history") ||
+		!strings.Contains(r.body, "by admin “PSU swap”") || !strings.Contains(r.body, `<td class="st-maintenance">Maintenance</td>`) {
+		t.Errorf("device page health history: %d %s", r.status, r.body)
 	}
 	if r := bob.post("/drivers/activate", url.Values{"csrf": {bob.csrf()}, "name": {"qemu-drv"}, "sha256": {strings.Repeat("cd", 32)}}); r.status != http.StatusForbidden {
 		t.Errorf("bob activates: %d", r.status)

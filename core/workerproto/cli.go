@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/bytesize"
 	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/version"
 )
@@ -33,6 +34,9 @@ type RunnerEnv struct {
 	// Tools is the admin's allow list of host tools (--allow-tool,
 	// --tools-file): what drivers' tool steps may run here. Never nil.
 	Tools *hosttools.Policy
+	// OnPlan, if set, is told about every driver plan call (the worker's
+	// /metrics).
+	OnPlan func(driver string, took time.Duration, err error)
 }
 
 // ServeEnv is how a worker serves job artifacts to its boards (the
@@ -49,6 +53,11 @@ type ServeEnv struct {
 	NFSExport, NFSServerIP string
 	// CacheDir is the artifact cache ("" = WORK-DIR's).
 	CacheDir string
+	// CacheMax caps the artifact cache in bytes (--cache-max; 0 = no cap).
+	CacheMax int64
+	// DriverCacheMax caps the driver compilation cache in bytes
+	// (--driver-cache-max; 0 = no cap).
+	DriverCacheMax int64
 	// FileURLDirs are the folders jobs' file:// URLs may read from
 	// (--allow-file-dir, repeatable); none = file:// URLs are refused.
 	FileURLDirs []string
@@ -66,6 +75,12 @@ func (l *dirList) Set(v string) error {
 	*l = append(*l, filepath.Clean(v))
 	return nil
 }
+
+// Default caps of the worker's caches (--cache-max, --driver-cache-max).
+const (
+	DefaultCacheMax       = 20 << 30
+	DefaultDriverCacheMax = 1 << 30
+)
 
 // NewRunner makes the worker's job runner; close releases it.
 type NewRunner func(ctx context.Context, env RunnerEnv) (r Runner, close func(), err error)
@@ -95,6 +110,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	metricsListen := fs.String("metrics-listen", "", "address to serve the worker's Prometheus /metrics on, e.g. :9102 (default: none)")
 	var serve ServeEnv
 	fs.StringVar(&serve.TFTPAddr, "tftp-addr", "", "TFTP listen address for the boards (default: a free port; U-Boot boards fetch from port 69: \":69\")")
 	fs.StringVar(&serve.HTTPAddr, "http-addr", "", "HTTP listen address for the boards' artifact downloads (default: a free port)")
@@ -103,6 +119,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	fs.StringVar(&serve.NFSServerIP, "nfs-server-ip", "", "{NFS_SERVER_IP} for the boards (default: --server-ip)")
 	fs.Var((*dirList)(&serve.FileURLDirs), "allow-file-dir", "folder jobs may read file:// artifact URLs from (repeatable; default: none, file:// URLs are refused)")
 	fs.StringVar(&serve.CacheDir, "cache-dir", "", "artifact download cache shared by jobs (default: WORK-DIR/dispatch/cache)")
+	cacheMax := bytesize.Size(DefaultCacheMax)
+	fs.Var(&cacheMax, "cache-max", "size cap of the artifact cache, e.g. 20GiB (0: none); least recently used downloads are evicted, never a running job's")
+	driverCacheMax := bytesize.Size(DefaultDriverCacheMax)
+	fs.Var(&driverCacheMax, "driver-cache-max", "size cap of the driver compilation cache WORK-DIR/wasm-cache, e.g. 1GiB (0: none); pruned at start and daily, the drivers loaded kept")
 	var allowTools []string
 	fs.Func("allow-tool", "allow drivers' tool steps to run host tool NAME (repeatable): NAME for every device, NAME@TARGET[,TARGET...] for those device types or devices; e.g. sh@local, qemu-system-aarch64@qemu. Nothing is allowed by default", func(v string) error {
 		allowTools = append(allowTools, v)
@@ -115,6 +135,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		}
 		return 2
 	}
+	serve.CacheMax, serve.DriverCacheMax = int64(cacheMax), int64(driverCacheMax)
 	if *showVersion {
 		fmt.Fprintln(stdout, version.Version)
 		return 0
@@ -181,7 +202,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	client := &Client{URL: *url, Token: token, Version: version.Version, Name: *name, HTTP: &http.Client{Transport: tr}}
-	runner, closeRunner, err := newRunner(ctx, RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve, Tools: tools})
+	var wm *WorkerMetrics
+	env := RunnerEnv{WorkDir: *workDir, DriversDir: *driversDir, NativeFile: *nativeFile, Client: client, Logger: log, Serve: serve, Tools: tools}
+	if *metricsListen != "" {
+		wm = NewWorkerMetrics()
+		env.OnPlan = wm.ObservePlan
+	}
+	runner, closeRunner, err := newRunner(ctx, env)
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
@@ -193,6 +220,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, newRunne
 	if err != nil {
 		fmt.Fprintf(stderr, "lava-worker: %v\n", err)
 		return 1
+	}
+	if wm != nil {
+		wm.Attach(w)
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		addr, err := wm.Serve(mctx, *metricsListen, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "lava-worker: %v\n", err)
+			return 1
+		}
+		log.Info("serving /metrics", "addr", addr.String())
 	}
 	log.Info("lava-worker starting", "name", *name, "url", *url, "version", version.Version, "work_dir", *workDir)
 	err = w.Run(ctx)

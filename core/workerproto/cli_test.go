@@ -80,13 +80,25 @@ func TestServeFlags(t *testing.T) {
 	args := []string{"--url", "http://127.0.0.1:1", "--name", "w1", "--token-file", tok, "--work-dir", dir,
 		"--tftp-addr", ":69", "--http-addr", "10.0.0.5:8080", "--server-ip", "10.0.0.5",
 		"--nfs-export", "/srv/nfs", "--nfs-server-ip", "10.0.0.6", "--cache-dir", "/var/cache/lava",
-		"--allow-file-dir", "/srv/images", "--allow-file-dir", "/srv/more/"}
+		"--allow-file-dir", "/srv/images", "--allow-file-dir", "/srv/more/", "--cache-max", "50GiB", "--driver-cache-max", "512MiB"}
 	if c := workerproto.Main(ctx, args, &out, &errb, capture); c != 0 {
 		t.Fatalf("exit %d\n%s", c, errb.String())
 	}
 	want := workerproto.ServeEnv{TFTPAddr: ":69", HTTPAddr: "10.0.0.5:8080", ServerIP: "10.0.0.5",
-		NFSExport: "/srv/nfs", NFSServerIP: "10.0.0.6", CacheDir: "/var/cache/lava", FileURLDirs: []string{"/srv/images", "/srv/more"}}
+		NFSExport: "/srv/nfs", NFSServerIP: "10.0.0.6", CacheDir: "/var/cache/lava", FileURLDirs: []string{"/srv/images", "/srv/more"},
+		CacheMax: 50 << 30, DriverCacheMax: 512 << 20}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("runner got %+v, want %+v", got, want)
+	}
+	// The defaults, and a size that is not one.
+	if c := workerproto.Main(ctx, args[:len(args)-4], &out, &errb, capture); c != 0 {
+		t.Fatalf("exit %d\n%s", c, errb.String())
+	}
+	if got.CacheMax != workerproto.DefaultCacheMax || got.DriverCacheMax != workerproto.DefaultDriverCacheMax {
+		t.Fatalf("default caps %d, %d", got.CacheMax, got.DriverCacheMax)
+	}
+	errb.Reset()
+	if c := workerproto.Main(ctx, append(args[:len(args)-4:len(args)-4], "--cache-max", "lots"), &out, &errb, capture); c != 2 || !strings.Contains(errb.String(), "cache-max") {
+		t.Fatalf("--cache-max lots: exit %d, %q", c, errb.String())
 	}
 }

@@ -3,6 +3,7 @@ package workerproto_test
 import (
 	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,4 +111,69 @@ func TestObserverResends(t *testing.T) {
 	if bytes != want {
 		t.Fatalf("observed %d bytes, want %d", bytes, want)
 	}
+}
+
+// scrape reads the samples of a /metrics page: name{labels} -> value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if f, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = f
+		}
+	}
+	return out
+}
+
+// TestWorkerMetricsEndpoint: a real worker with --metrics-listen serves its
+// own /metrics (server reachable, disk free, spool backlog, jobs), and the
+// server's /metrics shows the worker's last report.
+func TestWorkerMetricsEndpoint(t *testing.T) {
+	build(t)
+	e := newE2E(t, bins.serverA)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	e.worker(bins.workerA, e.url, t.TempDir(), synthEnv(200, time.Millisecond), "--metrics-listen", addr)
+	wurl := "http://" + addr + "/metrics"
+	var got map[string]float64
+	e.waitFor("the worker's /metrics to say the server answers", 30*time.Second, func() bool {
+		got = scrape(t, wurl)
+		return got["lava_worker_server_reachable"] == 1
+	})
+	id := e.submit()
+	e.waitFor("the job to finish", 60*time.Second, func() bool { return e.job(id).State == "Finished" })
+	e.waitFor("the backlog to drain", 30*time.Second, func() bool {
+		got = scrape(t, wurl)
+		return got["lava_worker_spool_backlog_records"] == 0 && got["lava_worker_jobs_running"] == 0
+	})
+	for _, name := range []string{"lava_worker_disk_free_bytes", "lava_worker_server_last_contact_timestamp_seconds"} {
+		if got[name] <= 0 {
+			t.Errorf("worker /metrics %s = %v, want > 0", name, got[name])
+		}
+	}
+	for _, name := range []string{"lava_worker_spool_backlog_bytes", "lava_worker_artifact_cache_bytes", "lava_worker_spool_lost_records_total"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("worker /metrics lacks %s", name)
+		}
+	}
+	// The server's fleet view: the worker's report, by worker.
+	e.waitFor("the server to show the worker's disk", 30*time.Second, func() bool {
+		return scrape(t, e.url+"/metrics")[`lava_worker_disk_free_bytes{worker="w1"}`] > 0
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -82,6 +83,12 @@ type Observer interface {
 	// ObserveJobStarted is called once per job, with the job as it moved
 	// to Running (its submit and start times).
 	ObserveJobStarted(j model.Job)
+}
+
+// ReportObserver is an Observer that also receives each worker's report of
+// its spools and host (the fleet view).
+type ReportObserver interface {
+	ObserveWorkerReport(worker string, r metrics.WorkerReport)
 }
 
 // SpoolObserver is an Observer that also receives the state of each
@@ -459,6 +466,16 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 	}
 	if so, ok := s.o.Observer.(SpoolObserver); ok && req.Spool != nil {
 		so.ObserveWorkerSpool(host, req.Spool.Failing, req.Spool.Held, req.Spool.WriteErrors, req.Spool.Lost)
+	}
+	if ro, ok := s.o.Observer.(ReportObserver); ok && req.Spool != nil {
+		rep := metrics.WorkerReport{At: s.o.Now(), SpoolFailing: req.Spool.Failing, SpoolHeld: req.Spool.Held, SpoolLost: req.Spool.Lost,
+			SpoolBacklogRecords: req.Spool.BacklogRecords, SpoolBacklogBytes: req.Spool.BacklogBytes}
+		if h := req.Host; h != nil {
+			rep.HasHost = true
+			rep.DiskFreeBytes, rep.JobsRunning = h.DiskFreeBytes, h.JobsRunning
+			rep.ArtifactCacheBytes, rep.ArtifactCacheHits, rep.ArtifactCacheMisses = h.ArtifactCacheBytes, h.ArtifactCacheHits, h.ArtifactCacheMisses
+		}
+		ro.ObserveWorkerReport(host, rep)
 	}
 	if req.Spool != nil && (req.Spool.Failing > 0 || req.Spool.Lost > 0) {
 		s.log.Warn("worker's job spools are failing: its disk refuses log records", "worker", host,

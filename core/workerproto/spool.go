@@ -58,16 +58,23 @@ type SpoolStatus struct {
 	// Lost counts records dropped since the worker started: the disk
 	// refused them and the memory bound was reached.
 	Lost int64 `json:"lost"`
+	// BacklogRecords and BacklogBytes are the records (and their bytes,
+	// as spooled) not acknowledged by the server yet: the worker's backlog
+	// while the server is slow or unreachable.
+	BacklogRecords int64 `json:"backlog_records"`
+	BacklogBytes   int64 `json:"backlog_bytes"`
 }
 
 // spoolStats are the worker-wide counters behind SpoolStatus, shared by
 // the spools of its jobs.
 type spoolStats struct {
 	failing, held, writeErrors, lost atomic.Int64
+	backlogRecords, backlogBytes     atomic.Int64
 }
 
 func (s *spoolStats) status() SpoolStatus {
-	return SpoolStatus{Failing: s.failing.Load(), Held: s.held.Load(), WriteErrors: s.writeErrors.Load(), Lost: s.lost.Load()}
+	return SpoolStatus{Failing: s.failing.Load(), Held: s.held.Load(), WriteErrors: s.writeErrors.Load(), Lost: s.lost.Load(),
+		BacklogRecords: s.backlogRecords.Load(), BacklogBytes: s.backlogBytes.Load()}
 }
 
 // spool is a job's log on the worker's disk: every record is appended to
@@ -97,6 +104,39 @@ type spool struct {
 	closed  bool
 	line    []byte // Record's encoding buffer
 	notify  chan struct{}
+	// sizes are the spooled sizes of records acked..total-1 (the
+	// backlog's bytes, in stats); sizes[0] is record first.
+	sizes []int32
+	first int64
+}
+
+// backlogAdd adds a record of n bytes to the backlog.
+func (s *spool) backlogAdd(n int) {
+	if len(s.sizes) == 0 {
+		s.first = s.total - 1
+	}
+	s.sizes = append(s.sizes, int32(n))
+	s.stats.backlogRecords.Add(1)
+	s.stats.backlogBytes.Add(int64(n))
+}
+
+// backlogAck drops records before next from the backlog.
+func (s *spool) backlogAck(next int64) {
+	k := min(max(next-s.first, 0), int64(len(s.sizes)))
+	if k == 0 {
+		return
+	}
+	var b int64
+	for _, n := range s.sizes[:k] {
+		b += int64(n)
+	}
+	s.sizes = s.sizes[k:]
+	s.first += k
+	if len(s.sizes) == 0 {
+		s.sizes = nil
+	}
+	s.stats.backlogRecords.Add(-k)
+	s.stats.backlogBytes.Add(-b)
 }
 
 // openSpool opens (or creates) the spool in dir and reads back what a
@@ -139,6 +179,19 @@ func openSpool(dir string, stats *spoolStats, log *slog.Logger) (*spool, error) 
 		}
 	}
 	s.spilled = s.acked < s.total
+	// What a previous run left unacknowledged is the backlog.
+	idx := int64(0)
+	for line := range bytes.Lines(data) {
+		if idx >= s.acked {
+			if len(s.sizes) == 0 {
+				s.first = idx
+			}
+			s.sizes = append(s.sizes, int32(len(line)))
+			s.stats.backlogRecords.Add(1)
+			s.stats.backlogBytes.Add(int64(len(line)))
+		}
+		idx++
+	}
 	return s, nil
 }
 
@@ -195,6 +248,7 @@ func (s *spool) addLocked(r Record) {
 	}
 	s.buf = append(s.buf, s.line...)
 	s.total++
+	s.backlogAdd(len(s.line))
 	s.stats.held.Add(1)
 	if !s.spilled && len(s.pending) < maxInMemory {
 		s.pending = append(s.pending, r)
@@ -299,6 +353,7 @@ func (s *spool) ack(next int64) {
 	default:
 		s.pending, s.spilled = nil, true
 	}
+	s.backlogAck(next)
 	if s.acked != next {
 		s.acked = next
 		// Best effort: a lost acked file only means a resend at restart.
@@ -385,6 +440,7 @@ func (s *spool) close() error {
 		s.f = nil
 	}
 	s.stats.held.Add(-(s.total - s.disk))
+	s.backlogAck(s.total)
 	if s.werr != nil {
 		s.stats.failing.Add(-1)
 	}

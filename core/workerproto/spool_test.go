@@ -292,3 +292,52 @@ func TestMemSpool(t *testing.T) {
 		t.Fatalf("status after close %+v, want nothing failing or held", got)
 	}
 }
+
+// The backlog (records not acknowledged) counts records and their spooled
+// bytes, shrinks with acknowledgements, and is read back at a restart.
+func TestSpoolBacklog(t *testing.T) {
+	dir := t.TempDir()
+	var st spoolStats
+	s, err := openSpool(dir, &st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s.Record(model.LogRecord{Level: model.LevelInfo, Message: strings.Repeat("x", 10*(i+1))})
+	}
+	s.mu.Lock()
+	s.flushLocked(true)
+	s.mu.Unlock()
+	fi, err := os.Stat(filepath.Join(dir, spoolLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.status(); got.BacklogRecords != 5 || got.BacklogBytes != fi.Size() {
+		t.Fatalf("backlog %d records %d bytes, want 5 and the file's %d", got.BacklogRecords, got.BacklogBytes, fi.Size())
+	}
+	s.ack(2)
+	after := st.status()
+	if after.BacklogRecords != 3 || after.BacklogBytes >= fi.Size() || after.BacklogBytes <= 0 {
+		t.Fatalf("after ack 2: %+v", after)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.status(); got.BacklogRecords != 0 || got.BacklogBytes != 0 {
+		t.Fatalf("after close: %+v", got)
+	}
+	// A restart reads the unacknowledged records back as the backlog.
+	var st2 spoolStats
+	s2, err := openSpool(dir, &st2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.close()
+	if got := st2.status(); got.BacklogRecords != 3 || got.BacklogBytes != after.BacklogBytes {
+		t.Fatalf("after restart: %+v, want %+v's backlog", got, after)
+	}
+	s2.ack(5)
+	if got := st2.status(); got.BacklogRecords != 0 || got.BacklogBytes != 0 {
+		t.Fatalf("all acknowledged: %+v", got)
+	}
+}

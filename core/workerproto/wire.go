@@ -76,6 +76,10 @@ type PollRequest struct {
 	// memory while its disk refuses them, records lost); the server shows
 	// it in /metrics. Absent from older workers.
 	Spool *SpoolStatus `json:"spool,omitempty"`
+	// Host is the worker's host figures (disk free, artifact cache, jobs
+	// running); the server shows the last report. Absent from older
+	// workers.
+	Host *HostStatus `json:"host,omitempty"`
 }
 
 // PollAnswer is the answer to a poll.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
@@ -97,6 +98,26 @@ type Worker struct {
 	wg   sync.WaitGroup
 
 	spoolStats spoolStats
+	host       hostProbe
+	// lastContact is the Unix time (ns) of the last poll the server
+	// answered (0: none yet); reachable says whether the last poll got
+	// an answer.
+	lastContact atomic.Int64
+	reachable   atomic.Bool
+}
+
+// HostStatus returns the host figures the worker reports (measured at
+// most every 10 s).
+func (w *Worker) HostStatus() HostStatus { return w.host.get(w) }
+
+// Reachable reports whether the server answered the last poll, and when
+// it last answered one (zero: never).
+func (w *Worker) Reachable() (bool, time.Time) {
+	var at time.Time
+	if ns := w.lastContact.Load(); ns != 0 {
+		at = time.Unix(0, ns)
+	}
+	return w.reachable.Load(), at
 }
 
 // DefaultShutdownGrace is how long jobs get by default to stop and report
@@ -199,8 +220,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	backoff := w.o.RetryMin
 	for ctx.Err() == nil {
 		running, canceling := w.lists()
-		sst := w.SpoolStatus()
-		ans, err := w.o.Client.Poll(ctx, PollRequest{Running: running, Canceling: canceling, Spool: &sst}, w.o.PollWait)
+		sst, hst := w.SpoolStatus(), w.HostStatus()
+		ans, err := w.o.Client.Poll(ctx, PollRequest{Running: running, Canceling: canceling, Spool: &sst, Host: &hst}, w.o.PollWait)
+		// Any answer from the server (an error it sends too) says it is
+		// reachable; a transport error or an unavailable server does not.
+		var perr *Error
+		if err == nil || (errors.As(err, &perr) && !Unavailable(err)) {
+			w.reachable.Store(true)
+			w.lastContact.Store(time.Now().UnixNano())
+		} else if ctx.Err() == nil {
+			w.reachable.Store(false)
+		}
 		if err == nil {
 			backoff = w.o.RetryMin
 			w.handle(ans)

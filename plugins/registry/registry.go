@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -291,6 +292,68 @@ func (r *Registry) Activate(ctx context.Context, name, sha string) (Info, error)
 	return r.info(e), nil
 }
 
+// ErrActive is Remove's error for a driver's active version.
+var ErrActive = errors.New("the active version")
+
+// Remove removes a version of driver name that is not active: from the
+// store (which refuses one unfinished jobs are pinned to, when it knows of
+// jobs) and from the registry, closing it. A version loaded from the
+// watched directory is refused while its file is there (it would be
+// loaded again).
+func (r *Registry) Remove(ctx context.Context, name, sha string) (Info, error) {
+	rm, ok := r.opts.Store.(ModuleRemover)
+	if !ok {
+		return Info{}, fmt.Errorf("removing driver %s version %s: the module store cannot remove modules", name, short(sha))
+	}
+	r.actMu.Lock()
+	defer r.actMu.Unlock()
+	r.mu.RLock()
+	e, ok := r.versions[sha]
+	var in Info
+	if ok {
+		in = r.infoLocked(e)
+	}
+	r.mu.RUnlock()
+	if !ok || in.Name != name {
+		return Info{}, fmt.Errorf("removing driver %s version %s: %w", name, short(sha), ErrNotFound)
+	}
+	if in.Active {
+		return in, fmt.Errorf("removing driver %s version %s: it is %w (activate another first)", name, short(sha), ErrActive)
+	}
+	if in.Kind != plugins.KindWASM {
+		return in, fmt.Errorf("removing driver %s version %s: a native driver: remove it from the native drivers list", name, short(sha))
+	}
+	if in.Path != "" {
+		if _, err := os.Stat(in.Path); err == nil {
+			return in, fmt.Errorf("removing driver %s version %s: it is loaded from %s: remove the file first", name, short(sha), in.Path)
+		}
+	}
+	if err := rm.DeleteModule(ctx, sha); err != nil {
+		return in, fmt.Errorf("removing driver %s version %s: %w", name, short(sha), err)
+	}
+	r.unload(ctx, sha)
+	r.log.Info("driver version removed", "driver", plugins.Label(name, in.Version, sha))
+	return in, nil
+}
+
+// unload forgets a version and closes it (after its calls in flight).
+func (r *Registry) unload(ctx context.Context, sha string) {
+	r.mu.Lock()
+	e, ok := r.versions[sha]
+	if ok {
+		delete(r.versions, sha)
+		name := e.info.Name
+		r.history[name] = slices.DeleteFunc(slices.Clone(r.history[name]), func(x string) bool { return x == sha })
+		if len(r.history[name]) == 0 {
+			delete(r.history, name)
+		}
+	}
+	r.mu.Unlock()
+	if ok {
+		_ = e.drv.Close(ctx)
+	}
+}
+
 // Rollback activates the version of name that was active before the current
 // one.
 func (r *Registry) Rollback(ctx context.Context, name string) (Info, error) {
@@ -333,6 +396,14 @@ func (r *Registry) activeLocked(name string) *entry {
 		return nil
 	}
 	return r.versions[h[len(h)-1]]
+}
+
+// History returns driver name's activated versions (SHA-256), oldest
+// first; the last is active.
+func (r *Registry) History(name string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.history[name])
 }
 
 // List returns every known version, by name then load time.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,13 @@ type ModuleStore interface {
 	SaveActivations(ctx context.Context, name string, history []string) error
 	// LoadActivations returns every driver's activation history.
 	LoadActivations(ctx context.Context) (map[string][]string, error)
+}
+
+// ModuleRemover is a ModuleStore that can remove a module (Registry.Remove):
+// it drops the module from the activation histories too, and refuses
+// (saying why) one that is active or that unfinished jobs are pinned to.
+type ModuleRemover interface {
+	DeleteModule(ctx context.Context, sha string) error
 }
 
 // DirStore is a ModuleStore in a directory: modules/<sha256>.wasm and
@@ -167,6 +175,45 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("driver store: %w", err)
+	}
+	return nil
+}
+
+// DeleteModule implements ModuleRemover (a DirStore knows of no jobs).
+func (s *DirStore) DeleteModule(_ context.Context, sha string) error {
+	if err := validSHA(sha); err != nil {
+		return fmt.Errorf("module %s: %w", sha, ErrNotFound)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.load()
+	if err != nil {
+		return err
+	}
+	changed := false
+	for name, h := range all {
+		if len(h) > 0 && h[len(h)-1] == sha {
+			return fmt.Errorf("module %s is the active version of driver %s", sha, name)
+		}
+		if i := slices.Index(h, sha); i >= 0 {
+			all[name] = slices.DeleteFunc(slices.Clone(h), func(x string) bool { return x == sha })
+			changed = true
+		}
+	}
+	if changed {
+		b, err := json.MarshalIndent(all, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(s.activationsPath(), b); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(s.modulePath(sha)); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("module %s: %w", sha, ErrNotFound)
+		}
+		return err
 	}
 	return nil
 }

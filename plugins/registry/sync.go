@@ -17,6 +17,25 @@ func (r *Registry) Sync(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("driver registry: sync: %w", err)
 	}
+	// Versions removed from the store elsewhere (driver rm) go, unless
+	// active here (the histories below say otherwise) or loaded from the
+	// watched directory or the native list.
+	stored := make(map[string]bool, len(shas))
+	for _, sha := range shas {
+		stored[sha] = true
+	}
+	var gone []string
+	r.mu.RLock()
+	for sha, e := range r.versions {
+		if !stored[sha] && (e.info.Source == SourceStore || e.info.Source == SourceFetched) && !r.infoLocked(e).Active {
+			gone = append(gone, sha)
+		}
+	}
+	r.mu.RUnlock()
+	for _, sha := range gone {
+		r.log.Info("driver version removed elsewhere", "sha256", sha)
+		r.unload(ctx, sha)
+	}
 	for _, sha := range shas {
 		r.mu.RLock()
 		_, known := r.versions[sha]

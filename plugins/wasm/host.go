@@ -115,8 +115,16 @@ type Host struct {
 	gmu     sync.Mutex
 	guarded wazero.Runtime
 
+	// attrMu is held by a compile whose compiled files are not known yet
+	// (cache.go: noteUse), so the files it writes are told apart from
+	// another's, and by PruneCache.
+	attrMu sync.Mutex
+
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+	// busy counts the compiles and loads in progress by SHA-256: their
+	// cache files are not pruned (cache.go).
+	busy map[string]int
 	// pre holds modules Precompile compiled, by SHA-256, until Load takes
 	// them.
 	pre map[string]compiled
@@ -197,7 +205,28 @@ func (h *Host) guardedRuntime(ctx context.Context) (wazero.Runtime, error) {
 // compile compiles a module with the stop check, or, when the rewrite
 // refuses it, as it is in the guarded runtime (whose compiler then reports
 // what is wrong with a module that is not valid). sha is the module's.
-func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (compiled, error) {
+func (h *Host) compile(ctx context.Context, label, sha string, wasm []byte) (c compiled, err error) {
+	if h.opts.CacheDir != "" {
+		h.markBusy(sha, 1)
+		defer h.markBusy(sha, -1)
+		// A version whose compiled files are not noted yet compiles alone,
+		// so the files that appear are its own.
+		var before map[string]time.Time
+		if !h.hasUseNote(sha) {
+			h.attrMu.Lock()
+			defer h.attrMu.Unlock()
+			before = h.compiledFiles(time.Time{})
+		}
+		defer func() {
+			if err == nil {
+				h.noteUse(sha, before)
+			}
+		}()
+	}
+	return h.compileModule(ctx, label, sha, wasm)
+}
+
+func (h *Host) compileModule(ctx context.Context, label, sha string, wasm []byte) (compiled, error) {
 	// Before the runtime decodes it: a module whose counts claim more
 	// than it holds would make the decoder allocate gigabytes.
 	if err := rewrite.Check(wasm); err != nil {
@@ -418,6 +447,8 @@ func SHA256Hex(data []byte) string {
 // says why.
 func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	sha := SHA256Hex(wasm)
+	h.markBusy(sha, 1)
+	defer h.markBusy(sha, -1)
 	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
 	h.mu.Lock()
 	c, ok := h.pre[sha]

@@ -403,6 +403,12 @@ func sortedCopy(v []string) []string {
 // SetDeviceHealth is the admin's health change; retiring a device cancels
 // its job.
 func (s *DB) SetDeviceHealth(ctx context.Context, hostname string, h model.DeviceHealth) (model.Device, error) {
+	return s.SetDeviceHealthBy(ctx, hostname, h, "", "")
+}
+
+// SetDeviceHealthBy is SetDeviceHealth recording who and why in the
+// device's health history.
+func (s *DB) SetDeviceHealthBy(ctx context.Context, hostname string, h model.DeviceHealth, actor, reason string) (model.Device, error) {
 	if h < model.DeviceGood || h > model.DeviceRetired {
 		return model.Device{}, invalid("device %q: health %d", hostname, h)
 	}
@@ -421,6 +427,10 @@ func (s *DB) SetDeviceHealth(ctx context.Context, hostname string, h model.Devic
 		}
 		if _, err := t.ExecContext(ctx, `UPDATE devices SET health = $1 WHERE hostname = $2`, h, hostname); err != nil {
 			return s.wrap(err, "setting the health of device %q", hostname)
+		}
+		if err := s.noteHealth(ctx, t, model.HealthChange{Device: hostname, From: old.Health, To: h,
+			Cause: model.HealthCauseAdmin, Actor: actor, Reason: reason}); err != nil {
+			return err
 		}
 		d, err = s.device(ctx, t, hostname, "")
 		if err != nil {

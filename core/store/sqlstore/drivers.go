@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
 
@@ -102,4 +105,95 @@ func (s *DB) DriverActivations(ctx context.Context) (map[string][]string, error)
 		out[name] = h
 	}
 	return out, s.wrap(rows.Err(), "reading driver activations")
+}
+
+// DeleteDriverModule removes a module no active version and no unfinished
+// job needs, and drops it from the activation histories, in one
+// transaction.
+func (s *DB) DeleteDriverModule(ctx context.Context, sha string) error {
+	if !validSHA(sha) {
+		return notFound("driver module %q", sha)
+	}
+	return s.inTx(ctx, func(t *tx) error {
+		var name string
+		err := t.QueryRowContext(ctx, `SELECT name FROM driver_modules WHERE sha256 = $1`, sha).Scan(&name)
+		if err != nil {
+			return s.wrap(err, "driver module %s", sha)
+		}
+		var a args
+		var pinned []int64
+		rows, err := t.QueryContext(ctx, `SELECT id FROM jobs WHERE driver_sha256 = `+a.add(sha)+
+			` AND state IN (`+a.list(model.JobScheduling, model.JobScheduled, model.JobRunning, model.JobCanceling)+`) ORDER BY id LIMIT 5`, a...)
+		if err != nil {
+			return s.wrap(err, "jobs pinned to driver module %s", sha)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return s.wrap(err, "jobs pinned to driver module %s", sha)
+			}
+			pinned = append(pinned, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return s.wrap(err, "jobs pinned to driver module %s", sha)
+		}
+		if len(pinned) > 0 {
+			return conflict("driver module %s: unfinished jobs are pinned to it (%s)", sha, joinIDs(pinned))
+		}
+		hrows, err := t.QueryContext(ctx, `SELECT name, history FROM driver_activations ORDER BY name`)
+		if err != nil {
+			return s.wrap(err, "reading driver activations")
+		}
+		hist := map[string][]string{}
+		for hrows.Next() {
+			var n, h string
+			if err := hrows.Scan(&n, &h); err != nil {
+				hrows.Close()
+				return s.wrap(err, "reading driver activations")
+			}
+			var list []string
+			if err := json.Unmarshal([]byte(h), &list); err != nil {
+				hrows.Close()
+				return s.wrap(err, "reading the activations of driver %s", n)
+			}
+			hist[n] = list
+		}
+		hrows.Close()
+		if err := hrows.Err(); err != nil {
+			return s.wrap(err, "reading driver activations")
+		}
+		for n, list := range hist {
+			if len(list) > 0 && list[len(list)-1] == sha {
+				return conflict("driver module %s: the active version of driver %s", sha, n)
+			}
+		}
+		for n, list := range hist {
+			if !slices.Contains(list, sha) {
+				continue
+			}
+			b, err := json.Marshal(slices.DeleteFunc(slices.Clone(list), func(x string) bool { return x == sha }))
+			if err != nil {
+				return invalid("driver %s activations: %v", n, err)
+			}
+			if _, err := t.ExecContext(ctx, `UPDATE driver_activations SET history = $1, updated = $2 WHERE name = $3`,
+				string(b), micros(s.now()), n); err != nil {
+				return s.wrap(err, "saving the activations of driver %s", n)
+			}
+		}
+		if _, err := t.ExecContext(ctx, `DELETE FROM driver_modules WHERE sha256 = $1`, sha); err != nil {
+			return s.wrap(err, "removing driver module %s", sha)
+		}
+		t.emit(store.TopicDriversChanged, name)
+		return nil
+	})
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return "job " + strings.Join(s, ", ")
 }

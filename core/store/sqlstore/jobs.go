@@ -713,6 +713,12 @@ func (s *DB) endJob(ctx context.Context, t *tx, id int64, r store.JobResult, adm
 		if _, err := t.ExecContext(ctx, q, a...); err != nil {
 			return s.wrap(err, "freeing device %q of job %d", j.ActualDevice, id)
 		}
+		if j.HealthCheck && newHealth != devHealth {
+			if err := s.noteHealth(ctx, t, model.HealthChange{Device: j.ActualDevice, From: devHealth, To: newHealth,
+				Cause: model.HealthCauseHealthCheck, JobID: id}); err != nil {
+				return err
+			}
+		}
 		switch newHealth {
 		case model.DeviceGood, model.DeviceUnknown, model.DeviceLooping:
 			t.emit(store.TopicDeviceFree, j.ActualDevice)

@@ -527,6 +527,10 @@ func (s *DB) MarkDeviceGood(ctx context.Context, hostname string) error {
 			}
 			return conflict("marking device %q good: its health is not Unknown", hostname)
 		}
+		if err := s.noteHealth(ctx, t, model.HealthChange{Device: hostname, From: model.DeviceUnknown, To: model.DeviceGood,
+			Cause: model.HealthCauseScheduler}); err != nil {
+			return err
+		}
 		t.emit(store.TopicDeviceFree, hostname)
 		return nil
 	})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lavalab/lavalab/core/model"
@@ -124,5 +126,57 @@ func testJobSettings(t *testing.T, st store.Store) {
 	}
 	if j := getJob(t, st, got[0].Job.ID); j.Settings["k"] != "hc" {
 		t.Errorf("health check settings %v", j.Settings)
+	}
+}
+
+// A module is removed with its history entries, never while active or
+// pinned by an unfinished job.
+func testDeleteDriverModule(t *testing.T, st store.Store) {
+	c := ctx(t)
+	lab(t, st, "d1")
+	v1, v2, v3 := []byte("\x00asm v1"), []byte("\x00asm v2"), []byte("\x00asm v3")
+	s1, s2, s3 := shaOf(v1), shaOf(v2), shaOf(v3)
+	must(t, st.PutDriverModule(c, s1, "soca9", v1))
+	must(t, st.PutDriverModule(c, s2, "soca9", v2))
+	must(t, st.PutDriverModule(c, s3, "soca9", v3))
+	must(t, st.SaveDriverActivations(c, "soca9", []string{s1, s2, s1, s3}))
+
+	wantErr(t, st.DeleteDriverModule(c, s3), store.ErrConflict) // active
+	wantErr(t, st.DeleteDriverModule(c, shaOf([]byte("none"))), store.ErrNotFound)
+	wantErr(t, st.DeleteDriverModule(c, "not-a-sha"), store.ErrNotFound)
+
+	// A job scheduled with s2 pins it until it finishes.
+	j := submit(t, st, model.Job{Description: "pinned"})
+	_, err := st.Assign(c, []store.Assignment{{Job: j, Device: "d1", DriverSHA256: s2}})
+	must(t, err)
+	err = st.DeleteDriverModule(c, s2)
+	wantErr(t, err, store.ErrConflict)
+	if err != nil && !strings.Contains(err.Error(), fmt.Sprint("job ", j.ID)) {
+		t.Errorf("refusal does not name the pinning job %d: %v", j.ID, err)
+	}
+	_, err = st.FinishJob(c, j.ID, store.JobResult{Health: model.JobComplete})
+	must(t, err)
+
+	events, err := st.Subscribe(c, store.TopicDriversChanged)
+	must(t, err)
+	must(t, st.DeleteDriverModule(c, s2))
+	waitEvent(t, events, store.Event{Topic: store.TopicDriversChanged, Key: "soca9"})
+	must(t, st.DeleteDriverModule(c, s1))
+	wantErr(t, st.DeleteDriverModule(c, s1), store.ErrNotFound)
+	_, err = st.DriverModule(c, s1)
+	wantErr(t, err, store.ErrNotFound)
+	list, err := st.ListDriverModules(c)
+	must(t, err)
+	if !slices.Equal(list, []string{s3}) {
+		t.Errorf("modules left %v, want only %s", list, s3[:12])
+	}
+	acts, err := st.DriverActivations(c)
+	must(t, err)
+	if !slices.Equal(acts["soca9"], []string{s3}) {
+		t.Errorf("history after removals %v, want [%s]", acts["soca9"], s3[:12])
+	}
+	// The finished job still says which version it ran with.
+	if got := getJob(t, st, j.ID); got.DriverSHA256 != s2 {
+		t.Errorf("finished job's driver %q, want %s", got.DriverSHA256, s2)
 	}
 }

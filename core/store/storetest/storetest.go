@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RemoveLogsOnly", testRemoveLogsOnly},
 		{"FailJob", testFailJob},
 		{"ListJobsSubmitTime", testListJobsSubmitTime},
+		{"DeleteDriverModule", testDeleteDriverModule},
+		{"DeviceHealthHistory", testDeviceHealthHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
