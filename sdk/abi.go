@@ -494,6 +494,14 @@ type TestShellStep struct {
 	CharDelayMS int `json:"char_delay_ms,omitempty"`
 }
 
+// Label is what logs and errors call the step: its Name, else its Kind.
+func (s Step) Label() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.Kind
+}
+
 // Validate checks that the step's kind and payload agree.
 func (s Step) Validate() error {
 	set := map[string]bool{

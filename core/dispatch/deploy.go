@@ -242,9 +242,9 @@ func (j *run) serve(step sdk.Step) error {
 		a, ok := j.worker.Artifacts["nfsrootfs"]
 		switch {
 		case j.d.o.NFSExport == "":
-			return errorf(sdk.ErrorInfrastructure, "serve step %s: the driver asks for the nfsrootfs over NFS and this worker exports no NFS directory (dispatcher NFSExport, lava-run --nfs-export)", stepName(step))
+			return errorf(sdk.ErrorInfrastructure, "serve step %s: the driver asks for the nfsrootfs over NFS and this worker exports no NFS directory (dispatcher NFSExport, lava-run --nfs-export)", step.Label())
 		case !ok:
-			return errorf(sdk.ErrorJob, "serve step %s: NFS asked for and no nfsrootfs was deployed", stepName(step))
+			return errorf(sdk.ErrorJob, "serve step %s: NFS asked for and no nfsrootfs was deployed", step.Label())
 		}
 		j.log.info("serving nfsrootfs over NFS as %s:%s", j.worker.NFSServerIP, a.LocalPath)
 	}

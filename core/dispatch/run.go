@@ -276,7 +276,7 @@ func (j *run) runStep(ctx context.Context, st *stage, s sdk.Step) error {
 		if d := stepTimeout(j.p.Def.Timeouts, s); d > 0 {
 			sctx, cancel = context.WithTimeout(ctx, d)
 		}
-		j.log.debug("step %s (%s)", stepName(s), s.Kind)
+		j.log.debug("step %s (%s)", s.Label(), s.Kind)
 		err = j.exec(sctx, st, s)
 		if err != nil && sctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("timed out: %w", err)
@@ -286,35 +286,39 @@ func (j *run) runStep(ctx context.Context, st *stage, s sdk.Step) error {
 			break
 		}
 		if t < tries {
-			j.log.warn("step %s failed (try %d of %d): %v", stepName(s), t, tries, err)
+			j.log.warn("step %s failed (try %d of %d): %v", s.Label(), t, tries, err)
 		}
 	}
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("step %s: %w", stepName(s), err)
+		return fmt.Errorf("step %s: %w", s.Label(), err)
 	}
 	if s.OnFailure != nil {
 		if s.OnFailure.Policy == sdk.FailIgnore {
-			j.log.warn("step %s failed, continuing: %v", stepName(s), err)
+			j.log.warn("step %s failed, continuing: %v", s.Label(), err)
 			return nil
 		}
 		if s.OnFailure.Message != "" {
 			err = fmt.Errorf("%s: %w", s.OnFailure.Message, err)
 		}
 		if s.OnFailure.ErrorType != "" {
-			return errorf(s.OnFailure.ErrorType, "step %s: %v", stepName(s), err)
+			return errorf(s.OnFailure.ErrorType, "step %s: %v", s.Label(), err)
 		}
 	}
-	return &jobError{Type: errorType(err, defaultStepErrorType(st, s)), Err: fmt.Errorf("step %s: %w", stepName(s), err)}
+	return &jobError{Type: errorType(err, defaultStepErrorType(st, s)), Err: fmt.Errorf("step %s: %w", s.Label(), err)}
 }
 
-func stepName(s sdk.Step) string {
-	if s.Name != "" {
-		return s.Name
+// toolLine is a tool and its arguments as a shell would read them (for
+// logs and errors; the tool runs without a shell).
+func toolLine(t *sandbox.Tool) string {
+	q := make([]string, 0, len(t.Args)+1)
+	q = append(q, t.Name)
+	for _, a := range t.Args {
+		q = append(q, testshell.ShellQuote(a))
 	}
-	return s.Kind
+	return strings.Join(q, " ")
 }
 
 // defaultStepErrorType is the error type of a failed step that gives none.
@@ -357,7 +361,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		return j.testShell(ctx, st, s.TestShell)
 	}
 	if j.eng == nil {
-		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", stepName(s), s.Kind)
+		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)
 	}
 	switch s.Kind {
 	case sdk.StepExpect:
@@ -426,10 +430,10 @@ func (j *run) runTool(ctx context.Context, t *sandbox.Tool, timeout time.Duratio
 			timeout = time.Until(dl)
 		}
 	}
-	j.log.info("running host tool %s (%s)", t, t.Path)
+	j.log.info("running host tool %s (%s)", toolLine(t), t.Path)
 	start := time.Now()
 	env := append(os.Environ(), "LAVA_JOB_ID="+j.id)
-	err := power.RunArgv(ctx, t.String(), t.Path, t.Args, timeout, env, func(line string, stderr bool) {
+	err := power.RunArgv(ctx, toolLine(t), t.Path, t.Args, timeout, env, func(line string, stderr bool) {
 		if stderr {
 			j.log.log(model.LevelDebug, "stderr: %s", line)
 		} else {
@@ -449,8 +453,8 @@ func (j *run) connect(ctx context.Context, act sandbox.Action) error {
 	var con console.Console
 	var err error
 	if t := act.ConsoleTool; t != nil {
-		j.log.info("connecting to the console: host tool %s (%s)", t, t.Path)
-		con, err = console.StartTool(ctx, t.String(), t.Path, t.Args)
+		j.log.info("connecting to the console: host tool %s (%s)", toolLine(t), t.Path)
+		con, err = console.StartTool(ctx, toolLine(t), t.Path, t.Args)
 	} else {
 		j.log.info("connecting to the console: %s", console.Name(*act.Console))
 		con, err = console.Open(ctx, *act.Console)

@@ -3,7 +3,6 @@ package lavarest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,26 +13,12 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/api/apitest"
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/store/sqlite"
-	"github.com/lavalab/lavalab/sdk"
 )
-
-// qemuDrivers is a registry in memory with one active driver, for qemu,
-// declaring the shipped qemu driver's methods. A submission reads only
-// ForDeviceType.
-type qemuDrivers struct{ api.Drivers }
-
-func (qemuDrivers) ForDeviceType(devType string) (api.DriverInfo, error) {
-	if devType != "qemu" {
-		return api.DriverInfo{}, fmt.Errorf("no active driver serves device type %q: %w", devType, api.ErrDriverNotFound)
-	}
-	return api.DriverInfo{Name: "qemu", Version: "0.3.0", Active: true, DeviceTypes: []string{"qemu"},
-		Description: sdk.Description{Name: "qemu", Version: "0.3.0", DeviceTypes: []string{"qemu"},
-			DeployMethods: []string{"tmpfs", "nfs"}, BootMethods: []string{"qemu", "qemu-nfs"}}}, nil
-}
 
 // TestSubmitUnsupportedMethod: POST /api/v0.2/jobs/ refuses a job whose
 // boot method the device type's driver does not declare, with the path,
@@ -61,7 +46,7 @@ func TestSubmitUnsupportedMethod(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	chk := api.NewAPI(api.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Drivers: qemuDrivers{}})
+	chk := api.NewAPI(api.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Drivers: apitest.QemuDrivers{}})
 	r := chi.NewRouter()
 	New(Options{Store: st, Checker: chk}).Mount(r)
 	hs := httptest.NewServer(r)

@@ -2,7 +2,6 @@ package lavarpc
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -11,30 +10,16 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/api/apitest"
 	"github.com/lavalab/lavalab/core/store"
-	"github.com/lavalab/lavalab/sdk"
 )
-
-// qemuDrivers is a registry in memory with one active driver, for qemu,
-// declaring the shipped qemu driver's methods. A submission reads only
-// ForDeviceType.
-type qemuDrivers struct{ api.Drivers }
-
-func (qemuDrivers) ForDeviceType(devType string) (api.DriverInfo, error) {
-	if devType != "qemu" {
-		return api.DriverInfo{}, fmt.Errorf("no active driver serves device type %q: %w", devType, api.ErrDriverNotFound)
-	}
-	return api.DriverInfo{Name: "qemu", Version: "0.3.0", Active: true, DeviceTypes: []string{"qemu"},
-		Description: sdk.Description{Name: "qemu", Version: "0.3.0", DeviceTypes: []string{"qemu"},
-			DeployMethods: []string{"tmpfs", "nfs"}, BootMethods: []string{"qemu", "qemu-nfs"}}}, nil
-}
 
 // TestSubmitUnsupportedMethod: scheduler.jobs.submit refuses a job whose
 // deploy and boot methods the device type's driver does not declare, as a
 // fault of the job data naming each action's path and line.
 func TestSubmitUnsupportedMethod(t *testing.T) {
 	e := newEnv(t)
-	chk := api.NewAPI(api.Options{Store: e.st, Logger: slog.New(slog.DiscardHandler), Drivers: qemuDrivers{}})
+	chk := api.NewAPI(api.Options{Store: e.st, Logger: slog.New(slog.DiscardHandler), Drivers: apitest.QemuDrivers{}})
 	r := chi.NewRouter()
 	New(Options{Store: e.st, Checker: chk}).Mount(r)
 	hs := httptest.NewServer(r)

@@ -37,24 +37,6 @@ type Tool struct {
 	Args       []string
 }
 
-// String is the tool's name and arguments, quoted for a shell (for logs).
-func (t *Tool) String() string {
-	q := make([]string, len(t.Args))
-	for i, a := range t.Args {
-		q[i] = shellQuote(a)
-	}
-	return strings.TrimSpace(t.Name + " " + strings.Join(q, " "))
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // Action is what the host does for a step that touches the host.
 type Action struct {
 	// Shell are command lines run with sh -c, in order: the dictionary's
@@ -84,7 +66,7 @@ func (sb *Sandbox) Check(plan sdk.Plan) error {
 			if errors.As(err, &r) {
 				desc := sb.Driver.Describe()
 				return sdk.Errorf(sdk.ErrorConfiguration, "driver %s/%s (%s, sha256 %s) step %d %q (%s) refused, nothing of the plan was run: %s",
-					desc.Name, desc.Version, plugins.KindOf(sb.Driver), sb.Driver.SHA256(), i, name(s), s.Kind, r.reason)
+					desc.Name, desc.Version, plugins.KindOf(sb.Driver), sb.Driver.SHA256(), i, s.Label(), s.Kind, r.reason)
 			}
 			return err
 		}
@@ -283,13 +265,6 @@ func ResolveConnection(v sdk.Values, name, device string) (sdk.ConnectStep, erro
 		return sdk.ConnectStep{}, sdk.Errorf(sdk.ErrorConfiguration, "device %s: connection_list names %q, which connection_commands does not give", device, primary)
 	}
 	return sdk.ConnectStep{}, sdk.Errorf(sdk.ErrorConfiguration, "device %s has no console: its dictionary sets none of connection_command, connection_serial, connection_telnet, connection_tcp, connection_list", device)
-}
-
-func name(s sdk.Step) string {
-	if s.Name != "" {
-		return s.Name
-	}
-	return s.Kind
 }
 
 // AdminLayers returns the settings the sandbox takes command lines and

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"log/slog"
 	"net/http"
@@ -14,23 +13,9 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/api/apitest"
 	"github.com/lavalab/lavalab/core/store"
-	"github.com/lavalab/lavalab/sdk"
 )
-
-// qemuDrivers is a registry in memory with one active driver, for qemu,
-// declaring the shipped qemu driver's methods. A submission reads only
-// ForDeviceType.
-type qemuDrivers struct{ api.Drivers }
-
-func (qemuDrivers) ForDeviceType(devType string) (api.DriverInfo, error) {
-	if devType != "qemu" {
-		return api.DriverInfo{}, fmt.Errorf("no active driver serves device type %q: %w", devType, api.ErrDriverNotFound)
-	}
-	return api.DriverInfo{Name: "qemu", Version: "0.3.0", Active: true, DeviceTypes: []string{"qemu"},
-		Description: sdk.Description{Name: "qemu", Version: "0.3.0", DeviceTypes: []string{"qemu"},
-			DeployMethods: []string{"tmpfs", "nfs"}, BootMethods: []string{"qemu", "qemu-nfs"}}}, nil
-}
 
 // TestSubmitUnsupportedMethod: the submit form refuses (and Validate
 // reports) a boot method the device type's driver does not declare, at its
@@ -39,7 +24,7 @@ func TestSubmitUnsupportedMethod(t *testing.T) {
 	e := newEnv(t, nil)
 	// The same pages, on an API that knows the qemu driver.
 	log := slog.New(slog.DiscardHandler)
-	a := api.NewAPI(api.Options{Store: e.st, Logger: log, Version: "test-1", Drivers: qemuDrivers{}})
+	a := api.NewAPI(api.Options{Store: e.st, Logger: log, Version: "test-1", Drivers: apitest.QemuDrivers{}})
 	w, err := New(Options{Store: e.st, Jobs: a, Key: []byte(strings.Repeat("k", 32)), Logger: log, Version: "test-1"})
 	must(t, err)
 	r := chi.NewRouter()

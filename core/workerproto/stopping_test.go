@@ -1,7 +1,6 @@
 package workerproto_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
@@ -93,31 +92,12 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination the worker's goroutine writes while the
-// test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The worker logs a server that stops mid-poll as a reconnect, at info
 // level, and polls again.
 func TestWorkerReconnectsWhenServerStops(t *testing.T) {
 	l := newLab(t, "v1")
 	url, stop := stoppingServer(t, l)
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	w, err := workerproto.NewWorker(workerproto.WorkerOptions{
 		Client:  &workerproto.Client{URL: url, Token: l.token, Version: "v1", Name: "w1"},
 		WorkDir: t.TempDir(), Runner: nopRunner{}, PollWait: 30 * time.Second,

@@ -1,12 +1,10 @@
 package native_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +16,6 @@ import (
 	"github.com/lavalab/lavalab/sdk"
 )
 
-// syncBuffer is a goroutine-safe bytes.Buffer (the plugin's stderr is
-// written from go-plugin's goroutines).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func pluginBinary(t testing.TB) (string, string) {
 	t.Helper()
 	path := testbuild.Build(t, "plugins/native/testdata/plugin", testbuild.Native, "")
@@ -47,10 +26,10 @@ func pluginBinary(t testing.TB) (string, string) {
 	return path, wasm.SHA256Hex(b)
 }
 
-func load(t testing.TB, opts native.Options) (*native.Driver, *syncBuffer) {
+func load(t testing.TB, opts native.Options) (*native.Driver, *testenv.SyncBuffer) {
 	t.Helper()
 	path, sha := pluginBinary(t)
-	stderr := &syncBuffer{}
+	stderr := &testenv.SyncBuffer{}
 	opts.Stderr = stderr
 	d, err := native.Load(context.Background(), path, sha, opts)
 	if err != nil {

@@ -135,7 +135,7 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("%s action, step %d %s (%s) failed: %v", e.Action, e.Index+1, stepName(e.Step), e.Step.Kind, e.Err)
+	return fmt.Sprintf("%s action, step %d %s (%s) failed: %v", e.Action, e.Index+1, e.Step.Label(), e.Step.Kind, e.Err)
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
@@ -189,7 +189,7 @@ func (x *executor) run(ctx context.Context, action string, plan sdk.Plan) error 
 			continue
 		}
 		if s.OnFailure != nil && s.OnFailure.Policy == sdk.FailIgnore {
-			x.con.note("step %s failed, continuing (policy continue): %v", stepName(s), err)
+			x.con.note("step %s failed, continuing (policy continue): %v", s.Label(), err)
 			continue
 		}
 		return &StepError{Action: action, Index: i, Step: s, Err: err}
@@ -209,7 +209,7 @@ func (x *executor) runStep(ctx context.Context, action string, i, n int, s sdk.S
 		if tries > 1 {
 			note = fmt.Sprintf(", try %d of %d", try, tries)
 		}
-		x.con.note("%s: step %d/%d %s (%s)%s", action, i+1, n, stepName(s), describeStep(s), note)
+		x.con.note("%s: step %d/%d %s (%s)%s", action, i+1, n, s.Label(), describeStep(s), note)
 		wait := x.con.timeout()
 		if s.TimeoutMS > 0 {
 			wait = min(wait, time.Duration(s.TimeoutMS)*time.Millisecond)
@@ -224,7 +224,7 @@ func (x *executor) runStep(ctx context.Context, action string, i, n int, s sdk.S
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		x.con.note("step %s failed: %v", stepName(s), err)
+		x.con.note("step %s failed: %v", s.Label(), err)
 	}
 	return ran, err
 }
@@ -270,7 +270,7 @@ func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bo
 		return true, nil
 	}
 	if x.eng == nil {
-		return true, fmt.Errorf("step %s (%s) needs a console, and no connect step opened one", stepName(s), s.Kind)
+		return true, fmt.Errorf("step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)
 	}
 	var err error
 	switch s.Kind {
@@ -298,13 +298,6 @@ func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bo
 		err = errors.New("unknown step kind " + strconv.Quote(s.Kind))
 	}
 	return true, err
-}
-
-func stepName(s sdk.Step) string {
-	if s.Name != "" {
-		return s.Name
-	}
-	return s.Kind
 }
 
 // describeStep says what a step is for the transcript: its kind, and for

@@ -157,44 +157,15 @@ func (l *lab) writeConfig(cfg string) {
 
 // start starts lavacli in the background for test t; its output
 // (stdout+stderr) goes to the returned buffer, read it after cmd.Wait.
-func (l *lab) start(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *lockedBuffer) {
+func (l *lab) start(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *testenv.SyncBuffer) {
 	t.Helper()
 	cmd := l.command(ctx, args...)
-	out := &lockedBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd, out
-}
-
-// lockedBuffer is a process's output that a test may read while the
-// process still writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits (at most within) until b holds s; false if it never does.
-func (b *lockedBuffer) waitFor(s string, within time.Duration) bool {
-	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(b.String(), s) {
-			return true
-		}
-	}
-	return false
 }
 
 func (l *lab) command(ctx context.Context, args ...string) *exec.Cmd {
@@ -384,7 +355,7 @@ func TestLavacli(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond)
 		// lavacli (Python) may take seconds to start on a loaded machine:
 		// the job ends only once its wait has seen it Running.
-		if !wout.waitFor("Running", 30*time.Second) {
+		if !wout.WaitFor("Running", 30*time.Second) {
 			t.Errorf("jobs wait printed %q within 30 s, want the Running state", wout.String())
 		}
 		if _, err := l.st.FinishJob(ctx, id1, store.JobResult{Health: model.JobIncomplete, ErrorType: "Test", FailureComment: "speed too low"}); err != nil {
