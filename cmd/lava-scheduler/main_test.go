@@ -142,4 +142,3 @@ func TestSchedulerRecordsDriver(t *testing.T) {
 		}
 	}
 }
-
