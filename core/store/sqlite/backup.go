@@ -154,7 +154,7 @@ func Restore(ctx context.Context, src, dst string, force bool) (replaced string,
 		return replaced, fmt.Errorf("sqlite restore: %w", err)
 	}
 	// Bring a backup of an older build up to date, holding the lock.
-	s, err := openPools(ctx, dst, nil, true)
+	s, err := openPools(ctx, dst, nil, true, false)
 	if err != nil {
 		return replaced, fmt.Errorf("sqlite restore: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ type Store struct {
 	lock   *os.File
 	hub    sqlstore.Hub
 	closed bool
+	// ckpt runs the WAL checkpoints off the writer's path (server mode
+	// only; checkpoint.go).
+	ckpt *checkpointer
 	// stopWatch ends the external-change watcher (server mode only).
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
@@ -43,8 +47,11 @@ const WatchInterval = 250 * time.Millisecond
 
 var _ store.Store = (*Store)(nil)
 
-func dsn(path string, write bool) string {
+func dsn(path string, write bool, pragmas ...string) string {
 	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutMS))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -87,7 +94,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := openPools(ctx, path, lock, true)
+	s, err := openPools(ctx, path, lock, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +115,7 @@ func OpenShared(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := openPools(ctx, path, lock, lock != nil)
+	s, err := openPools(ctx, path, lock, lock != nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -174,15 +181,21 @@ func privateFiles(path string) error {
 }
 
 // openPools opens both pools; migrate says whether this process may migrate
-// (it holds the lock) or must find the schema up to date.
-func openPools(ctx context.Context, path string, lock *os.File, migrate bool) (*Store, error) {
+// (it holds the lock) or must find the schema up to date; server, that it
+// is the long-lived server, whose WAL checkpoints run in the background
+// (checkpoint.go) rather than in its commits.
+func openPools(ctx context.Context, path string, lock *os.File, migrate, server bool) (*Store, error) {
 	var err error
 	s := &Store{path: path, lock: lock}
 	fail := func(err error) (*Store, error) {
 		s.closeAll()
 		return nil, err
 	}
-	if s.write, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+	var writerPragmas []string
+	if server {
+		writerPragmas = append(writerPragmas, fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpointPages))
+	}
+	if s.write, err = sql.Open("sqlite", dsn(path, true, writerPragmas...)); err != nil {
 		return fail(fmt.Errorf("sqlite: opening %s: %w", path, err))
 	}
 	s.write.SetMaxOpenConns(1)
@@ -216,11 +229,21 @@ func openPools(ctx context.Context, path string, lock *os.File, migrate bool) (*
 	n := max(runtime.NumCPU(), 4)
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
+	if server {
+		if s.ckpt, err = startCheckpointer(path, slog.Default()); err != nil {
+			return fail(err)
+		}
+	}
 	s.DB = sqlstore.New(sqlstore.Config{
-		Dialect:     dialect(),
-		Write:       s.write,
-		Read:        s.read,
-		AfterCommit: func(evs []store.Event) { s.hub.Deliver(evs...) },
+		Dialect: dialect(),
+		Write:   s.write,
+		Read:    s.read,
+		AfterCommit: func(evs []store.Event) {
+			if s.ckpt != nil {
+				s.ckpt.committed()
+			}
+			s.hub.Deliver(evs...)
+		},
 		GroupCommit: true,
 		// modernc.org/sqlite parses every query text anew.
 		CacheStatements: true,
@@ -300,6 +323,9 @@ func (s *Store) dataVersion(ctx context.Context) (int64, error) {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.stop())
+	}
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

@@ -275,3 +275,67 @@ func TestFilesPrivate(t *testing.T) {
 	defer st.Close()
 	check()
 }
+
+// The server's writer leaves WAL checkpoints to the background
+// checkpointer (checkpoint.go): its commits never copy the WAL into the
+// database, the checkpointer does, and its checkpoints are not mistaken
+// for another process's changes by the change watcher.
+func TestCheckpointsRunOffTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lava.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var auto int
+	if err := st.write.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
+		t.Fatal(err)
+	}
+	if auto != writerAutoCheckpointPages {
+		t.Fatalf("writer wal_autocheckpoint = %d, want %d (checkpoints belong to the checkpointer)", auto, writerAutoCheckpointPages)
+	}
+	v0, err := st.dataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st0, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 12 MB (3,000 pages: three times SQLite's default checkpoint
+	// threshold) in 24 commits.
+	if _, err := st.write.ExecContext(ctx, `CREATE TABLE ckpt_test (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	for range 24 {
+		if _, err := st.write.ExecContext(ctx, `INSERT INTO ckpt_test (b) VALUES (randomblob(512*1024))`); err != nil {
+			t.Fatal(err)
+		}
+		st.ckpt.committed()
+	}
+	runs0 := st.ckpt.Runs()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= st0.Size()+12<<20 && st.ckpt.Runs() > runs0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes after 20 s, want ≥ %d: the background checkpointer did not copy the WAL (runs %d)", fi.Size(), st0.Size()+12<<20, st.ckpt.Runs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The watcher reads data_version on the writer: this process's own
+	// commits and the checkpoints must not change it.
+	v1, err := st.dataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 != v0 {
+		t.Fatalf("data_version changed %d → %d: the watcher would take a checkpoint for another process's change", v0, v1)
+	}
+}
