@@ -69,7 +69,7 @@ func (r runner) step(label string, argv []string, files ...string) sdk.Step {
 	return tool(r.engine, label, r.containerArgs(argv, files)...)
 }
 
-// containerArgs is `ENGINE run [runOptions] --rm --init --device=... 
+// containerArgs is `ENGINE run [runOptions] --rm --init --device=...
 // --mount=type=bind,... IMAGE argv...`, LAVA's DockerRun command line.
 func (r runner) containerArgs(argv, files []string) []string {
 	args := []string{"run"}
