@@ -144,7 +144,7 @@ func deployFastboot(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		steps = append(steps, fb.step("fastboot-flash-"+n, []string{"flash", n, path}, path))
+		steps = append(steps, fb.step("fastboot-flash-action", []string{"flash", n, path}, path))
 		switch rb := a.Params.Map("images").Map(n).String("reboot", ""); rb {
 		case "":
 		case "fastboot-reboot":

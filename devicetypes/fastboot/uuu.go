@@ -143,7 +143,7 @@ func bootUUU(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 		}
 		// LAVA splits the command line on single spaces.
 		words := strings.Split(text, " ")
-		label := fmt.Sprintf("uuu-boot-%d", i+1)
+		label := "uuu-boot"
 		switch c.protocol {
 		case "bcu":
 			// bcu runs on the worker, never in the container (LAVA's run_cmd).
