@@ -226,4 +226,3 @@ func jobLog(t *testing.T, l *testlab.Lab, id int64) string {
 	}
 	return sb.String()
 }
-
