@@ -109,32 +109,48 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	powerLog := filepath.Join(t.TempDir(), "power.log")
-	dictFor := func(name, serial, console string) string {
+	// The device's reset line (fbdev.ResetOn): the power commands of the
+	// devices that are the test device reset it, and wait until it has.
+	resetFile := filepath.Join(t.TempDir(), "reset")
+	dev.ResetOn(resetFile)
+	resetCmd := fmt.Sprintf("touch %[1]s; while [ -e %[1]s ]; do sleep 0.05; done", resetFile)
+	dictFor := func(name, serial, sequence string, reset bool) string {
+		r := ""
+		if reset {
+			r = "; " + resetCmd
+		}
 		return fmt.Sprintf(`extends: fastboot
 settings:
-  hostname: %s
-  fastboot_serial_number: 'tcp:%s'
-  adb_serial_number: '%s'
-  connection_tcp: '%s'
-  hard_reset_command: 'echo %[1]s reset >> %[5]s'
-  power_on_command: 'echo %[1]s on >> %[5]s'
-  power_off_command: 'echo %[1]s off >> %[5]s'
+  hostname: %[1]s
+  fastboot_serial_number: 'tcp:%[2]s'
+  adb_serial_number: '%[1]s'
+  connection_tcp: '%[3]s'
+  hard_reset_command: 'echo %[1]s reset >> %[4]s%[5]s'
+  power_on_command: 'echo %[1]s on >> %[4]s'
+  power_off_command: 'echo %[1]s off >> %[4]s%[5]s'
   flash_cmds_order: [boot, system, vendor]
-  fastboot_sequence: [reboot]
-`, name, serial, name, console, powerLog)
+  fastboot_sequence: [%[6]s]
+`, name, serial, dev.ConsoleAddr(), powerLog, r, sequence)
 	}
 	l := testlab.Start(t, testlab.Options{Bins: bins,
 		WorkerArgs: []string{"--allow-tool", "fastboot@fastboot"},
 		Setup: func(l *testlab.Lab) {
 			l.Admin("device-type", "add", "fastboot")
-			// fbdev-02's fastboot serial number is a port nothing
-			// listens on: in maintenance until its subtest.
-			for _, d := range []struct{ name, serial, health string }{
-				{"fbdev-01", dev.Addr(), "good"},
-				{"fbdev-02", gone, "maintenance"},
+			// Three devices, one in service at a time: fbdev-01 (boots
+			// with fastboot reboot, as x15 and imx8m), fbdev-03 (the
+			// test device too, booting its boot image with fastboot
+			// boot and not flashing it, as db410c), fbdev-02 (a fastboot
+			// serial number where nothing listens).
+			for _, d := range []struct {
+				name, serial, sequence, health string
+				reset                          bool
+			}{
+				{"fbdev-01", dev.Addr(), "reboot", "good", true},
+				{"fbdev-02", gone, "reboot", "maintenance", false},
+				{"fbdev-03", dev.Addr(), "no-flash-boot", "maintenance", true},
 			} {
 				p := filepath.Join(l.Data, d.name+".yaml")
-				if err := os.WriteFile(p, []byte(dictFor(d.name, d.serial, dev.ConsoleAddr())), 0o600); err != nil {
+				if err := os.WriteFile(p, []byte(dictFor(d.name, d.serial, d.sequence, d.reset)), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				l.Admin("device", "add", d.name, "--type", "fastboot", "--worker", testlab.Worker, "--dict", p, "--health", d.health)
@@ -170,7 +186,7 @@ settings:
 			t.Errorf("the device received %q: want flash:boot, then flash:system, then reboot", cmds)
 		}
 		log := jobLog(t, l, id)
-		for _, w := range []string{"running host tool fastboot -s tcp:" + dev.Addr() + " flash boot ", "os-shell", "fbdev: rebooting, starting the OS"} {
+		for _, w := range []string{"running host tool fastboot -s tcp:" + dev.Addr() + " flash boot ", "fbdev: reset, fastboot mode", "os-shell", "fbdev: rebooting, starting the OS"} {
 			if !strings.Contains(log, w) {
 				t.Errorf("job log lacks %q", w)
 			}
@@ -192,8 +208,32 @@ settings:
 		}
 	})
 
-	t.Run("device not found", func(t *testing.T) {
+	t.Run("fastboot boot", func(t *testing.T) {
 		l.Admin("device", "set-health", "fbdev-01", "maintenance")
+		l.Admin("device", "set-health", "fbdev-03", "good")
+		before := len(dev.Commands())
+		id := l.Submit(e2eJob(srv.URL, "", 60))
+		j := l.WaitJob(id, "Finished", 3*time.Minute)
+		if j.Health != "Complete" || j.Device != "fbdev-03" {
+			t.Fatalf("job %d: %+v\n%s", id, j, jobLog(t, l, id))
+		}
+		cmds := dev.Commands()[before:]
+		if slices.Contains(cmds, "flash:boot") || !slices.Contains(cmds, "flash:system") || !slices.Contains(cmds, "boot") || slices.Contains(cmds, "reboot") {
+			t.Errorf("the device received %q: want system flashed, boot not, and the boot image booted", cmds)
+		}
+		if b := dev.Booted(); !bytes.Contains(b, bootImg) {
+			t.Errorf("the device booted %d bytes, not boot.img", len(b))
+		}
+		if !strings.Contains(jobLog(t, l, id), "fbdev: booting the downloaded image, starting the OS") {
+			t.Error("the job log lacks the device's boot")
+		}
+		if p := lastPower("fbdev-03"); p != "fbdev-03 off" {
+			t.Errorf("last power command %q, want the board powered off", p)
+		}
+	})
+
+	t.Run("device not found", func(t *testing.T) {
+		l.Admin("device", "set-health", "fbdev-03", "maintenance")
 		l.Admin("device", "set-health", "fbdev-02", "good")
 		// fastboot waits for a device that is not there: the job's
 		// timeout of LAVA's fastboot-flash-action ends it.

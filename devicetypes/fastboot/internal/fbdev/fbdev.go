@@ -92,6 +92,50 @@ func (d *Device) Booted() []byte {
 	return d.booted
 }
 
+// ResetOn makes a file at path the device's reset line: when the file
+// appears the device resets into fastboot mode (its OS's shells stop) and
+// removes the file. A power command that creates it and waits until it is
+// gone resets the device synchronously:
+//
+//	touch PATH; while [ -e PATH ]; do sleep 0.05; done
+func (d *Device) ResetOn(path string) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			d.mu.Lock()
+			closed := d.closed
+			d.mu.Unlock()
+			if closed {
+				return
+			}
+			if _, err := os.Stat(path); err == nil {
+				d.reset()
+				_ = os.Remove(path)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+}
+
+// reset stops the OS: fastboot mode, no shell on any console.
+func (d *Device) reset() {
+	d.mu.Lock()
+	d.mode = "fastboot"
+	var shells []*shell
+	for c, sh := range d.consoles {
+		if sh != nil {
+			shells = append(shells, sh)
+			d.consoles[c] = nil
+		}
+	}
+	d.mu.Unlock()
+	for _, sh := range shells {
+		sh.stop()
+	}
+	d.consoleLine("fbdev: reset, fastboot mode")
+}
+
 // Close stops the device, its consoles and their shells.
 func (d *Device) Close() error {
 	d.mu.Lock()
