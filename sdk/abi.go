@@ -269,6 +269,11 @@ const (
 	PowerReset    = "reset"     // hard_reset_command
 	PowerPrePower = "pre_power" // pre_power_command
 	PowerPreOS    = "pre_os"    // pre_os_command
+
+	// Issue 19 (recovery mode): LAVA's recovery boot switches the board
+	// into and out of its recovery (flashing) mode with these commands.
+	PowerRecoveryMode = "recovery_mode" // recovery_mode_command
+	PowerRecoveryExit = "recovery_exit" // recovery_exit_command
 )
 
 // PowerCommandKey returns the device dictionary key whose command(s) the
@@ -285,6 +290,10 @@ func PowerCommandKey(op string) string {
 		return "pre_power_command"
 	case PowerPreOS:
 		return "pre_os_command"
+	case PowerRecoveryMode: // issue 19
+		return "recovery_mode_command"
+	case PowerRecoveryExit:
+		return "recovery_exit_command"
 	}
 	return ""
 }

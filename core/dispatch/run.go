@@ -433,8 +433,10 @@ func (j *run) runTool(ctx context.Context, t *sandbox.Tool, timeout time.Duratio
 	j.log.info("running host tool %s (%s)", toolLine(t), t.Path)
 	start := time.Now()
 	env := append(os.Environ(), "LAVA_JOB_ID="+j.id)
+	var tail toolTail
 	err := power.RunArgv(ctx, toolLine(t), t.Path, t.Args, timeout, env, func(line string, stderr bool) {
 		if stderr {
+			tail.add(line)
 			j.log.log(model.LevelDebug, "stderr: %s", line)
 		} else {
 			j.log.log(model.LevelDebug, ">> %s", line)
@@ -443,7 +445,7 @@ func (j *run) runTool(ctx context.Context, t *sandbox.Tool, timeout time.Duratio
 	if err == nil {
 		j.log.debug("host tool %s returned after %.2fs", t.Name, time.Since(start).Seconds())
 	}
-	return err
+	return tail.wrap(err)
 }
 
 // connect opens the console the sandbox resolved (closing the previous

@@ -254,7 +254,9 @@ func (v *validator) boot(path string, body *yaml.Node, ps []pair, a *Action) str
 	}
 	if x := get(ps, "commands"); x != nil {
 		cp := join(path, "commands")
-		if resolve(x).Kind == yaml.SequenceNode {
+		if resolve(x).Kind == yaml.SequenceNode && s == "uuu" {
+			v.uuuCommands(cp, x) // issue 19: {uuu: ...} / {bcu: ...} entries
+		} else if resolve(x).Kind == yaml.SequenceNode {
 			v.strList(cp, x)
 		} else {
 			v.str(cp, x)
