@@ -37,7 +37,8 @@ var Rules = []Rule{
 		Except:    []string{"plugins/internal/testbuild"},
 		Forbidden: []string{"core/...", "bench/...", "devicetypes/..."},
 		Allowed:   []string{"core/drivers"},
-		Why:       "a driver host implements core/drivers' Driver and knows nothing else of the lab",
+		Why: "a driver host implements core/drivers' Driver and knows nothing else of the lab " +
+			"(plugins/internal/testbuild is the plugins tests' builder and finds the repository through core/testenv)",
 	},
 	{
 		Packages:  []string{"sdk/..."},
