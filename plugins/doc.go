@@ -1,11 +1,8 @@
-// Package plugins holds what the driver hosts share: the Driver interface
-// that both the WASM host (plugins/wasm) and the go-plugin host
-// (plugins/native) implement, and Error, the one error type every host
-// returns when a driver misbehaves, naming the driver and the fault.
+// Package plugins holds what the driver hosts (plugins/wasm, plugins/native)
+// share to implement core/drivers' Driver: the requests they send
+// (DescribeRequest, PlanRequest), how they judge a driver's answer
+// (DecodeResponse, CheckDescription: one set of rules for both kinds), and
+// the bounded buffer and summary of a driver's diagnostics.
 //
-// The dispatcher and the registry (plugins/registry) see only Driver; they do
-// not care which kind a driver is.
-//
-// This package imports the sdk and the standard library only; it must not
-// import core/ or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package plugins

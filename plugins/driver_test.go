@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -18,21 +19,21 @@ func TestDecodeResponse(t *testing.T) {
 	}{
 		{"plan", `{"abi_version":1,"plan":{"steps":[{"kind":"disconnect"}]}}`, sdk.OpPlan, ""},
 		{"describe", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, ""},
-		{"empty", ``, sdk.OpPlan, plugins.FaultMalformed},
-		{"garbage", `nope`, sdk.OpPlan, plugins.FaultMalformed},
-		{"two documents", `{"abi_version":1,"plan":{"steps":[]}} {}`, sdk.OpPlan, plugins.FaultMalformed},
-		{"wrong abi", `{"abi_version":9,"plan":{"steps":[]}}`, sdk.OpPlan, plugins.FaultABI},
-		{"reported", `{"abi_version":1,"error":{"type":"Job","message":"no"}}`, sdk.OpPlan, plugins.FaultReported},
-		{"plan missing", `{"abi_version":1}`, sdk.OpPlan, plugins.FaultMalformed},
-		{"describe missing", `{"abi_version":1}`, sdk.OpDescribe, plugins.FaultMalformed},
-		{"invalid plan", `{"abi_version":1,"plan":{"steps":[{"kind":"warp"}]}}`, sdk.OpPlan, plugins.FaultInvalidPlan},
-		{"describe abi none in common", `{"abi_version":9,"describe":{"name":"a","version":"1","abi_version":9,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
-		{"describe abi list none in common", `{"abi_version":2,"describe":{"name":"a","version":"1","abi_version":9,"abi_versions":[7,9],"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultABI},
+		{"empty", ``, sdk.OpPlan, drivers.FaultMalformed},
+		{"garbage", `nope`, sdk.OpPlan, drivers.FaultMalformed},
+		{"two documents", `{"abi_version":1,"plan":{"steps":[]}} {}`, sdk.OpPlan, drivers.FaultMalformed},
+		{"wrong abi", `{"abi_version":9,"plan":{"steps":[]}}`, sdk.OpPlan, drivers.FaultABI},
+		{"reported", `{"abi_version":1,"error":{"type":"Job","message":"no"}}`, sdk.OpPlan, drivers.FaultReported},
+		{"plan missing", `{"abi_version":1}`, sdk.OpPlan, drivers.FaultMalformed},
+		{"describe missing", `{"abi_version":1}`, sdk.OpDescribe, drivers.FaultMalformed},
+		{"invalid plan", `{"abi_version":1,"plan":{"steps":[{"kind":"warp"}]}}`, sdk.OpPlan, drivers.FaultInvalidPlan},
+		{"describe abi none in common", `{"abi_version":9,"describe":{"name":"a","version":"1","abi_version":9,"device_types":["x"]}}`, sdk.OpDescribe, drivers.FaultABI},
+		{"describe abi list none in common", `{"abi_version":2,"describe":{"name":"a","version":"1","abi_version":9,"abi_versions":[7,9],"device_types":["x"]}}`, sdk.OpDescribe, drivers.FaultABI},
 		{"describe abi list", `{"abi_version":9,"describe":{"name":"a","version":"1","abi_version":9,"abi_versions":[1,9],"device_types":["x"]}}`, sdk.OpDescribe, ""},
-		{"plan in another version than asked", `{"abi_version":2,"plan":{"steps":[]}}`, sdk.OpPlan, plugins.FaultABI},
-		{"no name", `{"abi_version":1,"describe":{"version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
-		{"no version", `{"abi_version":1,"describe":{"name":"a","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
-		{"no device type", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1}}`, sdk.OpDescribe, plugins.FaultInvalidDesc},
+		{"plan in another version than asked", `{"abi_version":2,"plan":{"steps":[]}}`, sdk.OpPlan, drivers.FaultABI},
+		{"no name", `{"abi_version":1,"describe":{"version":"1","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, drivers.FaultInvalidDesc},
+		{"no version", `{"abi_version":1,"describe":{"name":"a","abi_version":1,"device_types":["x"]}}`, sdk.OpDescribe, drivers.FaultInvalidDesc},
+		{"no device type", `{"abi_version":1,"describe":{"name":"a","version":"1","abi_version":1}}`, sdk.OpDescribe, drivers.FaultInvalidDesc},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +41,7 @@ func TestDecodeResponse(t *testing.T) {
 			if fault != tc.fault || (err == nil) != (tc.fault == "") {
 				t.Fatalf("fault %q err %v, want fault %q", fault, err, tc.fault)
 			}
-			if tc.fault == plugins.FaultReported {
+			if tc.fault == drivers.FaultReported {
 				var se *sdk.Error
 				if !errors.As(err, &se) || se.Type != sdk.ErrorJob {
 					t.Fatalf("reported error lost its type: %v", err)
@@ -103,12 +104,12 @@ func TestNegotiateABI(t *testing.T) {
 }
 
 func TestErrorNamesDriverAndFault(t *testing.T) {
-	err := error(&plugins.Error{Driver: plugins.Label("u-boot", "1.2.0", strings.Repeat("ab", 32)), Fault: plugins.FaultTimeout, Err: errors.New("no answer within 2s")})
+	err := error(&drivers.Error{Driver: drivers.Label("u-boot", "1.2.0", strings.Repeat("ab", 32)), Fault: drivers.FaultTimeout, Err: errors.New("no answer within 2s")})
 	want := "driver u-boot/1.2.0 (sha256 abababababab): timeout: no answer within 2s"
 	if err.Error() != want {
 		t.Fatalf("got %q, want %q", err, want)
 	}
-	if plugins.FaultOf(err) != plugins.FaultTimeout || plugins.FaultOf(errors.New("x")) != "" {
+	if drivers.FaultOf(err) != drivers.FaultTimeout || drivers.FaultOf(errors.New("x")) != "" {
 		t.Fatal("FaultOf")
 	}
 }

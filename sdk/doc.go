@@ -13,6 +13,7 @@
 // on a version by describe (NegotiateABI). Adding an optional field is not a
 // version change; changing the meaning of a field or removing one is.
 //
-// This module imports nothing of the lab (core/, plugins/) and only the
-// standard library, so a vendor's driver pulls in nothing else.
+// This module imports nothing of the lab (core/, plugins/) and its root
+// package only the standard library, so a vendor's driver pulls in nothing
+// else; internal/archtest (rules.go) checks it.
 package sdk

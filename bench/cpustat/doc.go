@@ -2,6 +2,6 @@
 // programs under bench/: on a machine shared with other work, CPU seconds
 // per operation compare runs where wall-clock rates do not.
 //
-// It reads /proc (Linux) and getrusage only; it must not import any other
-// package of the project.
+// It reads /proc (Linux) and getrusage only. Its imports are checked by
+// internal/archtest (rules.go).
 package cpustat

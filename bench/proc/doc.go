@@ -3,5 +3,5 @@
 // HTTP health check that fails early when the process exits, a graceful
 // stop with a deadline.
 //
-// It must not import any other package of the project.
+// Its imports are checked by internal/archtest (rules.go).
 package proc

@@ -11,6 +11,6 @@
 // on a free loopback port, runs the load and stops the server. It talks to
 // loopback addresses only and stops by itself (-n requests, -timeout).
 //
-// It is a main of its own: it imports nothing of the project but runs the
-// lava-server binary.
+// It is a main of its own: it runs the lava-server binary as a user's client
+// would. Its imports are checked by internal/archtest (rules.go).
 package main

@@ -28,7 +28,9 @@ import (
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/storeopen"
+	"github.com/lavalab/lavalab/core/worker"
 	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/core/workerserver"
 )
 
 const def = `job_name: bench
@@ -45,10 +47,10 @@ actions:
 // runner reports when each job starts and ends it at once.
 type runner struct{ started chan time.Time }
 
-func (r *runner) Run(ctx context.Context, _ workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
+func (r *runner) Run(ctx context.Context, _ workerproto.StartJob, sink worker.Sink) worker.Outcome {
 	r.started <- time.Now()
 	sink.Record(model.LogRecord{Level: model.LevelInfo, Message: "started"})
-	return workerproto.Outcome{Health: model.JobComplete}
+	return worker.Outcome{Health: model.JobComplete}
 }
 
 func main() {
@@ -94,7 +96,7 @@ func run(n int, db string) error {
 	}
 	root := chi.NewRouter()
 	api.NewAPI(api.Options{Store: st, Logger: quiet}).Mount(root)
-	wp, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: quiet, Version: "bench"})
+	wp, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Logger: quiet, Version: "bench"})
 	if err != nil {
 		return err
 	}
@@ -104,8 +106,8 @@ func run(n int, db string) error {
 	go wp.Run(ctx)
 	go sched.New(st, quiet, sched.Options{}).Run(ctx)
 	r := &runner{started: make(chan time.Time, 1)}
-	w, err := workerproto.NewWorker(workerproto.WorkerOptions{Runner: r, WorkDir: dir + "/worker", Logger: quiet,
-		Client: &workerproto.Client{URL: hs.URL, Token: wsecret, Version: "bench"}, LogInterval: time.Millisecond})
+	w, err := worker.NewWorker(worker.WorkerOptions{Runner: r, WorkDir: dir + "/worker", Logger: quiet,
+		Client: &worker.Client{URL: hs.URL, Token: wsecret, Version: "bench"}, LogInterval: time.Millisecond})
 	if err != nil {
 		return err
 	}

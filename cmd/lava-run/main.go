@@ -24,10 +24,10 @@ import (
 
 	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/dispatch"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -286,7 +286,7 @@ func wasmCacheDir() string {
 
 // findDriver loads the driver serving the job's device type (or the
 // dictionary's): <type>.wasm first, then every .wasm of dir.
-func findDriver(ctx context.Context, host *wasm.Host, dir string, types ...string) (plugins.Driver, error) {
+func findDriver(ctx context.Context, host *wasm.Host, dir string, types ...string) (drivers.Driver, error) {
 	types = slices.DeleteFunc(slices.Compact(types), func(s string) bool { return s == "" })
 	if len(types) == 0 {
 		return nil, errors.New("neither the job nor the dictionary names a device type")

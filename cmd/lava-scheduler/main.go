@@ -4,7 +4,7 @@
 // lock) and the others wait to take over.
 //
 // Like lava-server serve, it opens the driver registry over the store's
-// driver tables (core/driverset), so each job it schedules records the
+// driver tables (cmd/internal/driverset), so each job it schedules records the
 // SHA-256 of the active driver of its device type and the merged settings
 // (driver defaults < device-type overrides < device dictionary).
 package main
@@ -19,7 +19,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/lavalab/lavalab/core/driverset"
+	"github.com/lavalab/lavalab/cmd/internal/driverset"
 	"github.com/lavalab/lavalab/core/sched"
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/version"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/core/driverset"
+	"github.com/lavalab/lavalab/cmd/internal/driverset"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/storeopen"

@@ -16,13 +16,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lavalab/lavalab/cmd/internal/driverset"
 	"github.com/lavalab/lavalab/core/api"
 	"github.com/lavalab/lavalab/core/bytesize"
-	"github.com/lavalab/lavalab/core/driverset"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/workerproto"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
@@ -149,7 +149,7 @@ func (a apiDrivers) Module(ctx context.Context, sha string) ([]byte, error) {
 	b, err := a.reg.Module(ctx, sha)
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
 		for _, in := range a.reg.List() {
-			if in.SHA256 == sha && in.Kind == plugins.KindNative {
+			if in.SHA256 == sha && in.Kind == drivers.KindNative {
 				return nil, kindErr{err, api.ErrDriverNotFound}
 			}
 		}
@@ -290,7 +290,7 @@ func removeDrivers(ctx context.Context, set *driverset.Set, pos []string, keep i
 				continue
 			}
 			found = true
-			if !in.Active && !slices.Contains(recent, in.SHA256) && in.Kind == plugins.KindWASM {
+			if !in.Active && !slices.Contains(recent, in.SHA256) && in.Kind == drivers.KindWASM {
 				shas = append(shas, in.SHA256)
 			}
 		}

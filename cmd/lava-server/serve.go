@@ -16,8 +16,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/lavalab/lavalab/cmd/internal/driverset"
 	"github.com/lavalab/lavalab/core/api"
-	"github.com/lavalab/lavalab/core/driverset"
 	"github.com/lavalab/lavalab/core/lavarest"
 	"github.com/lavalab/lavalab/core/lavarpc"
 	"github.com/lavalab/lavalab/core/metrics"
@@ -26,6 +26,7 @@ import (
 	"github.com/lavalab/lavalab/core/storeopen"
 	"github.com/lavalab/lavalab/core/version"
 	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/core/workerserver"
 )
 
 // ShutdownGrace is how long in-flight requests get on SIGINT/SIGTERM.
@@ -60,10 +61,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	secureCookies := fs.Bool("secure-cookies", false, "mark every web cookie Secure (behind a TLS proxy that sends no X-Forwarded-Proto: https); they are Secure anyway under --tls-cert or when the request says X-Forwarded-Proto: https")
 	pprofListen := fs.String("pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (debugging; keep it on loopback)")
 	workerBins := fs.String("worker-binaries", "", "directory of lava-worker builds served for --auto-upgrade (default: the directory of this executable)")
-	workerSilent := fs.Duration("worker-silent", workerproto.DefaultSilent, "a worker silent longer than this goes Offline")
-	workerGrace := fs.Duration("worker-grace", workerproto.DefaultGrace, "jobs of an Offline worker end Incomplete after this grace")
-	jobGrace := fs.Duration("job-timeout-grace", workerproto.DefaultJobGrace, "a Running job whose worker has not reported its end this long past its job timeout ends Incomplete and frees its device")
-	workerCheck := fs.Duration("worker-check", workerproto.DefaultCheckEvery, "period of the worker liveness check")
+	workerSilent := fs.Duration("worker-silent", workerserver.DefaultSilent, "a worker silent longer than this goes Offline")
+	workerGrace := fs.Duration("worker-grace", workerserver.DefaultGrace, "jobs of an Offline worker end Incomplete after this grace")
+	jobGrace := fs.Duration("job-timeout-grace", workerserver.DefaultJobGrace, "a Running job whose worker has not reported its end this long past its job timeout ends Incomplete and frees its device")
+	workerCheck := fs.Duration("worker-check", workerserver.DefaultCheckEvery, "period of the worker liveness check")
 	pollWait := fs.Duration("poll-wait", workerproto.DefaultPollWait, "how long a worker's poll is held when there is no work")
 	retainAge := fs.String("retention", "", "remove finished jobs submitted longer ago than this (180d, 2w, 36h) on a schedule; empty: keep every job")
 	retainLogsOnly := fs.Bool("retention-logs-only", false, "with --retention: remove only the logs of old jobs, keep the jobs and their results")
@@ -121,7 +122,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			*workerBins = filepath.Dir(exe)
 		}
 	}
-	wproto, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Logger: log, Version: version.Version,
+	wproto, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Logger: log, Version: version.Version,
 		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, JobGrace: *jobGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
 		Observer: mets, Driver: driverRef(drv.Registry)})
 	if err != nil {

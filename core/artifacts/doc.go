@@ -21,7 +21,6 @@
 // reported through a callback (every 5% of a known size, or every
 // Downloader.ProgressBytes), which the dispatcher turns into log records.
 //
-// The package depends on the standard library, github.com/ulikunitz/xz and
-// github.com/klauspost/compress; it must not import the rest of the project
-// (the dispatcher and the test shell import it).
+// The dispatcher and the test shell import it. Its imports are checked by
+// internal/archtest (rules.go).
 package artifacts

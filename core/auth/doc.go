@@ -4,6 +4,5 @@
 // have full entropy, so a fast hash is the right one (no salt, no stretching)
 // and the store can look a token up by its hash.
 //
-// It imports only the standard library; it must not import the store, the
-// API or any backend.
+// Its imports are checked by internal/archtest (rules.go).
 package auth

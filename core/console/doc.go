@@ -11,7 +11,6 @@
 // process has exited, returns io.EOF.
 //
 // The package moves bytes only: it does not log, match or interpret console
-// output (that is core/expect). It imports the standard library, the sdk
-// types, go.bug.st/serial and github.com/creack/pty; it must not import any
-// other package of the project.
+// output (that is core/expect). Its imports are checked by internal/archtest
+// (rules.go).
 package console

@@ -5,8 +5,8 @@ import (
 	"github.com/lavalab/lavalab/core/hosttools"
 	"log/slog"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/model"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -76,7 +76,7 @@ type Request struct {
 	// driver's defaults (and under the dictionary).
 	Settings map[string]any
 	// Driver is the device type's driver, already loaded.
-	Driver plugins.Driver
+	Driver drivers.Driver
 }
 
 // Outcome is how a job ended.

@@ -1,5 +1,5 @@
 // Package dispatch runs a LAVA job on one board: it turns the job's actions
-// into stages, asks the device type's driver (plugins.Driver) for each
+// into stages, asks the device type's driver (drivers.Driver) for each
 // stage's plan and executes the steps — power commands (core/power), the
 // console (core/console) with the expect engine (core/expect), artifacts
 // (core/artifacts) served over TFTP (core/tftp) and HTTP, the LAVA test
@@ -12,6 +12,6 @@
 // URLs carry a per-job secret, and both servers open files with os.Root at
 // the job's folder (no link out, no listing).
 //
-// It must not import core/store, core/api, core/sched or cmd/: the worker
-// and lava-run own persistence and transport.
+// The worker and lava-run own persistence and transport. Its imports are
+// checked by internal/archtest (rules.go).
 package dispatch

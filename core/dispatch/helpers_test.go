@@ -12,25 +12,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm"
 )
 
-var drivers struct {
+var testDrivers struct {
 	mu   sync.Mutex
 	host *wasm.Host
-	drvs map[string]plugins.Driver
+	drvs map[string]drivers.Driver
 }
 
 // loadDriver loads a device type's driver: bin/drivers/NAME.wasm (`make
 // drivers`), else built from devicetypes/NAME for the test.
-func loadDriver(t testing.TB, name string) plugins.Driver {
+func loadDriver(t testing.TB, name string) drivers.Driver {
 	t.Helper()
-	drivers.mu.Lock()
-	defer drivers.mu.Unlock()
-	if d, ok := drivers.drvs[name]; ok {
+	testDrivers.mu.Lock()
+	defer testDrivers.mu.Unlock()
+	if d, ok := testDrivers.drvs[name]; ok {
 		return d
 	}
 	root := testenv.RepoRoot(t)
@@ -49,22 +49,22 @@ func loadDriver(t testing.TB, name string) plugins.Driver {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if drivers.host == nil {
-		if drivers.host, err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); err != nil {
+	if testDrivers.host == nil {
+		if testDrivers.host, err = wasm.NewHost(ctx, wasm.Options{Timeout: 2 * time.Minute}); err != nil {
 			t.Fatal(err)
 		}
-		drivers.drvs = map[string]plugins.Driver{}
+		testDrivers.drvs = map[string]drivers.Driver{}
 	}
-	d, err := drivers.host.Load(ctx, name+".wasm", b)
+	d, err := testDrivers.host.Load(ctx, name+".wasm", b)
 	if err != nil {
 		t.Fatalf("loading the %s driver: %v", name, err)
 	}
-	drivers.drvs[name] = d
+	testDrivers.drvs[name] = d
 	return d
 }
 
 // loadLocal loads the `local` device type's driver (loadDriver).
-func loadLocal(t testing.TB) plugins.Driver {
+func loadLocal(t testing.TB) drivers.Driver {
 	t.Helper()
 	return loadDriver(t, "local")
 }

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/console"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/expect"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/power"
 	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testshell"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -78,8 +78,8 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 	}
 	desc := r.Driver.Describe()
 	j.log.info("device type %s, driver %s/%s (%s, sha256 %s), ABI version %d (the driver speaks %v, this host %v)",
-		p.Def.DeviceType, desc.Name, desc.Version, plugins.KindOf(r.Driver), short(r.Driver.SHA256()),
-		plugins.ABIOf(desc), desc.SpokenABIVersions(), sdk.HostABIVersions())
+		p.Def.DeviceType, desc.Name, desc.Version, drivers.KindOf(r.Driver), short(r.Driver.SHA256()),
+		drivers.ABIOf(desc), desc.SpokenABIVersions(), sdk.HostABIVersions())
 	j.log.info("job timeout %s", p.JobTimeout)
 
 	if err := os.MkdirAll(j.dir, 0o755); err != nil {

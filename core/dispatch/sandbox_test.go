@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -24,11 +24,11 @@ import (
 var hostile struct {
 	mu   sync.Mutex
 	host *wasm.Host
-	drv  map[string]plugins.Driver
+	drv  map[string]drivers.Driver
 	mark string // the path the driver's own power_off_command default touches
 }
 
-func loadHostile(t *testing.T, abis string) plugins.Driver {
+func loadHostile(t *testing.T, abis string) drivers.Driver {
 	t.Helper()
 	hostile.mu.Lock()
 	defer hostile.mu.Unlock()
@@ -45,7 +45,7 @@ func loadHostile(t *testing.T, abis string) plugins.Driver {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hostile.host, hostile.drv, hostile.mark = h, map[string]plugins.Driver{}, filepath.Join(dir, "default-power-off")
+		hostile.host, hostile.drv, hostile.mark = h, map[string]drivers.Driver{}, filepath.Join(dir, "default-power-off")
 	}
 	out := filepath.Join(t.TempDir(), "hostile.wasm")
 	cmd := exec.Command(testenv.NeedTool(t, "go"), "build", "-ldflags", "-X main.abis="+abis+" -X main.defaultMark="+hostile.mark, "-o", out, "./testdata/hostile")
@@ -187,7 +187,7 @@ func (f fakeNative) Describe() sdk.Description {
 	return sdk.Description{Name: "fake-native", Version: "1.0.0", ABIVersion: 2, ABIVersions: []int{2}, DeviceTypes: []string{"local"}}
 }
 func (f fakeNative) SHA256() string { return strings.Repeat("ab", 32) }
-func (f fakeNative) Kind() string   { return plugins.KindNative }
+func (f fakeNative) Kind() string   { return drivers.KindNative }
 func (f fakeNative) Close(context.Context) error {
 	return nil
 }

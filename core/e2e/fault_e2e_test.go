@@ -33,7 +33,7 @@ import (
 var faultWorkerArgs = []string{"--allow-tool", "sh@local"}
 
 // faultShutdownGrace is the worker's --shutdown-grace in the suite; a
-// SIGTERM must stop it within this + workerproto.StopBound (3 s) + slack.
+// SIGTERM must stop it within this + worker.StopBound (3 s) + slack.
 const faultShutdownGrace = 5 * time.Second
 
 // stopWithin is the bound the SIGTERM cases hold the worker to.

@@ -17,8 +17,7 @@
 // through it XML-RPC, REST v0.2 and the web form) and lava-run call it with
 // a lookup of their drivers.
 //
-// The package is pure: no I/O, no logging, no global mutable state. It imports
-// only the standard library and gopkg.in/yaml.v3; it must not import anything
-// else of the project (store, api, sched and dispatch import it, not the
-// reverse).
+// The package is pure: no I/O, no logging, no global mutable state; store,
+// api, sched and dispatch import it, not the reverse. Its imports are
+// checked by internal/archtest (rules.go).
 package job

@@ -2,5 +2,5 @@
 // for the hot paths that encode log records by hand (the worker's spool and
 // batches, the store's log chunks).
 //
-// It imports only the standard library.
+// Its imports are checked by internal/archtest (rules.go).
 package jsontext

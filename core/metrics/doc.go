@@ -14,6 +14,5 @@
 // slow timer by Run, never on scrape: a scrape reads memory only, so any
 // number of scrapers cannot load the store.
 //
-// It imports core/model, core/store and client_golang; it must not import
-// core/api, core/web, plugins/ or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package metrics

@@ -5,6 +5,6 @@
 // the context ends it, the whole group is killed. Output (stdout and stderr)
 // is handed to a callback line by line, as it comes, for the job log.
 //
-// It imports the standard library only; it must not import anything else of
-// the project (core/dispatch imports it).
+// core/dispatch imports it. Its imports are checked by internal/archtest
+// (rules.go).
 package power

@@ -20,7 +20,6 @@
 //
 // The dispatcher checks every plan with it; the driver test kit
 // (sdk/sdktest) does too, so a driver's tests see what a worker would
-// refuse. It imports the sdk, the driver host interface (plugins) and the
-// allow list (hosttools) only: never the dispatcher, the console or the
-// store.
+// refuse. It sees drivers through core/drivers; its imports are checked by
+// internal/archtest (rules.go).
 package sandbox

@@ -10,8 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/hosttools"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -21,7 +21,7 @@ import (
 // driver test kit (sdk/sdktest) does too, so a driver's tests see what a
 // worker would refuse.
 type Sandbox struct {
-	Driver plugins.Driver
+	Driver drivers.Driver
 	// Admin are the settings command lines and consoles come from: the
 	// device dictionary over the admin's device-type settings, never the
 	// driver's defaults (AdminLayers).
@@ -66,7 +66,7 @@ func (sb *Sandbox) Check(plan sdk.Plan) error {
 			if errors.As(err, &r) {
 				desc := sb.Driver.Describe()
 				return sdk.Errorf(sdk.ErrorConfiguration, "driver %s/%s (%s, sha256 %s) step %d %q (%s) refused, nothing of the plan was run: %s",
-					desc.Name, desc.Version, plugins.KindOf(sb.Driver), sb.Driver.SHA256(), i, s.Label(), s.Kind, r.reason)
+					desc.Name, desc.Version, drivers.KindOf(sb.Driver), sb.Driver.SHA256(), i, s.Label(), s.Kind, r.reason)
 			}
 			return err
 		}
@@ -74,7 +74,7 @@ func (sb *Sandbox) Check(plan sdk.Plan) error {
 	return nil
 }
 
-func (sb *Sandbox) native() bool { return plugins.KindOf(sb.Driver) == plugins.KindNative }
+func (sb *Sandbox) native() bool { return drivers.KindOf(sb.Driver) == drivers.KindNative }
 
 // admin returns the admin's layers of the settings: the device-type
 // settings and the device dictionary, without the driver's defaults.

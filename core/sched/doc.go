@@ -16,6 +16,5 @@
 // (Options.DriverSettings) < the device type's overrides < the device
 // dictionary.
 //
-// It imports core/model, core/store, core/job and core/devdict; it must not import the API,
-// the web pages, the worker protocol or any backend.
+// Its imports are checked by internal/archtest (rules.go).
 package sched

@@ -7,9 +7,9 @@ import (
 	"github.com/lavalab/lavalab/core/model"
 )
 
-// WorkerProto is what the worker protocol (core/workerproto) needs beyond
-// Store. Both backends implement it; callers get it with a type assertion
-// (st.(store.WorkerProto)) so Store stays as it is.
+// WorkerProto is what the worker protocol's server end (core/workerserver)
+// needs beyond Store. Both backends implement it; callers get it with a
+// type assertion (st.(store.WorkerProto)) so Store stays as it is.
 type WorkerProto interface {
 	// WorkerJobs returns the jobs handed to the worker that are not
 	// finished (Scheduled, Running, Canceling), by id, with definitions.

@@ -5,7 +5,7 @@
 // worker, its results reported.
 //
 // It is test support only. It drives the binaries (go build, the admin
-// commands, /api/v1 over HTTP) and must not import the server's packages
-// (core/api, core/store, core/workerproto, ...): what it checks is what a
-// user of the binaries sees.
+// commands, /api/v1 over HTTP), not the server's packages: what it checks is
+// what a user of the binaries sees. Its imports are checked by
+// internal/archtest (rules.go).
 package testlab

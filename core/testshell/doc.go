@@ -20,7 +20,5 @@
 // The shell scripts in scripts/ are this project's own, written for POSIX sh
 // and busybox ash from LAVA's documented behaviour; they are embedded.
 //
-// It imports core/results and the chosen libraries (yaml.v3, cpio, xz,
-// klauspost/compress); it must not import the store, the server, the
-// scheduler, the worker or any driver host.
+// Its imports are checked by internal/archtest (rules.go).
 package testshell

@@ -13,6 +13,6 @@
 // retransmits on timeout a bounded number of times, ignores duplicate ACKs
 // (no sorcerer's apprentice) and wraps block numbers past 65535.
 //
-// It depends on the standard library only and must not import anything else
-// of the project; the dispatcher and the worker import it.
+// The dispatcher and the worker import it. Its imports are checked by
+// internal/archtest (rules.go).
 package tftp

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/core/worker"
 )
 
 // Binaries built once by TestMain: servers and synthetic workers of two
@@ -507,7 +507,7 @@ func TestSIGTERMStuckJob(t *testing.T) {
 	must(t, w.Process.Signal(syscall.SIGTERM))
 	exited := make(chan error, 1)
 	go func() { exited <- w.Wait() }()
-	bound := time.Second + workerproto.StopBound + 5*time.Second
+	bound := time.Second + worker.StopBound + 5*time.Second
 	select {
 	case <-exited:
 		t.Logf("worker stopped %s after SIGTERM with a stuck job", time.Since(start).Round(10*time.Millisecond))

@@ -15,17 +15,19 @@ import (
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/storeopen"
+	"github.com/lavalab/lavalab/core/worker"
 	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/core/workerserver"
 )
 
 // lab is an in-process server on a real SQLite store with worker w1 and
 // its Good device d1 of type local.
 type lab struct {
 	st     store.Store
-	srv    *workerproto.Server
+	srv    *workerserver.Server
 	url    string
 	token  string
-	client *workerproto.Client
+	client *worker.Client
 }
 
 func newLab(t *testing.T, version string) *lab {
@@ -34,7 +36,7 @@ func newLab(t *testing.T, version string) *lab {
 }
 
 // newLabWith is newLab with an Observer on the server.
-func newLabWith(t *testing.T, version string, obs workerproto.Observer) *lab {
+func newLabWith(t *testing.T, version string, obs workerserver.Observer) *lab {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -47,7 +49,7 @@ func newLabWith(t *testing.T, version string, obs workerproto.Observer) *lab {
 	must(t, st.CreateDeviceType(ctx, model.DeviceType{Name: "local"}))
 	must(t, st.CreateWorker(ctx, model.Worker{Hostname: "w1", State: model.WorkerOnline, Health: model.WorkerActive, TokenHash: hash}))
 	must(t, st.CreateDevice(ctx, model.Device{Hostname: "d1", DeviceType: "local", Worker: "w1", Health: model.DeviceGood, Dictionary: "{% extends 'local.jinja2' %}"}))
-	srv, err := workerproto.NewServer(workerproto.ServerOptions{Store: st, Version: version, PollWait: 200 * time.Millisecond, Observer: obs})
+	srv, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Version: version, PollWait: 200 * time.Millisecond, Observer: obs})
 	must(t, err)
 	go srv.Run(ctx)
 	r := chi.NewRouter()
@@ -55,7 +57,7 @@ func newLabWith(t *testing.T, version string, obs workerproto.Observer) *lab {
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return &lab{st: st, srv: srv, url: hs.URL, token: secret,
-		client: &workerproto.Client{URL: hs.URL, Token: secret, Version: version, Name: "w1"}}
+		client: &worker.Client{URL: hs.URL, Token: secret, Version: version, Name: "w1"}}
 }
 
 func must(t testing.TB, err error) {
@@ -97,7 +99,7 @@ func recs(from, n int) []workerproto.Record {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-func code(err error) string { return workerproto.ErrorCode(err) }
+func code(err error) string { return worker.ErrorCode(err) }
 
 // startedJob polls the job out of the server and starts it.
 func (l *lab) startedJob(t *testing.T) (model.Job, workerproto.StartJob) {
@@ -119,21 +121,21 @@ func TestWrongTokens(t *testing.T) {
 	j, sj := l.startedJob(t)
 	tests := []struct {
 		name   string
-		client workerproto.Client
+		client worker.Client
 		jobTok string
 		status int
 		code   string
 	}{
-		{"no worker token", workerproto.Client{URL: l.url, Version: "v1"}, sj.Token, 401, workerproto.CodeUnauthorized},
-		{"wrong worker token", workerproto.Client{URL: l.url, Token: "lavaw_nope", Version: "v1"}, sj.Token, 401, workerproto.CodeUnauthorized},
-		{"token of another name", workerproto.Client{URL: l.url, Token: l.token, Version: "v1", Name: "w2"}, sj.Token, 401, workerproto.CodeUnauthorized},
-		{"no version", workerproto.Client{URL: l.url, Token: l.token}, sj.Token, 400, workerproto.CodeBadRequest},
-		{"wrong job token", workerproto.Client{URL: l.url, Token: l.token, Version: "v1"}, "lavaj_nope", 403, workerproto.CodeJobToken},
+		{"no worker token", worker.Client{URL: l.url, Version: "v1"}, sj.Token, 401, workerproto.CodeUnauthorized},
+		{"wrong worker token", worker.Client{URL: l.url, Token: "lavaw_nope", Version: "v1"}, sj.Token, 401, workerproto.CodeUnauthorized},
+		{"token of another name", worker.Client{URL: l.url, Token: l.token, Version: "v1", Name: "w2"}, sj.Token, 401, workerproto.CodeUnauthorized},
+		{"no version", worker.Client{URL: l.url, Token: l.token}, sj.Token, 400, workerproto.CodeBadRequest},
+		{"wrong job token", worker.Client{URL: l.url, Token: l.token, Version: "v1"}, "lavaj_nope", 403, workerproto.CodeJobToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.client.SendLogs(ctx, j.ID, tc.jobTok, 0, recs(0, 3))
-			var e *workerproto.Error
+			var e *worker.Error
 			if !errors.As(err, &e) || e.Status != tc.status || e.Code != tc.code || e.Message == "" {
 				t.Fatalf("SendLogs: %v, want %d %s with a message", err, tc.status, tc.code)
 			}
@@ -172,7 +174,7 @@ func TestLogBatches(t *testing.T) {
 	}
 	// Gap: refused with the expected index.
 	_, err = c.SendLogs(ctx, j.ID, sj.Token, 20, recs(20, 5))
-	var e *workerproto.Error
+	var e *worker.Error
 	if !errors.As(err, &e) || e.Code != workerproto.CodeLogGap {
 		t.Fatalf("gap: %v, want %s", err, workerproto.CodeLogGap)
 	}
@@ -208,7 +210,7 @@ func TestEndReport(t *testing.T) {
 		Cases: []workerproto.TestCase{{Suite: "lava", Name: "job", Result: "pass"}}}
 	// End before all records: refused, nothing changes.
 	_, err = c.End(ctx, j.ID, sj.Token, rep)
-	var e *workerproto.Error
+	var e *worker.Error
 	if !errors.As(err, &e) || e.Code != workerproto.CodeLogsMissing {
 		t.Fatalf("early end: %v, want %s", err, workerproto.CodeLogsMissing)
 	}
@@ -295,12 +297,12 @@ func TestPollWakesOnSchedule(t *testing.T) {
 func TestVersionMismatchSafeToStop(t *testing.T) {
 	l := newLab(t, "v2")
 	ctx := context.Background()
-	old := &workerproto.Client{URL: l.url, Token: l.token, Version: "v1"}
+	old := &worker.Client{URL: l.url, Token: l.token, Version: "v1"}
 	j := l.scheduled(t)
 	// A mismatched worker gets no start; its scheduled job is not left
 	// waiting for it; with nothing running the answer is 409 safe-to-stop.
 	_, err := old.Poll(ctx, workerproto.PollRequest{}, time.Second)
-	var e *workerproto.Error
+	var e *worker.Error
 	if !errors.As(err, &e) || e.Status != http.StatusConflict || e.Code != workerproto.CodeSafeToStop || e.Details == nil || e.Details.ServerVersion != "v2" {
 		t.Fatalf("poll of a v1 worker: %v, want 409 %s", err, workerproto.CodeSafeToStop)
 	}
@@ -324,7 +326,7 @@ func TestVersionMismatchRunningJobFinishes(t *testing.T) {
 	l := newLab(t, "v2")
 	ctx := context.Background()
 	j, sj := l.startedJob(t)
-	old := &workerproto.Client{URL: l.url, Token: l.token, Version: "v1"}
+	old := &worker.Client{URL: l.url, Token: l.token, Version: "v1"}
 	// While the job runs, the mismatched worker gets 200s (not 409).
 	ans, err := old.Poll(ctx, workerproto.PollRequest{Running: []int64{j.ID}}, 100*time.Millisecond)
 	if err != nil || len(ans.Start) != 0 {
@@ -345,7 +347,7 @@ func TestLivenessMonitor(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	srv, err := workerproto.NewServer(workerproto.ServerOptions{Store: l.st, Version: "v1", Silent: time.Minute, Grace: 5 * time.Minute, Now: clock})
+	srv, err := workerserver.NewServer(workerserver.ServerOptions{Store: l.st, Version: "v1", Silent: time.Minute, Grace: 5 * time.Minute, Now: clock})
 	must(t, err)
 	j, _ := l.startedJob(t) // polls: LastPing = real now
 	must(t, srv.CheckLiveness(ctx))

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/worker"
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
 // panicRunner must not run: the tests only resume spools.
 type panicRunner struct{}
 
-func (panicRunner) Run(context.Context, workerproto.StartJob, workerproto.Sink) workerproto.Outcome {
+func (panicRunner) Run(context.Context, workerproto.StartJob, worker.Sink) worker.Outcome {
 	panic("a job was started")
 }
 
@@ -55,7 +56,7 @@ func TestResumeAfterFullDisk(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "log.jsonl"), []byte(log.String()), 0o600))
 	must(t, os.WriteFile(filepath.Join(dir, "acked"), []byte("10\n"), 0o600))
 
-	w, err := workerproto.NewWorker(workerproto.WorkerOptions{Client: l.client, WorkDir: work, Runner: panicRunner{},
+	w, err := worker.NewWorker(worker.WorkerOptions{Client: l.client, WorkDir: work, Runner: panicRunner{},
 		PollWait: 100 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})
 	must(t, err)
 	wctx, cancel := context.WithCancel(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/testenv"
+	"github.com/lavalab/lavalab/core/worker"
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
@@ -37,7 +38,7 @@ func stoppingServer(t *testing.T, l *lab) (url string, stop func()) {
 func TestPollServerStopping(t *testing.T) {
 	l := newLab(t, "v1")
 	url, stop := stoppingServer(t, l)
-	c := &workerproto.Client{URL: url, Token: l.token, Version: "v1", Name: "w1"}
+	c := &worker.Client{URL: url, Token: l.token, Version: "v1", Name: "w1"}
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Poll(context.Background(), workerproto.PollRequest{}, 30*time.Second)
@@ -51,11 +52,11 @@ func TestPollServerStopping(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the held poll did not end when the server stopped")
 	}
-	var e *workerproto.Error
+	var e *worker.Error
 	if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || e.Code != workerproto.CodeStopping {
 		t.Fatalf("err = %v, want a 503 %s", err, workerproto.CodeStopping)
 	}
-	if !workerproto.Unavailable(err) {
+	if !worker.Unavailable(err) {
 		t.Errorf("Unavailable(%v) = false", err)
 	}
 }
@@ -64,29 +65,29 @@ func TestUnavailable(t *testing.T) {
 	// An empty 200 answer: what a server without the 503 sends when it stops.
 	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer empty.Close()
-	_, err := (&workerproto.Client{URL: empty.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
-	if !errors.Is(err, workerproto.ErrNoAnswer) || !workerproto.Unavailable(err) {
+	_, err := (&worker.Client{URL: empty.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
+	if !errors.Is(err, worker.ErrNoAnswer) || !worker.Unavailable(err) {
 		t.Errorf("empty answer: %v", err)
 	}
 	// A server that is gone: connection refused.
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
-	_, err = (&workerproto.Client{URL: gone.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
-	if !workerproto.Unavailable(err) {
+	_, err = (&worker.Client{URL: gone.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
+	if !worker.Unavailable(err) {
 		t.Errorf("closed server: Unavailable(%v) = false", err)
 	}
 	// Not unavailability: bad JSON, a refused token, an internal error.
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{")) }))
 	defer bad.Close()
-	_, err = (&workerproto.Client{URL: bad.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
-	if err == nil || workerproto.Unavailable(err) {
+	_, err = (&worker.Client{URL: bad.URL, Token: "x", Version: "v1"}).Poll(context.Background(), workerproto.PollRequest{}, time.Second)
+	if err == nil || worker.Unavailable(err) {
 		t.Errorf("truncated JSON: Unavailable(%v) = true", err)
 	}
 	for _, e := range []error{
-		&workerproto.Error{Status: http.StatusUnauthorized, ErrorInfo: workerproto.ErrorInfo{Code: workerproto.CodeUnauthorized}},
-		&workerproto.Error{Status: http.StatusInternalServerError, ErrorInfo: workerproto.ErrorInfo{Code: "internal"}},
+		&worker.Error{Status: http.StatusUnauthorized, ErrorInfo: workerproto.ErrorInfo{Code: workerproto.CodeUnauthorized}},
+		&worker.Error{Status: http.StatusInternalServerError, ErrorInfo: workerproto.ErrorInfo{Code: "internal"}},
 	} {
-		if workerproto.Unavailable(e) {
+		if worker.Unavailable(e) {
 			t.Errorf("Unavailable(%v) = true", e)
 		}
 	}
@@ -98,9 +99,9 @@ func TestWorkerReconnectsWhenServerStops(t *testing.T) {
 	l := newLab(t, "v1")
 	url, stop := stoppingServer(t, l)
 	var logs testenv.SyncBuffer
-	w, err := workerproto.NewWorker(workerproto.WorkerOptions{
-		Client:  &workerproto.Client{URL: url, Token: l.token, Version: "v1", Name: "w1"},
-		WorkDir: t.TempDir(), Runner: nopRunner{}, PollWait: 30 * time.Second,
+	w, err := worker.NewWorker(worker.WorkerOptions{
+		Client:  &worker.Client{URL: url, Token: l.token, Version: "v1", Name: "w1"},
+		WorkDir: t.TempDir(), Runner: idleRunner{}, PollWait: 30 * time.Second,
 		RetryMin: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -127,4 +128,11 @@ func TestWorkerReconnectsWhenServerStops(t *testing.T) {
 	if strings.Contains(out, "poll failed") || strings.Contains(out, "unexpected end of JSON input") {
 		t.Errorf("a stopping server is logged as a failure:\n%s", out)
 	}
+}
+
+// idleRunner runs no job (none is scheduled in these tests).
+type idleRunner struct{}
+
+func (idleRunner) Run(context.Context, workerproto.StartJob, worker.Sink) worker.Outcome {
+	return worker.Outcome{}
 }

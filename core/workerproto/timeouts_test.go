@@ -9,6 +9,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/workerproto"
+	"github.com/lavalab/lavalab/core/workerserver"
 )
 
 // TestServerJobTimeout: a worker that keeps polling but never reports the
@@ -31,7 +32,7 @@ func TestServerJobTimeout(t *testing.T) {
 			now := time.Now()
 			clock := func() time.Time { return now }
 			const grace = time.Minute
-			srv, err := workerproto.NewServer(workerproto.ServerOptions{Store: l.st, Version: "v1", JobGrace: grace, Now: clock})
+			srv, err := workerserver.NewServer(workerserver.ServerOptions{Store: l.st, Version: "v1", JobGrace: grace, Now: clock})
 			must(t, err)
 			j, sj := startedWith(t, l, tc.def)
 			started := l.job(t, j.ID).StartTime

@@ -25,6 +25,10 @@ const (
 	HeaderBuildVersion = "LAVA-Build-Version"
 )
 
+// HeaderName carries the worker's --name; the server refuses a token of
+// another worker.
+const HeaderName = "LAVA-Worker-Name"
+
 // Error codes the worker branches on (in the {"error":{"code"}} body).
 const (
 	// CodeUnauthorized: wrong or missing worker token (401).
@@ -50,6 +54,10 @@ const (
 	// worker polls again, once the server is back.
 	CodeStopping = "server_stopping"
 )
+
+// DefaultPollWait is how long the server holds a poll when there is
+// nothing to do, unless the worker asks for less (PollRequest.WaitMS).
+const DefaultPollWait = 25 * time.Second
 
 // Limits of one request.
 const (
@@ -236,4 +244,41 @@ func FromCase(c TestCase) (model.TestCase, error) {
 	}
 	return model.TestCase{Suite: c.Suite, Name: c.Name, Result: res, Measurement: c.Measurement, Units: c.Units,
 		Set: c.Set, Metadata: c.Metadata, Logged: c.Logged, LogStart: c.LogStart, LogEnd: c.LogEnd}, nil
+}
+
+// SpoolStatus is the state of a worker's job spools, reported on every
+// poll (PollRequest.Spool) and shown in the server's /metrics.
+type SpoolStatus struct {
+	// Failing is how many jobs' spools cannot write to disk now.
+	Failing int64 `json:"failing"`
+	// Held is how many records are held in memory only (not on disk).
+	Held int64 `json:"held"`
+	// WriteErrors counts failed spool writes since the worker started.
+	WriteErrors int64 `json:"write_errors"`
+	// Lost counts records dropped since the worker started: the disk
+	// refused them and the memory bound was reached.
+	Lost int64 `json:"lost"`
+	// BacklogRecords and BacklogBytes are the records (and their bytes,
+	// as spooled) not acknowledged by the server yet: the worker's backlog
+	// while the server is slow or unreachable.
+	BacklogRecords int64 `json:"backlog_records"`
+	BacklogBytes   int64 `json:"backlog_bytes"`
+}
+
+// HostStatus is what a worker reports of its host on each poll, beside
+// its spools (PollRequest.Host); the server shows the last report of each
+// worker in /metrics and on the workers page, and the worker in its own
+// /metrics.
+type HostStatus struct {
+	// DiskFreeBytes is the space free (to the worker's user) in its work
+	// folder's file system; -1 where unknown.
+	DiskFreeBytes int64 `json:"disk_free_bytes"`
+	// ArtifactCacheBytes is the size of the artifact download cache;
+	// ArtifactCacheHits and ArtifactCacheMisses count the cached
+	// downloads served from it or fetched since the worker started.
+	ArtifactCacheBytes  int64 `json:"artifact_cache_bytes"`
+	ArtifactCacheHits   int64 `json:"artifact_cache_hits"`
+	ArtifactCacheMisses int64 `json:"artifact_cache_misses"`
+	// JobsRunning is how many jobs the worker runs or still reports.
+	JobsRunning int64 `json:"jobs_running"`
 }

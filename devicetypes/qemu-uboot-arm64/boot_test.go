@@ -13,11 +13,11 @@ import (
 
 	"github.com/lavalab/lavalab/core/console"
 	"github.com/lavalab/lavalab/core/expect"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/core/power"
 	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/vlab"
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 )
 

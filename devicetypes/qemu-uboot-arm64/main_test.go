@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/lavalab/lavalab/core/devdict"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 	"github.com/lavalab/lavalab/sdk/uboot"
 )

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/devicetypes/internal/drv"
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 	"github.com/lavalab/lavalab/sdk/uboot"
 )

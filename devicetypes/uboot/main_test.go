@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/sdk/uboot"
 )
 

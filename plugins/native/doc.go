@@ -6,11 +6,10 @@
 // version, gRPC only) and sends the same JSON requests a WASM driver reads on
 // stdin over one unary gRPC method.
 //
-// A plugin that panics, exits or is killed mid-call is a *plugins.Error of
+// A plugin that panics, exits or is killed mid-call is a *drivers.Error of
 // fault "crashed"; the host survives and starts a fresh process on the next
 // call (it never reattaches to a process by PID). The plugin's stderr goes
 // to the writer the caller gives (the job or server log).
 //
-// This package imports plugins, the sdk and sdk/plugin, go-plugin and gRPC;
-// it must not import core/ or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package native

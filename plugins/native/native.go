@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 	sdkplugin "github.com/lavalab/lavalab/sdk/plugin"
@@ -66,7 +67,7 @@ type Driver struct {
 	closed bool
 }
 
-var _ plugins.Driver = (*Driver)(nil)
+var _ drivers.Driver = (*Driver)(nil)
 
 // Load starts the binary at path after checking that its SHA-256 is
 // sha256Hex, calls describe and checks the answer.
@@ -84,10 +85,10 @@ func Load(ctx context.Context, path, sha256Hex string, opts Options) (*Driver, e
 		opts.Logger = slog.Default()
 	}
 	d := &Driver{path: path, sha: sha256Hex, opts: opts, tail: &tailBuffer{max: 8 << 10}}
-	d.label = plugins.Label(path, "", sha256Hex)
+	d.label = drivers.Label(path, "", sha256Hex)
 	sum, err := hex.DecodeString(sha256Hex)
 	if err != nil || len(sum) != sha256.Size {
-		return nil, &plugins.Error{Driver: d.label, Fault: plugins.FaultChecksum, Err: fmt.Errorf("pinned SHA-256 %q is not 64 hex digits", sha256Hex)}
+		return nil, &drivers.Error{Driver: d.label, Fault: drivers.FaultChecksum, Err: fmt.Errorf("pinned SHA-256 %q is not 64 hex digits", sha256Hex)}
 	}
 	d.sum = sum
 	resp, err := d.call(ctx, plugins.DescribeRequest())
@@ -96,7 +97,7 @@ func Load(ctx context.Context, path, sha256Hex string, opts Options) (*Driver, e
 		return nil, err
 	}
 	d.desc = *resp.Describe
-	d.label = plugins.Label(d.desc.Name, d.desc.Version, sha256Hex)
+	d.label = drivers.Label(d.desc.Name, d.desc.Version, sha256Hex)
 	return d, nil
 }
 
@@ -104,7 +105,7 @@ func Load(ctx context.Context, path, sha256Hex string, opts Options) (*Driver, e
 func (d *Driver) Describe() sdk.Description { return d.desc }
 
 // Kind says the driver is native: trusted, admin-installed code.
-func (d *Driver) Kind() string { return plugins.KindNative }
+func (d *Driver) Kind() string { return drivers.KindNative }
 
 // SHA256 returns the binary's pinned hex SHA-256.
 func (d *Driver) SHA256() string { return d.sha }
@@ -140,7 +141,7 @@ func (d *Driver) conn() (*sdkplugin.Client, *goplugin.Client, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return nil, nil, &plugins.Error{Driver: d.label, Fault: plugins.FaultClosed}
+		return nil, nil, &drivers.Error{Driver: d.label, Fault: drivers.FaultClosed}
 	}
 	if d.client != nil && !d.client.Exited() {
 		return d.caller, d.client, nil
@@ -172,24 +173,24 @@ func (d *Driver) conn() (*sdkplugin.Client, *goplugin.Client, error) {
 	proto, err := client.Client()
 	if err != nil {
 		client.Kill()
-		fault := plugins.FaultStart
+		fault := drivers.FaultStart
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			fault = plugins.FaultChecksum
+			fault = drivers.FaultChecksum
 			if got, herr := FileSHA256(d.path); herr == nil {
 				err = fmt.Errorf("%w: the binary's SHA-256 is %s, the pin is %s", err, got, d.sha)
 			}
 		}
-		return nil, nil, &plugins.Error{Driver: d.label, Fault: fault, Err: err}
+		return nil, nil, &drivers.Error{Driver: d.label, Fault: fault, Err: err}
 	}
 	raw, err := proto.Dispense(sdkplugin.PluginName)
 	if err != nil {
 		client.Kill()
-		return nil, nil, &plugins.Error{Driver: d.label, Fault: plugins.FaultStart, Err: err}
+		return nil, nil, &drivers.Error{Driver: d.label, Fault: drivers.FaultStart, Err: err}
 	}
 	caller, ok := raw.(*sdkplugin.Client)
 	if !ok {
 		client.Kill()
-		return nil, nil, &plugins.Error{Driver: d.label, Fault: plugins.FaultStart, Err: fmt.Errorf("plugin gave a %T", raw)}
+		return nil, nil, &drivers.Error{Driver: d.label, Fault: drivers.FaultStart, Err: fmt.Errorf("plugin gave a %T", raw)}
 	}
 	d.client, d.caller = client, caller
 	return caller, client, nil
@@ -198,11 +199,11 @@ func (d *Driver) conn() (*sdkplugin.Client, *goplugin.Client, error) {
 // call sends one request and judges the answer.
 func (d *Driver) call(ctx context.Context, req sdk.Request) (sdk.Response, error) {
 	fail := func(fault string, err error) error {
-		return &plugins.Error{Driver: d.label, Fault: fault, Err: err}
+		return &drivers.Error{Driver: d.label, Fault: fault, Err: err}
 	}
 	in, err := json.Marshal(req)
 	if err != nil {
-		return sdk.Response{}, fail(plugins.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
+		return sdk.Response{}, fail(drivers.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
 	}
 	caller, client, err := d.conn()
 	if err != nil {
@@ -216,15 +217,15 @@ func (d *Driver) call(ctx context.Context, req sdk.Request) (sdk.Response, error
 		took := time.Since(start).Round(time.Millisecond)
 		switch {
 		case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return sdk.Response{}, fail(plugins.FaultCanceled, ctx.Err())
+			return sdk.Response{}, fail(drivers.FaultCanceled, ctx.Err())
 		case cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded:
 			// A plugin past its deadline may be stuck: end it, the next
 			// call starts a fresh one. (gRPC's own deadline timer may
 			// fire a moment before the context reports it.)
 			d.kill(client)
-			return sdk.Response{}, fail(plugins.FaultTimeout, fmt.Errorf("no answer within %s, process ended", took))
+			return sdk.Response{}, fail(drivers.FaultTimeout, fmt.Errorf("no answer within %s, process ended", took))
 		case status.Code(err) == codes.ResourceExhausted:
-			return sdk.Response{}, fail(plugins.FaultOversized, err)
+			return sdk.Response{}, fail(drivers.FaultOversized, err)
 		}
 		// Anything else: the process died or broke the connection.
 		d.kill(client)
@@ -233,10 +234,10 @@ func (d *Driver) call(ctx context.Context, req sdk.Request) (sdk.Response, error
 		if s := plugins.StderrSummary(d.tail.Bytes()); s != "" {
 			detail = fmt.Errorf("%w (stderr: %s)", detail, s)
 		}
-		return sdk.Response{}, fail(plugins.FaultCrash, detail)
+		return sdk.Response{}, fail(drivers.FaultCrash, detail)
 	}
 	if len(out) > d.opts.MaxAnswerBytes {
-		return sdk.Response{}, fail(plugins.FaultOversized, fmt.Errorf("answer of %d bytes, the cap is %d", len(out), d.opts.MaxAnswerBytes))
+		return sdk.Response{}, fail(drivers.FaultOversized, fmt.Errorf("answer of %d bytes, the cap is %d", len(out), d.opts.MaxAnswerBytes))
 	}
 	resp, fault, err := plugins.DecodeResponse(out, req)
 	if err != nil {

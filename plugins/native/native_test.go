@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/internal/testbuild"
 	"github.com/lavalab/lavalab/plugins/native"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -73,16 +73,16 @@ func TestNativeCrashes(t *testing.T) {
 		fault string
 		want  string
 	}{
-		{"exit", plugins.FaultCrash, "died or broke the connection"},
-		{"crash", plugins.FaultCrash, "panic: native boom"},
-		{"sleep", plugins.FaultTimeout, "no answer within"},
+		{"exit", drivers.FaultCrash, "died or broke the connection"},
+		{"crash", drivers.FaultCrash, "panic: native boom"},
+		{"sleep", drivers.FaultTimeout, "no answer within"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.kind, func(t *testing.T) {
 			_, _, err := d.Plan(ctx, req(tc.kind))
 			t.Logf("error: %v", err)
-			if plugins.FaultOf(err) != tc.fault {
-				t.Fatalf("fault %q, want %q", plugins.FaultOf(err), tc.fault)
+			if drivers.FaultOf(err) != tc.fault {
+				t.Fatalf("fault %q, want %q", drivers.FaultOf(err), tc.fault)
 			}
 			for _, w := range []string{"native-test/1.0.0 (sha256 " + d.SHA256()[:12] + ")", tc.fault, tc.want} {
 				if !strings.Contains(err.Error(), w) {
@@ -109,7 +109,7 @@ func TestNativeWrongChecksum(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := native.Load(context.Background(), path, tc.sha, native.Options{})
-			if plugins.FaultOf(err) != plugins.FaultChecksum || !strings.Contains(err.Error(), tc.want) {
+			if drivers.FaultOf(err) != drivers.FaultChecksum || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v", err)
 			}
 		})
@@ -124,7 +124,7 @@ func TestNativeNotAPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = native.Load(context.Background(), path, wasm.SHA256Hex(b), native.Options{StartTimeout: 5 * time.Second})
-	if plugins.FaultOf(err) != plugins.FaultStart {
+	if drivers.FaultOf(err) != drivers.FaultStart {
 		t.Fatalf("err = %v", err)
 	}
 	t.Logf("error: %v", err)

@@ -18,6 +18,5 @@
 // Persistence is behind ModuleStore, so the server can back it with its
 // database; DirStore keeps modules as content-addressed files on one machine.
 //
-// This package imports plugins, plugins/wasm, plugins/native, the sdk and
-// fsnotify; it must not import core/ or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package registry

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins/internal/testbuild"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -34,7 +34,7 @@ func TestNativeEntry(t *testing.T) {
 	}
 	defer r.Close(ctx)
 	d, info, err := r.ForDeviceType("native-board")
-	if err != nil || info.Kind != plugins.KindNative || info.SHA256 != sha || !info.Active {
+	if err != nil || info.Kind != drivers.KindNative || info.SHA256 != sha || !info.Active {
 		t.Fatalf("native: %+v %v", info, err)
 	}
 	if _, _, err := d.Plan(ctx, planReq()); err != nil {
@@ -46,7 +46,7 @@ func TestNativeEntry(t *testing.T) {
 	if len(r.List()) != 1 {
 		t.Fatalf("list = %+v", r.List())
 	}
-	if in, ok := r.Lookup(sha); !ok || in.Kind != plugins.KindNative || in.Name != "native-test" {
+	if in, ok := r.Lookup(sha); !ok || in.Kind != drivers.KindNative || in.Name != "native-test" {
 		t.Fatalf("Lookup(native) = %+v, %v", in, ok)
 	}
 	if _, ok := r.Lookup(strings.Repeat("0", 64)); ok {

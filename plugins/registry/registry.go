@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins/native"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
@@ -32,7 +32,7 @@ type Info struct {
 	Name        string          `json:"name"`
 	Version     string          `json:"version"`
 	SHA256      string          `json:"sha256"`
-	Kind        string          `json:"kind"` // plugins.KindWASM or plugins.KindNative
+	Kind        string          `json:"kind"` // drivers.KindWASM or drivers.KindNative
 	DeviceTypes []string        `json:"device_types"`
 	Source      string          `json:"source"`
 	Path        string          `json:"path,omitempty"` // the file, for dir and native sources
@@ -75,11 +75,11 @@ type Options struct {
 	Logger *slog.Logger
 	// OnPlan, if set, is told about every plan call of every driver
 	// version (metrics: duration and failures by driver).
-	OnPlan plugins.PlanObserver
+	OnPlan drivers.PlanObserver
 }
 
 type entry struct {
-	drv  plugins.Driver
+	drv  drivers.Driver
 	info Info // Active is computed on read
 }
 
@@ -199,8 +199,8 @@ func (r *Registry) load(ctx context.Context, label string, data []byte, source, 
 		return nil, err
 	}
 	d := m.Describe()
-	e = &entry{drv: plugins.Observed(m, r.opts.OnPlan), info: Info{
-		Name: d.Name, Version: d.Version, SHA256: sha, Kind: plugins.KindWASM,
+	e = &entry{drv: drivers.Observed(m, r.opts.OnPlan), info: Info{
+		Name: d.Name, Version: d.Version, SHA256: sha, Kind: drivers.KindWASM,
 		DeviceTypes: slices.Clone(d.DeviceTypes), Source: source, Path: path,
 		LoadedAt: time.Now(), Description: d,
 	}}
@@ -246,8 +246,8 @@ func (r *Registry) AddNative(ctx context.Context, spec NativeSpec) (Info, error)
 			return Info{}, err
 		}
 		desc := d.Describe()
-		e = &entry{drv: plugins.Observed(d, r.opts.OnPlan), info: Info{
-			Name: desc.Name, Version: desc.Version, SHA256: sha, Kind: plugins.KindNative,
+		e = &entry{drv: drivers.Observed(d, r.opts.OnPlan), info: Info{
+			Name: desc.Name, Version: desc.Version, SHA256: sha, Kind: drivers.KindNative,
 			DeviceTypes: slices.Clone(desc.DeviceTypes), Source: SourceNative, Path: spec.Path,
 			LoadedAt: time.Now(), Description: desc,
 		}}
@@ -285,7 +285,7 @@ func (r *Registry) Activate(ctx context.Context, name, sha string) (Info, error)
 	}
 	r.history[name] = h
 	r.mu.Unlock()
-	r.log.Info("driver activated", "driver", plugins.Label(name, e.info.Version, sha))
+	r.log.Info("driver activated", "driver", drivers.Label(name, e.info.Version, sha))
 	if err := r.opts.Store.SaveActivations(ctx, name, h); err != nil {
 		return r.info(e), fmt.Errorf("activating driver %s: saving: %w", name, err)
 	}
@@ -320,7 +320,7 @@ func (r *Registry) Remove(ctx context.Context, name, sha string) (Info, error) {
 	if in.Active {
 		return in, fmt.Errorf("removing driver %s version %s: it is %w (activate another first)", name, short(sha), ErrActive)
 	}
-	if in.Kind != plugins.KindWASM {
+	if in.Kind != drivers.KindWASM {
 		return in, fmt.Errorf("removing driver %s version %s: a native driver: remove it from the native drivers list", name, short(sha))
 	}
 	if in.Path != "" {
@@ -332,7 +332,7 @@ func (r *Registry) Remove(ctx context.Context, name, sha string) (Info, error) {
 		return in, fmt.Errorf("removing driver %s version %s: %w", name, short(sha), err)
 	}
 	r.unload(ctx, sha)
-	r.log.Info("driver version removed", "driver", plugins.Label(name, in.Version, sha))
+	r.log.Info("driver version removed", "driver", drivers.Label(name, in.Version, sha))
 	return in, nil
 }
 
@@ -369,7 +369,7 @@ func (r *Registry) Rollback(ctx context.Context, name string) (Info, error) {
 	r.history[name] = h
 	e := r.versions[h[len(h)-1]]
 	r.mu.Unlock()
-	r.log.Info("driver rolled back", "driver", plugins.Label(name, e.info.Version, e.info.SHA256))
+	r.log.Info("driver rolled back", "driver", drivers.Label(name, e.info.Version, e.info.SHA256))
 	if err := r.opts.Store.SaveActivations(ctx, name, h); err != nil {
 		return r.info(e), fmt.Errorf("rolling back driver %s: saving: %w", name, err)
 	}
@@ -449,7 +449,7 @@ func (r *Registry) Lookup(sha string) (Info, bool) {
 
 // ForDeviceType returns the active driver version serving devType. Two
 // active drivers serving the same device type is an error naming both.
-func (r *Registry) ForDeviceType(devType string) (plugins.Driver, Info, error) {
+func (r *Registry) ForDeviceType(devType string) (drivers.Driver, Info, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var found []*entry
@@ -476,7 +476,7 @@ func (r *Registry) ForDeviceType(devType string) (plugins.Driver, Info, error) {
 // BySHA256 returns the version with SHA-256 sha, loading it from the store
 // if this process has not loaded it yet (a worker running a job scheduled
 // with it).
-func (r *Registry) BySHA256(ctx context.Context, sha string) (plugins.Driver, Info, error) {
+func (r *Registry) BySHA256(ctx context.Context, sha string) (drivers.Driver, Info, error) {
 	r.mu.RLock()
 	e, ok := r.versions[sha]
 	r.mu.RUnlock()
@@ -498,7 +498,7 @@ func (r *Registry) Module(ctx context.Context, sha string) ([]byte, error) {
 	r.mu.RLock()
 	e, ok := r.versions[sha]
 	r.mu.RUnlock()
-	if ok && e.info.Kind == plugins.KindNative {
+	if ok && e.info.Kind == drivers.KindNative {
 		return nil, fmt.Errorf("driver version %s is a native driver: its binary is installed by the admin on each worker (lava-worker --native-drivers)", short(sha))
 	}
 	b, err := r.opts.Store.GetModule(ctx, sha)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins/internal/testbuild"
 	"github.com/lavalab/lavalab/plugins/registry"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -57,7 +57,7 @@ func newRegistry(t testing.TB, h *wasm.Host, storeDir, driversDir string) *regis
 	return r
 }
 
-func planVersion(t testing.TB, d plugins.Driver) string {
+func planVersion(t testing.TB, d drivers.Driver) string {
 	t.Helper()
 	plan, _, err := d.Plan(context.Background(), sdk.PlanRequest{JobID: "1", Action: sdk.Action{Kind: sdk.ActionBoot}})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestInstallActivateRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !i2.Active || i2.Version != "2.0.0" || i2.SHA256 != wasm.SHA256Hex(v2) || i2.Kind != plugins.KindWASM {
+	if !i2.Active || i2.Version != "2.0.0" || i2.SHA256 != wasm.SHA256Hex(v2) || i2.Kind != drivers.KindWASM {
 		t.Fatalf("install v2 = %+v", i2)
 	}
 	d, info, err := r.ForDeviceType(devType)

@@ -9,8 +9,7 @@
 // driver's stderr is kept (bounded) and returned as diagnostics for the job
 // log. Whatever the module does — trap, loop forever, exhaust its memory,
 // exit non-zero, answer garbage or too much — the call returns a
-// *plugins.Error naming the driver and the fault, and the host goes on.
+// *drivers.Error naming the driver and the fault, and the host goes on.
 //
-// This package imports plugins, the sdk and wazero; it must not import core/
-// or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package wasm

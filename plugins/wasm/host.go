@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/wasm/internal/rewrite"
 	"github.com/lavalab/lavalab/sdk"
@@ -432,7 +433,7 @@ type Module struct {
 	noPrewarm atomic.Bool
 }
 
-var _ plugins.Driver = (*Module)(nil)
+var _ drivers.Driver = (*Module)(nil)
 
 // SHA256Hex returns the hex SHA-256 of data, the id of a module.
 func SHA256Hex(data []byte) string {
@@ -443,13 +444,13 @@ func SHA256Hex(data []byte) string {
 // Load compiles wasm (or takes it from the compilation cache), calls describe
 // and checks the answer: the ABI version, a name, a version and at least one
 // device type. name is what the caller calls the module (a file name) until
-// describe names it. A module that fails is closed and an *plugins.Error
+// describe names it. A module that fails is closed and an *drivers.Error
 // says why.
 func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	sha := SHA256Hex(wasm)
 	h.markBusy(sha, 1)
 	defer h.markBusy(sha, -1)
-	m := &Module{h: h, sha: sha, label: plugins.Label(name, "", sha)}
+	m := &Module{h: h, sha: sha, label: drivers.Label(name, "", sha)}
 	h.mu.Lock()
 	c, ok := h.pre[sha]
 	delete(h.pre, sha)
@@ -473,7 +474,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	default:
 		var err error
 		if c, err = h.compile(ctx, m.label, sha, wasm); err != nil {
-			return nil, &plugins.Error{Driver: m.label, Fault: plugins.FaultCompile, Err: err}
+			return nil, &drivers.Error{Driver: m.label, Fault: drivers.FaultCompile, Err: err}
 		}
 		m.compiled = &c
 	}
@@ -493,7 +494,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 		h.keepDescription(sha, resp)
 	}
 	m.desc = *resp.Describe
-	m.label = plugins.Label(m.desc.Name, m.desc.Version, sha)
+	m.label = drivers.Label(m.desc.Name, m.desc.Version, sha)
 	h.mu.Lock()
 	h.modules[m] = struct{}{}
 	h.mu.Unlock()
@@ -538,7 +539,7 @@ func (h *Host) Precompile(ctx context.Context, modules [][]byte) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c, err := h.compile(ctx, plugins.Label("", "", sha), sha, b)
+			c, err := h.compile(ctx, drivers.Label("", "", sha), sha, b)
 			if err != nil {
 				return
 			}
@@ -567,7 +568,7 @@ func (m *Module) Describe() sdk.Description { return m.desc }
 func (m *Module) SHA256() string { return m.sha }
 
 // Kind says the driver is a WASM module: untrusted, sandboxed.
-func (m *Module) Kind() string { return plugins.KindWASM }
+func (m *Module) Kind() string { return drivers.KindWASM }
 
 // StopChecked reports whether the module runs with the host's stop check
 // (see the rewrite package) rather than wazero's slower one.
@@ -679,19 +680,19 @@ func (w *capWriter) Write(p []byte) (int, error) {
 // judges the answer.
 func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byte, error) {
 	fail := func(fault string, err error) error {
-		return &plugins.Error{Driver: m.label, Fault: fault, Err: err}
+		return &drivers.Error{Driver: m.label, Fault: fault, Err: err}
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
-		return sdk.Response{}, nil, fail(plugins.FaultClosed, nil)
+		return sdk.Response{}, nil, fail(drivers.FaultClosed, nil)
 	}
 	in, err := json.Marshal(req)
 	if err != nil {
-		return sdk.Response{}, nil, fail(plugins.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
+		return sdk.Response{}, nil, fail(drivers.FaultMalformed, fmt.Errorf("encoding the request: %w", err))
 	}
 	if err := m.acquire(ctx); err != nil {
-		return sdk.Response{}, nil, fail(plugins.FaultCompile, err)
+		return sdk.Response{}, nil, fail(drivers.FaultCompile, err)
 	}
 	defer m.release(context.WithoutCancel(ctx))
 	inst := m.take()
@@ -704,7 +705,7 @@ func (m *Module) call(ctx context.Context, req sdk.Request) (sdk.Response, []byt
 	defer m.refill()
 	diag := inst.stderr.Bytes()
 	if inst.stdout.over {
-		return sdk.Response{}, diag, fail(plugins.FaultOversized, fmt.Errorf("the driver wrote more than %d bytes on stdout", m.h.opts.MaxAnswerBytes))
+		return sdk.Response{}, diag, fail(drivers.FaultOversized, fmt.Errorf("the driver wrote more than %d bytes on stdout", m.h.opts.MaxAnswerBytes))
 	}
 	if err != nil {
 		fault, err := m.classify(inst, err, diag, took)
@@ -730,31 +731,31 @@ func (m *Module) classify(inst *instance, err error, stderr []byte, took time.Du
 	// panic, a guarded one with wazero's exit code: the flags say why.
 	switch {
 	case inst.timedOut.Load():
-		return plugins.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))
+		return drivers.FaultTimeout, fmt.Errorf("no answer within %s, stopped", took.Round(time.Millisecond))
 	case inst.canceled.Load():
-		return plugins.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
+		return drivers.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch code := exit.ExitCode(); {
 		case code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded:
-			return plugins.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
+			return drivers.FaultCanceled, fmt.Errorf("call canceled after %s: %w", took.Round(time.Millisecond), context.Canceled)
 		default:
 			switch {
 			case strings.Contains(string(stderr), "out of memory"):
-				return plugins.FaultOutOfMemory, with(fmt.Errorf("exited with code %d past the %d MiB memory cap", code, m.h.opts.MemoryLimitMiB))
+				return drivers.FaultOutOfMemory, with(fmt.Errorf("exited with code %d past the %d MiB memory cap", code, m.h.opts.MemoryLimitMiB))
 			case strings.HasPrefix(summary, "panic:"):
-				return plugins.FaultPanic, with(fmt.Errorf("exited with code %d", code))
+				return drivers.FaultPanic, with(fmt.Errorf("exited with code %d", code))
 			}
-			return plugins.FaultExit, with(fmt.Errorf("exited with code %d", code))
+			return drivers.FaultExit, with(fmt.Errorf("exited with code %d", code))
 		}
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "memory") && (strings.Contains(msg, "limit") || strings.Contains(msg, "exceeds") || strings.Contains(msg, "max")):
-		return plugins.FaultOutOfMemory, with(err)
+		return drivers.FaultOutOfMemory, with(err)
 	case strings.Contains(msg, "wasm error:"):
-		return plugins.FaultTrap, with(err)
+		return drivers.FaultTrap, with(err)
 	}
-	return plugins.FaultTrap, with(err)
+	return drivers.FaultTrap, with(err)
 }

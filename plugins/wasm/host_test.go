@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins/internal/testbuild"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
@@ -78,7 +78,7 @@ func TestGoodDriver(t *testing.T) {
 	req.Action = sdk.Action{Kind: "fail", Method: "nope"}
 	_, _, err = m.Plan(ctx, req)
 	var se *sdk.Error
-	if !errors.As(err, &se) || se.Type != sdk.ErrorJob || plugins.FaultOf(err) != plugins.FaultReported {
+	if !errors.As(err, &se) || se.Type != sdk.ErrorJob || drivers.FaultOf(err) != drivers.FaultReported {
 		t.Fatalf("reported error = %v (%T)", err, err)
 	}
 	if !strings.Contains(err.Error(), "testdrv/1.0.0 (sha256 "+m.SHA256()[:12]+")") {
@@ -89,7 +89,7 @@ func TestGoodDriver(t *testing.T) {
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := m.Plan(ctx, planRequest()); plugins.FaultOf(err) != plugins.FaultClosed {
+	if _, _, err := m.Plan(ctx, planRequest()); drivers.FaultOf(err) != drivers.FaultClosed {
 		t.Fatalf("plan after close = %v", err)
 	}
 }
@@ -111,14 +111,14 @@ func TestMaliciousDrivers(t *testing.T) {
 		want      string // in the message
 		stderr    string // in the diagnostics
 	}{
-		{dir: "loop", deadline: time.Second, fault: plugins.FaultTimeout, want: "no answer within"},
-		{dir: "membomb", fault: plugins.FaultOutOfMemory, want: "64 MiB memory cap"},
-		{dir: "panic", fault: plugins.FaultPanic, want: "panic: boom: the driver gave up", stderr: "goroutine"},
-		{dir: "garbage", fault: plugins.FaultMalformed, want: "not one JSON response"},
-		{dir: "huge", fault: plugins.FaultOversized, want: "more than 8388608 bytes"},
-		{dir: "exit3", fault: plugins.FaultExit, want: "exited with code 3 (stderr: giving up with status 3)"},
-		{dir: "badplan", fault: plugins.FaultInvalidPlan, want: `kind "power" without its "power" payload`},
-		{dir: "wrongabi", loadFails: true, fault: plugins.FaultABI, want: "ABI versions [99]"},
+		{dir: "loop", deadline: time.Second, fault: drivers.FaultTimeout, want: "no answer within"},
+		{dir: "membomb", fault: drivers.FaultOutOfMemory, want: "64 MiB memory cap"},
+		{dir: "panic", fault: drivers.FaultPanic, want: "panic: boom: the driver gave up", stderr: "goroutine"},
+		{dir: "garbage", fault: drivers.FaultMalformed, want: "not one JSON response"},
+		{dir: "huge", fault: drivers.FaultOversized, want: "more than 8388608 bytes"},
+		{dir: "exit3", fault: drivers.FaultExit, want: "exited with code 3 (stderr: giving up with status 3)"},
+		{dir: "badplan", fault: drivers.FaultInvalidPlan, want: `kind "power" without its "power" payload`},
+		{dir: "wrongabi", loadFails: true, fault: drivers.FaultABI, want: "ABI versions [99]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -144,9 +144,9 @@ func TestMaliciousDrivers(t *testing.T) {
 				t.Fatal("no error")
 			}
 			t.Logf("error: %v", err)
-			var pe *plugins.Error
+			var pe *drivers.Error
 			if !errors.As(err, &pe) || pe.Fault != tc.fault {
-				t.Fatalf("fault = %q, want %q (err %v)", plugins.FaultOf(err), tc.fault, err)
+				t.Fatalf("fault = %q, want %q (err %v)", drivers.FaultOf(err), tc.fault, err)
 			}
 			msg := err.Error()
 			wantName := "evil-" + tc.dir + "/6.6.6 (sha256 " + sha + ")"
@@ -177,7 +177,7 @@ func TestHostTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = m.Plan(context.Background(), planRequest())
-	if plugins.FaultOf(err) != plugins.FaultTimeout || !strings.Contains(err.Error(), "no answer within ") {
+	if drivers.FaultOf(err) != drivers.FaultTimeout || !strings.Contains(err.Error(), "no answer within ") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -229,10 +229,10 @@ func TestBadModules(t *testing.T) {
 		faults []string
 		want   string
 	}{
-		{"trap.wasm", trapModule, []string{plugins.FaultTrap}, "unreachable"},
-		{"bigmem.wasm", bigMemoryModule, []string{plugins.FaultOutOfMemory, plugins.FaultCompile}, "memory"},
-		{"junk.wasm", []byte("#!/bin/sh\necho hello\n"), []string{plugins.FaultCompile}, "invalid module"},
-		{"empty.wasm", nil, []string{plugins.FaultCompile}, "invalid module"},
+		{"trap.wasm", trapModule, []string{drivers.FaultTrap}, "unreachable"},
+		{"bigmem.wasm", bigMemoryModule, []string{drivers.FaultOutOfMemory, drivers.FaultCompile}, "memory"},
+		{"junk.wasm", []byte("#!/bin/sh\necho hello\n"), []string{drivers.FaultCompile}, "invalid module"},
+		{"empty.wasm", nil, []string{drivers.FaultCompile}, "invalid module"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +241,7 @@ func TestBadModules(t *testing.T) {
 				t.Fatal("loaded")
 			}
 			t.Logf("error: %v", err)
-			f := plugins.FaultOf(err)
+			f := drivers.FaultOf(err)
 			ok := false
 			for _, w := range tc.faults {
 				ok = ok || f == w
@@ -262,7 +262,7 @@ func TestCanceledCall(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	_, _, err = m.Plan(ctx, planRequest())
-	if plugins.FaultOf(err) != plugins.FaultCanceled {
+	if drivers.FaultOf(err) != drivers.FaultCanceled {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -338,7 +338,7 @@ func TestGuardedFallbackKeepsTheDeadline(t *testing.T) {
 	ctx := context.Background()
 	h := newHost(t, wasm.Options{Timeout: 300 * time.Millisecond})
 	_, err := h.Load(ctx, "spin.wasm", spinModule)
-	if plugins.FaultOf(err) != plugins.FaultTimeout {
+	if drivers.FaultOf(err) != drivers.FaultTimeout {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
@@ -382,7 +382,7 @@ func TestSpinningDriverDoesNotHoldUpTheHost(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("the call ended (%v) before the collections did: they waited for the spinning driver", err)
 	}
-	if err := <-done; plugins.FaultOf(err) != plugins.FaultTimeout {
+	if err := <-done; drivers.FaultOf(err) != drivers.FaultTimeout {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
@@ -393,7 +393,7 @@ func TestModuleClaimingHugeCountsIsRefused(t *testing.T) {
 	h := newHost(t, wasm.Options{})
 	bomb := []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x07, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f}
 	_, err := h.Load(context.Background(), "bomb.wasm", bomb)
-	if plugins.FaultOf(err) != plugins.FaultCompile || !strings.Contains(err.Error(), "more entries or bytes than the module holds") {
+	if drivers.FaultOf(err) != drivers.FaultCompile || !strings.Contains(err.Error(), "more entries or bytes than the module holds") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/plugins"
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/plugins/wasm"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -139,7 +139,7 @@ func (d *Driver) Describe() sdk.Description { return d.m.Describe() }
 
 // ABIVersion returns the ABI version the host uses with the driver: the
 // highest version both speak.
-func (d *Driver) ABIVersion() int { return plugins.ABIOf(d.m.Describe()) }
+func (d *Driver) ABIVersion() int { return drivers.ABIOf(d.m.Describe()) }
 
 // SHA256 returns the hex SHA-256 of the module, the driver's id in a lab.
 func (d *Driver) SHA256() string { return d.m.SHA256() }
@@ -148,7 +148,7 @@ func (d *Driver) SHA256() string { return d.m.SHA256() }
 // that answers an error of its own gives an error that wraps the
 // *sdk.Error (errors.As finds it, with its Type); any other fault (a
 // panic, a trap, a timeout, a malformed or invalid plan) is a
-// *plugins.Error naming the driver and the fault. The driver's
+// *drivers.Error naming the driver and the fault. The driver's
 // diagnostics (stderr) are added to the error's message.
 func (d *Driver) TryPlan(req sdk.PlanRequest) (sdk.Plan, error) {
 	return d.tryPlan(context.Background(), req)

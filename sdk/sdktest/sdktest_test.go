@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/expect"
-	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -111,7 +111,7 @@ func TestPlanErrors(t *testing.T) {
 	d := board(t)
 	_, err := d.TryPlan(d.Request(job, Boot("fail", nil)))
 	var se *sdk.Error
-	if !errors.As(err, &se) || se.Type != sdk.ErrorJob || plugins.FaultOf(err) != plugins.FaultReported {
+	if !errors.As(err, &se) || se.Type != sdk.ErrorJob || drivers.FaultOf(err) != drivers.FaultReported {
 		t.Errorf("boot fail: %v", err)
 	}
 	_, err = d.TryPlan(d.Request(job, Boot("panic", nil)))

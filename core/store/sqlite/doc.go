@@ -12,6 +12,5 @@
 // always granted (one machine, one scheduler). The SQL itself lives in
 // core/store/sqlstore.
 //
-// It imports core/store, core/store/sqlstore, migrations and the driver; it
-// must not import the API, the scheduler or driver code.
+// Its imports are checked by internal/archtest (rules.go).
 package sqlite

@@ -6,6 +6,6 @@
 // resends and gaps, results, events after commit and concurrent
 // assignment.
 //
-// It imports core/store, core/model and the standard library (testing); it
-// must not import a backend (backends import it from their tests).
+// Backends import it from their tests. Its imports are checked by
+// internal/archtest (rules.go).
 package storetest

@@ -1,4 +1,4 @@
-// Command synthworker is lava-worker's runtime (workerproto.Main, the same
+// Command synthworker is lava-worker's runtime (worker.Main, the same
 // poll loop, spool, reporting and upgrade) with a synthetic job runner in
 // place of the dispatcher: each job emits LAVA_SYNTH_LINES records of 80
 // bytes ("line N ..."), one every LAVA_SYNTH_INTERVAL, and ends Complete
@@ -7,7 +7,7 @@
 // (or every LAVA_SYNTH_INTERVAL when longer), as a console's are.
 // LAVA_SYNTH_STUCK=1 makes a job ignore its cancel once its lines are out
 // (a stuck driver or command); LAVA_SYNTH_RECOVER=FILE makes the runner a
-// workerproto.Recoverer that appends the id of each job it recovers to
+// worker.Recoverer that appends the id of each job it recovers to
 // FILE.
 package main
 
@@ -22,12 +22,13 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/worker"
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := workerproto.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
+	code := worker.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
 	stop()
 	os.Exit(code)
 }
@@ -44,7 +45,7 @@ type recoverer struct {
 	mark string
 }
 
-func (r recoverer) Recover(_ context.Context, job workerproto.StartJob, sink workerproto.Sink) error {
+func (r recoverer) Recover(_ context.Context, job workerproto.StartJob, sink worker.Sink) error {
 	sink.Record(model.LogRecord{Level: model.LevelInfo, Message: fmt.Sprintf("recovering job %d", job.ID)})
 	f, err := os.OpenFile(r.mark, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -55,7 +56,7 @@ func (r recoverer) Recover(_ context.Context, job workerproto.StartJob, sink wor
 	return err
 }
 
-func newRunner(context.Context, workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
+func newRunner(context.Context, worker.RunnerEnv) (worker.Runner, func(), error) {
 	r := &runner{lines: 100, interval: 10 * time.Millisecond}
 	if v := os.Getenv("LAVA_SYNTH_LINES"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -89,7 +90,7 @@ func Line(n int) string {
 // are read a few lines at a time, not one wake-up per line.
 const readEvery = 10 * time.Millisecond
 
-func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerproto.Sink) workerproto.Outcome {
+func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink worker.Sink) worker.Outcome {
 	start := time.Now()
 	t := time.NewTicker(max(r.interval, readEvery))
 	defer t.Stop()
@@ -97,7 +98,7 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 		if r.interval > 0 {
 			select {
 			case <-ctx.Done():
-				return workerproto.Outcome{Health: model.JobCanceled, ErrorType: "Canceled", Error: "the job was canceled"}
+				return worker.Outcome{Health: model.JobCanceled, ErrorType: "Canceled", Error: "the job was canceled"}
 			case <-t.C:
 			}
 		}
@@ -115,6 +116,6 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 	if r.stuck {
 		select {} // never returns, whatever its context says
 	}
-	return workerproto.Outcome{Health: model.JobComplete,
+	return worker.Outcome{Health: model.JobComplete,
 		Cases: []model.TestCase{{Suite: "lava", Name: "synthetic", Result: model.ResultPass, LogStart: 0, LogEnd: int64(r.lines)}}}
 }

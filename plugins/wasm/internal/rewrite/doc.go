@@ -33,5 +33,5 @@
 // Check, run first, refuses a module whose counts claim more than it
 // holds, before the runtime's decoder allocates for them.
 //
-// It imports only the standard library.
+// Its imports are checked by internal/archtest (rules.go).
 package rewrite

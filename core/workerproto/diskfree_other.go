@@ -1,6 +1,0 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd)
-
-package workerproto
-
-// diskFree is unknown here.
-func diskFree(string) int64 { return -1 }
