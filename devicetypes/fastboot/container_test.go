@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lavalab/lavalab/devicetypes/internal/goldentest"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 )
 

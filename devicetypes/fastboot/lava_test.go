@@ -14,7 +14,7 @@ import (
 )
 
 // lavaRender renders device dictionaries as lava-server 2023.01 does (as
-// devicetypes/internal/goldentest's program: the dictionaries' folder, then
+// core/goldentest's program: the dictionaries' folder, then
 // the device-type templates) and loads the YAML as the dispatcher does
 // (PyYAML: of a key given twice, the last wins); prints {name: config} as
 // JSON.
