@@ -260,6 +260,9 @@ const (
 	StepTestShell  = "test_shell" // run the LAVA test shell for the job's test action
 	StepHost       = "host"       // run a user command of the device dictionary on the worker host
 	StepDisconnect = "disconnect" // close the console
+
+	// Issue 18: watch the console for a test action's monitors.
+	StepMonitor = "monitor" // LAVA's monitors test action: start, results pattern, end
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -316,6 +319,9 @@ type Step struct {
 	Shell     *ShellStep     `json:"wait_shell,omitempty"`
 	TestShell *TestShellStep `json:"test_shell,omitempty"`
 	Host      *HostStep      `json:"host,omitempty"`
+
+	// Issue 18: the monitors test action.
+	Monitor *MonitorStep `json:"monitor,omitempty"`
 }
 
 // Failure policies.
@@ -518,6 +524,7 @@ func (s Step) Validate() error {
 		StepShell:     s.Shell != nil,
 		StepTestShell: s.TestShell != nil,
 		StepHost:      s.Host != nil,
+		StepMonitor:   s.Monitor != nil, // issue 18
 	}
 	n := 0
 	for _, v := range set {
@@ -587,6 +594,8 @@ func (s Step) validatePayload() error {
 		if n := count(s.Host.UserCommand != "", s.Host.Command != ""); n != 1 {
 			return fmt.Errorf("host sets %d of user_command, command; want exactly one", n)
 		}
+	case s.Monitor != nil: // issue 18
+		return s.Monitor.Validate()
 	}
 	return nil
 }
@@ -627,3 +636,60 @@ func (p Plan) Validate() error {
 
 // MarshalIndent renders the plan as indented JSON (what lava-run --plan-only prints).
 func (p Plan) MarshalIndent() ([]byte, error) { return json.MarshalIndent(p, "", "  ") }
+
+// Issue 18: the monitors test action.
+
+// MonitorStep watches the console for a test action's monitors, in order
+// (LAVA's lava-test-monitor): for each, it waits for Start, then records a
+// test case for every match of Pattern until End appears. Nothing is sent
+// to the board.
+type MonitorStep struct {
+	Monitors []Monitor `json:"monitors"`
+}
+
+// Monitor is one entry of a test action's `monitors` list. Start, End and
+// Pattern are regular expressions; Pattern's named groups test_case_id and
+// result (or measurement, units) make the test case, and Fixup maps a
+// result the board prints (PASS) to LAVA's (pass, fail, skip, unknown).
+type Monitor struct {
+	Name    string            `json:"name"`
+	Start   string            `json:"start"`
+	End     string            `json:"end"`
+	Pattern string            `json:"pattern"`
+	Fixup   map[string]string `json:"fixupdict,omitempty"`
+}
+
+// Validate checks that every monitor has its name and three expressions.
+func (m MonitorStep) Validate() error {
+	if len(m.Monitors) == 0 {
+		return fmt.Errorf("monitor without monitors")
+	}
+	for i, x := range m.Monitors {
+		if x.Name == "" || x.Start == "" || x.End == "" || x.Pattern == "" {
+			return fmt.Errorf("monitor %d: name, start, end and pattern are all required", i)
+		}
+	}
+	return nil
+}
+
+// MonitorsOf returns the monitors of a test action's parameters (its
+// `monitors` list), or nil when it has none.
+func MonitorsOf(params Values) []Monitor {
+	raw, ok := params["monitors"].([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]Monitor, 0, len(raw))
+	for _, it := range raw {
+		v := Values{"item": it}.Map("item")
+		m := Monitor{Name: v.String("name", ""), Start: v.String("start", ""), End: v.String("end", ""), Pattern: v.String("pattern", "")}
+		if f := v.Map("fixupdict"); len(f) > 0 {
+			m.Fixup = map[string]string{}
+			for k := range f {
+				m.Fixup[k] = f.String(k, "")
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
