@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // ABIVersion is the newest version of the request/answer format and of the
@@ -263,6 +264,8 @@ const (
 
 	// Issue 18: watch the console for a test action's monitors.
 	StepMonitor = "monitor" // LAVA's monitors test action: start, results pattern, end
+	// Issue 18: copy files to a board's USB mass storage (cmsis-dap, musca, mps).
+	StepMassStorage = "mass_storage"
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -321,7 +324,8 @@ type Step struct {
 	Host      *HostStep      `json:"host,omitempty"`
 
 	// Issue 18: the monitors test action.
-	Monitor *MonitorStep `json:"monitor,omitempty"`
+	Monitor     *MonitorStep     `json:"monitor,omitempty"`
+	MassStorage *MassStorageStep `json:"mass_storage,omitempty"`
 }
 
 // Failure policies.
@@ -524,8 +528,10 @@ func (s Step) Validate() error {
 		StepShell:     s.Shell != nil,
 		StepTestShell: s.TestShell != nil,
 		StepHost:      s.Host != nil,
-		StepMonitor:   s.Monitor != nil, // issue 18
 	}
+	// Issue 18: the monitors test action and the USB mass storage copy.
+	set[StepMonitor] = s.Monitor != nil
+	set[StepMassStorage] = s.MassStorage != nil
 	n := 0
 	for _, v := range set {
 		if v {
@@ -596,6 +602,8 @@ func (s Step) validatePayload() error {
 		}
 	case s.Monitor != nil: // issue 18
 		return s.Monitor.Validate()
+	case s.MassStorage != nil: // issue 18
+		return s.MassStorage.Validate()
 	}
 	return nil
 }
@@ -692,4 +700,81 @@ func MonitorsOf(params Values) []Monitor {
 		out = append(out, m)
 	}
 	return out
+}
+
+// Issue 18: the USB mass storage of microcontroller boards.
+
+// MassStorageStep copies files to a board's USB mass storage (LAVA's
+// cmsis-dap boot, musca and mps deploys): the host waits for the
+// filesystem to appear, mounts it, copies the deployed images and writes
+// the given files, syncs, optionally waits for the board to unmount and
+// remount it (a DAPLink does after flashing) and checks that it wrote no
+// FAIL.TXT, then unmounts it. Exactly one of Device, Label, UUID and ID
+// names the filesystem; a host runs the step only when it is the device
+// dictionary's own (usb_mass_device, usb_filesystem_label,
+// usb_filesystem_uuid, id_serial).
+type MassStorageStep struct {
+	// Device is a block device path under /dev (usb_mass_device).
+	Device string `json:"device,omitempty"`
+	// Label is found under /dev/disk/by-label (usb_filesystem_label).
+	Label string `json:"label,omitempty"`
+	// UUID is found under /dev/disk/by-uuid (usb_filesystem_uuid).
+	UUID string `json:"uuid,omitempty"`
+	// ID is found under /dev/disk/by-id (a Musca's id_serial).
+	ID string `json:"id,omitempty"`
+	// FSType is mount's -t; empty means vfat.
+	FSType string `json:"fs_type,omitempty"`
+	// Copy are deployed images to copy, in order.
+	Copy []MassStorageCopy `json:"copy,omitempty"`
+	// Write are small files to write after the copies (an MPS's reboot.txt).
+	Write []MassStorageWrite `json:"write,omitempty"`
+	// WaitRemount waits, after the copy, until the board's firmware has
+	// unmounted and remounted the filesystem (its listing empties, then
+	// fills), instead of a sync.
+	WaitRemount bool `json:"wait_remount,omitempty"`
+	// CheckFail fails the step when the filesystem holds FAIL.TXT.
+	CheckFail bool `json:"check_fail,omitempty"`
+	// PostUnmountDelayMS waits after the unmount.
+	PostUnmountDelayMS int `json:"post_unmount_delay_ms,omitempty"`
+}
+
+// MassStorageCopy is one deployed image to copy: its artifact role, and
+// the name to give it on the board (empty: its own name).
+type MassStorageCopy struct {
+	Role   string `json:"role"`
+	Rename string `json:"rename,omitempty"`
+}
+
+// MassStorageWrite is a file the step writes with the given text.
+type MassStorageWrite struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// Validate checks that one filesystem is named and that file names are
+// bare names.
+func (m MassStorageStep) Validate() error {
+	n := 0
+	for _, x := range []string{m.Device, m.Label, m.UUID, m.ID} {
+		if x != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("mass_storage sets %d of device, label, uuid, id; want exactly one", n)
+	}
+	bare := func(name string) bool {
+		return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+	}
+	for _, c := range m.Copy {
+		if c.Role == "" || (c.Rename != "" && !bare(c.Rename)) {
+			return fmt.Errorf("mass_storage copy %+v: a role, and a bare file name to rename to", c)
+		}
+	}
+	for _, w := range m.Write {
+		if !bare(w.Name) {
+			return fmt.Errorf("mass_storage write %q: not a bare file name", w.Name)
+		}
+	}
+	return nil
 }

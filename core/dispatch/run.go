@@ -361,6 +361,8 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		return j.testShell(ctx, st, s.TestShell)
 	case sdk.StepMonitor: // issue 18
 		return j.monitors(ctx, st, s.Monitor)
+	case sdk.StepMassStorage: // issue 18
+		return j.massStorage(ctx, s.MassStorage)
 	}
 	if j.eng == nil {
 		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)
