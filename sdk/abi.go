@@ -739,7 +739,8 @@ type MassStorageStep struct {
 }
 
 // MassStorageCopy is one deployed image to copy: its artifact role, and
-// the name to give it on the board (empty: its own name).
+// the path to give it on the board, relative to the storage (empty: its
+// own name).
 type MassStorageCopy struct {
 	Role   string `json:"role"`
 	Rename string `json:"rename,omitempty"`
@@ -766,9 +767,19 @@ func (m MassStorageStep) Validate() error {
 	bare := func(name string) bool {
 		return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
 	}
+	// A rename may name a folder of the storage (SOFTWARE/zephyr.elf),
+	// never leave it.
+	relative := func(name string) bool {
+		for _, part := range strings.Split(name, "/") {
+			if !bare(part) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, c := range m.Copy {
-		if c.Role == "" || (c.Rename != "" && !bare(c.Rename)) {
-			return fmt.Errorf("mass_storage copy %+v: a role, and a bare file name to rename to", c)
+		if c.Role == "" || (c.Rename != "" && !relative(c.Rename)) {
+			return fmt.Errorf("mass_storage copy %+v: a role, and a relative path without . or .. to rename to", c)
 		}
 	}
 	for _, w := range m.Write {
