@@ -20,7 +20,7 @@ var (
 	frdmK64F = sdk.Values{
 		"board_id": "0240000032044e4500257009997b00386781000097969900", "usb_vendor_id": "0d28", "usb_product_id": "0204",
 		"pyocd_command": "pyocd-flashtool", "pyocd_options": []any{"-d debug", "-t k64f", "-f 3000000"},
-		"usb_mass_device": "/dev/disk/by-id/usb-MBED_VFS_0240000032044e4500257009997b00386781000097969900-0:0",
+		"usb_mass_device":    "/dev/disk/by-id/usb-MBED_VFS_0240000032044e4500257009997b00386781000097969900-0:0",
 		"hard_reset_command": "/usr/bin/pduclient --daemon pdu01 --port 3 --command reboot",
 	}
 	// cc3220SF.jinja2: openocd (board/ti_cc3220sf_launchpad.cfg, its -c list, -d2, board_selection_cmd) and gdb.
