@@ -326,7 +326,20 @@ type Step struct {
 	// Issue 18: the monitors test action.
 	Monitor     *MonitorStep     `json:"monitor,omitempty"`
 	MassStorage *MassStorageStep `json:"mass_storage,omitempty"`
+	// ToolFiles are written by the host into a fresh folder before a tool
+	// step runs; "{file:NAME}" in the tool's arguments is the path of the
+	// file NAME (a JLinkExe -CommanderScript, an openocd -f script).
+	ToolFiles []ToolFile `json:"tool_files,omitempty"`
 }
+
+// ToolFile is a small text file a tool step's tool reads (issue 18).
+type ToolFile struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// ToolFileRef is how a tool step's argument names its file NAME.
+func ToolFileRef(name string) string { return "{file:" + name + "}" }
 
 // Failure policies.
 const (
@@ -568,6 +581,16 @@ func (s Step) Validate() error {
 
 // validatePayload checks the payloads whose fields are alternatives.
 func (s Step) validatePayload() error {
+	if len(s.ToolFiles) > 0 { // issue 18
+		if s.Tool == nil {
+			return fmt.Errorf("tool_files without a tool step")
+		}
+		for _, f := range s.ToolFiles {
+			if f.Name == "" || f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, "/\\\x00{}") {
+				return fmt.Errorf("tool file %q: not a bare file name", f.Name)
+			}
+		}
+	}
 	count := func(set ...bool) int {
 		n := 0
 		for _, b := range set {

@@ -349,7 +349,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		}
 		return nil
 	case sdk.StepFlash, sdk.StepTool:
-		return j.runTool(ctx, act.Tool, 0)
+		return j.runToolStep(ctx, s, act.Tool) // issue 18: with its tool files
 	case sdk.StepConnect:
 		return j.connect(ctx, act)
 	case sdk.StepDisconnect:

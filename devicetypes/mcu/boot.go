@@ -253,24 +253,104 @@ func boardID(s sdk.Values, who string) (string, error) {
 	return b, nil
 }
 
-// bootJLink is LAVA's FlashJLinkAction command: JLinkExe, each option
-// split as a shell would, -autoconnect 1, -CommanderScript FILE,
-// -SelectEmuBySN BOARD_ID. LAVA writes FILE, the J-Link commands (r, h,
-// erase, sleep 500, loadfile IMAGE ADDR, verifybin IMAGE ADDR, r, qc), to a
-// temporary folder; a plan cannot write files on the worker, so the jlink
-// method is refused with that reason until the worker can (see README).
+// bootJLink is LAVA's BootJLinkRetry and FlashJLinkAction: reset
+// (hard_reset_command), connect the console, then per image JLinkExe, each
+// option split as a shell would (shlex), -autoconnect 1, -CommanderScript
+// FILE, -SelectEmuBySN BOARD_ID, FILE holding the J-Link commands for the
+// image (JLinkScript). The host writes FILE (a tool file). LAVA writes one
+// cmd.jlink for every image, so with several images each command flashes
+// the last image; here each image has its own file.
 func bootJLink(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
-	if _, err := tool(s, "jlink_command", "JLinkExe"); err != nil {
+	name, err := tool(s, "jlink_command", "JLinkExe")
+	if err != nil {
 		return nil, err
 	}
-	if _, err := boardID(s, "JLink"); err != nil {
+	board, err := boardID(s, "JLink")
+	if err != nil {
 		return nil, err
 	}
-	return nil, sdk.Errorf(sdk.ErrorConfiguration, "boot method jlink: JLinkExe reads its commands (loadfile %s 0x%x, ...) from a -CommanderScript file, which a plan cannot write on the worker yet", strings.Join(images(req), ", "), s.Int("jlink_address", 0))
+	base := []string{name}
+	for _, o := range s.Strings("jlink_options") {
+		words, err := shellSplit(o)
+		if err != nil {
+			return nil, sdk.Errorf(sdk.ErrorConfiguration, "jlink_options %q: %v", o, err)
+		}
+		base = append(base, words...)
+	}
+	base = append(base, "-autoconnect", "1")
+	addr, err := strconv.ParseInt(s.String("jlink_address", "0"), 0, 64)
+	if err != nil || addr < 0 {
+		return nil, sdk.Errorf(sdk.ErrorConfiguration, "jlink_address %q is not an address", s.String("jlink_address", ""))
+	}
+	steps := append(reset(s), connect())
+	for i, img := range images(req) {
+		file := "cmd.jlink"
+		if i > 0 {
+			file = fmt.Sprintf("cmd-%d.jlink", i+1)
+		}
+		argv := append(append([]string(nil), base...), "-CommanderScript", sdk.ToolFileRef(file), "-SelectEmuBySN", board)
+		st := toolStep("flash-jlink", argv)
+		st.ToolFiles = []sdk.ToolFile{{Name: file, Text: strings.Join(JLinkScript(req.Worker.Artifacts[img].LocalPath, addr), "\n") + "\n"}}
+		steps = append(steps, st)
+	}
+	if len(steps) == len(reset(s))+1 {
+		return nil, sdk.Errorf(sdk.ErrorJob, "No JLinkExe command to execute: deploy an image first")
+	}
+	return steps, nil
+}
+
+// shellSplit splits an option as Python's shlex.split does for plain
+// words, single and double quotes and backslashes.
+func shellSplit(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	in := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		case c == '\'':
+			k := strings.IndexByte(line[i+1:], '\'')
+			if k < 0 {
+				return nil, fmt.Errorf("no closing quotation")
+			}
+			cur.WriteString(line[i+1 : i+1+k])
+			i += k + 1
+			in = true
+		case c == '"':
+			i++
+			for ; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' && i+1 < len(line) && strings.IndexByte("\\\"", line[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(line[i])
+			}
+			if i >= len(line) {
+				return nil, fmt.Errorf("no closing quotation")
+			}
+			in = true
+		case c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+			in = true
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words, nil
 }
 
 // JLinkScript returns the J-Link commands LAVA writes for one image.
-func JLinkScript(image string, address int) []string {
+func JLinkScript(image string, address int64) []string {
 	return []string{"r", "h", "erase", "sleep 500",
 		fmt.Sprintf("loadfile %s 0x%x", image, address),
 		fmt.Sprintf("verifybin %s 0x%x", image, address), "r", "qc"}
@@ -279,9 +359,9 @@ func JLinkScript(image string, address int) []string {
 // bootOpenOCD is LAVA's FlashOpenOCDAction: openocd, -f of the job's
 // deployed openocd_script or else of each openocd_config file, the board
 // selection, -dDEBUG, -s of each script folder, -c of each command, with
-// {NAME} the deployed image NAME's file (NAME upper-cased). LAVA writes
-// board_selection_cmd to a file it gives with -f; here it is given with -c
-// (the same Tcl command). The console opens first, as in LAVA.
+// {NAME} the deployed image NAME's file (NAME upper-cased); the
+// board_selection_cmd is written to board_selection.cfg, given with -f (a
+// tool file). The console opens first, as in LAVA.
 func bootOpenOCD(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 	name, err := tool(s, "openocd_bin_override", "openocd")
 	if err != nil {
@@ -307,8 +387,10 @@ func bootOpenOCD(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 			argv = append(argv, "-f", f)
 		}
 	}
+	var files []sdk.ToolFile
 	if c := s.String("board_selection_cmd", ""); c != "" {
-		argv = append(argv, "-c", c)
+		files = []sdk.ToolFile{{Name: "board_selection.cfg", Text: c}}
+		argv = append(argv, "-f", sdk.ToolFileRef("board_selection.cfg"))
 	}
 	argv = append(argv, "-d"+s.String("openocd_debug", "2"))
 	for _, d := range s.Strings("openocd_scripts_dir_override") {
@@ -320,7 +402,9 @@ func bootOpenOCD(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 		argv = append(argv, "-c", c)
 	}
 	argv = uboot.Substitute(argv, subs)
-	return append(reset(s), connect(), toolStep("flash-openocd", argv)), nil
+	st := toolStep("flash-openocd", argv)
+	st.ToolFiles = files
+	return append(reset(s), connect(), st), nil
 }
 
 // bootDFU is LAVA's FlashDFUAction: per image, dfu-util, its options,

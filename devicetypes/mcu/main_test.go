@@ -22,6 +22,7 @@ var (
 		"pyocd_command": "pyocd-flashtool", "pyocd_options": []any{"-d debug", "-t k64f", "-f 3000000"},
 		"usb_mass_device":    "/dev/disk/by-id/usb-MBED_VFS_0240000032044e4500257009997b00386781000097969900-0:0",
 		"hard_reset_command": "/usr/bin/pduclient --daemon pdu01 --port 3 --command reboot",
+		"jlink_command":      "JLinkExe", "jlink_address": 0, "jlink_options": []any{"-device MK64FN1M0xxx12", "-if SWD", "-speed 4000"},
 	}
 	// cc3220SF.jinja2: openocd (board/ti_cc3220sf_launchpad.cfg, its -c list, -d2, board_selection_cmd) and gdb.
 	cc3220SF = sdk.Values{
@@ -91,7 +92,8 @@ func TestPlans(t *testing.T) {
 		{"error-pyocd-no-board-id", req(sdk.ActionBoot, "pyocd", sdk.Values{}, nil, zephyr), sdk.ErrorConfiguration},
 		{"error-gdb-unknown-commands", req(sdk.ActionBoot, "gdb", vboard, sdk.Values{"commands": "jtag"}, zephyr), sdk.ErrorJob},
 		{"error-dfu-no-image-arg", req(sdk.ActionBoot, "dfu", arduino101, nil, zephyr), sdk.ErrorJob},
-		{"error-jlink-needs-a-script-file", req(sdk.ActionBoot, "jlink", frdmK64F, nil, zephyr), sdk.ErrorConfiguration},
+		{"boot-jlink-frdm-k64f", req(sdk.ActionBoot, "jlink", frdmK64F, nil, zephyr), ""},
+		{"error-jlink-address", req(sdk.ActionBoot, "jlink", sdk.Values{"board_id": "1", "jlink_address": "flash"}, nil, zephyr), sdk.ErrorConfiguration},
 		{"error-qemu-real-board", req(sdk.ActionBoot, "qemu", frdmK64F, nil, zephyr), sdk.ErrorConfiguration},
 		{"error-pyocd-command-path", req(sdk.ActionBoot, "pyocd", sdk.Values{"board_id": "1", "pyocd_command": "/usr/bin/pyocd"}, nil, zephyr), sdk.ErrorConfiguration},
 		{"error-mps-recovery-image", req(sdk.ActionDeploy, "mps", mps, sdk.Values{"images": map[string]any{"recovery_image": map[string]any{"url": "http://x/r.tar.gz"}}}, nil), sdk.ErrorJob},
@@ -149,14 +151,15 @@ func TestLAVACommandLines(t *testing.T) {
 		// openocd.py FlashOpenOCDAction.validate: [command], -f per
 		// options.file (or the job's openocd_script), the board selection,
 		// "-d" + debug in one word, -s per search, -c per command; {NAME}
-		// substituted with the image named name. Difference: LAVA gives the
-		// board selection as -f of a file holding board_selection_cmd.
+		// substituted with the image named name; LAVA gives the board
+		// selection as -f of a file holding board_selection_cmd (a
+		// tool file here: {file:board_selection.cfg} is its path).
 		{"openocd", req(sdk.ActionBoot, "openocd", cc3220SF, nil, map[string]sdk.Artifact{"binary": art("binary/kernel.bin")}), [][]string{
-			{"openocd", "-f", "board/ti_cc3220sf_launchpad.cfg", "-c", "xds110_serial 0E2001FB", "-d2",
+			{"openocd", "-f", "board/ti_cc3220sf_launchpad.cfg", "-f", "{file:board_selection.cfg}", "-d2",
 				"-c", "gdb_port disabled", "-c", "init", "-c", "targets", "-c", "reset halt", "-c", "flash write_image erase " + dl + "binary/kernel.bin",
 				"-c", "reset halt", "-c", "verify_image " + dl + "binary/kernel.bin", "-c", "reset run", "-c", "shutdown"}}},
 		{"openocd-job-script", req(sdk.ActionBoot, "openocd", cc3220SF, nil, map[string]sdk.Artifact{"openocd_script": art("s/board.cfg")}), [][]string{
-			{"openocd", "-f", dl + "s/board.cfg", "-c", "xds110_serial 0E2001FB", "-d2",
+			{"openocd", "-f", dl + "s/board.cfg", "-f", "{file:board_selection.cfg}", "-d2",
 				"-c", "gdb_port disabled", "-c", "init", "-c", "targets", "-c", "reset halt", "-c", "flash write_image erase {BINARY}",
 				"-c", "reset halt", "-c", "verify_image {BINARY}", "-c", "reset run", "-c", "shutdown"}}},
 		// dfu.py FlashDFUAction: [command] + options + --serial BOARD_ID
@@ -167,6 +170,12 @@ func TestLAVACommandLines(t *testing.T) {
 			"ble": {LocalPath: dl + "ble/ble.bin", ImageArg: "--alt ble_core --download {ble}"}}), [][]string{
 			{"dfu-util", "--serial", "AE6642EK61804EZ", "--device", "8087:0aba", "--alt", "x86_app", "--download", dl + "app/zephyr.bin"},
 			{"dfu-util", "--serial", "AE6642EK61804EZ", "--device", "8087:0aba", "--alt", "ble_core", "--download", dl + "ble/ble.bin", "--reset"}}},
+		// jlink.py FlashJLinkAction.validate: [command], each option
+		// shlex-split, -autoconnect 1, -CommanderScript FILE,
+		// -SelectEmuBySN BOARD_ID (FILE: TestJLinkScript).
+		{"jlink", req(sdk.ActionBoot, "jlink", frdmK64F, nil, zephyr), [][]string{
+			{"JLinkExe", "-device", "MK64FN1M0xxx12", "-if", "SWD", "-speed", "4000", "-autoconnect", "1",
+				"-CommanderScript", "{file:cmd.jlink}", "-SelectEmuBySN", "0240000032044e4500257009997b00386781000097969900"}}},
 		// gdb.py BootGDBRetry.run: the command, then the set's arguments,
 		// {NAME} being the file of the image NAME (upper-cased); then each
 		// of its commands. Differences: gdb here runs -q -nx -batch with
@@ -186,10 +195,30 @@ func TestLAVACommandLines(t *testing.T) {
 	}
 }
 
-// TestJLinkScript: the J-Link commands LAVA's FlashJLinkAction writes.
+// TestJLinkScript: the J-Link commands LAVA's FlashJLinkAction writes
+// (r, h, erase, sleep 500, loadfile and verifybin at "0x{:x}", r, qc), in
+// the jlink plan's tool file; and the openocd board selection file.
 func TestJLinkScript(t *testing.T) {
-	want := []string{"r", "h", "erase", "sleep 500", "loadfile /x/z.bin 0x0", "verifybin /x/z.bin 0x0", "r", "qc"}
-	if got := JLinkScript("/x/z.bin", 0); !reflect.DeepEqual(got, want) {
+	want := []string{"r", "h", "erase", "sleep 500", "loadfile /x/z.bin 0x8000000", "verifybin /x/z.bin 0x8000000", "r", "qc"}
+	if got := JLinkScript("/x/z.bin", 0x08000000); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+	d := sdk.Values{"board_id": "1", "jlink_address": "0x08000000"}
+	_, resp := goldentest.Plan(t, newDriver(), req(sdk.ActionBoot, "jlink", d, nil, zephyr))
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	last := resp.Plan.Steps[len(resp.Plan.Steps)-1]
+	wantFile := "r\nh\nerase\nsleep 500\nloadfile " + dl + "zephyr/zephyr.bin 0x8000000\nverifybin " + dl + "zephyr/zephyr.bin 0x8000000\nr\nqc\n"
+	if len(last.ToolFiles) != 1 || last.ToolFiles[0].Name != "cmd.jlink" || last.ToolFiles[0].Text != wantFile {
+		t.Errorf("jlink tool files %+v, want cmd.jlink:\n%s", last.ToolFiles, wantFile)
+	}
+	_, resp = goldentest.Plan(t, newDriver(), req(sdk.ActionBoot, "openocd", cc3220SF, nil, nil))
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	last = resp.Plan.Steps[len(resp.Plan.Steps)-1]
+	if len(last.ToolFiles) != 1 || last.ToolFiles[0] != (sdk.ToolFile{Name: "board_selection.cfg", Text: "xds110_serial 0E2001FB"}) {
+		t.Errorf("openocd tool files %+v", last.ToolFiles)
 	}
 }
