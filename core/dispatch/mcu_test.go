@@ -40,7 +40,7 @@ func mcuFirmware(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(tmp) })
-	for _, f := range []string{im.ELF, im.Bin} {
+	for _, f := range []string{im.ELF, im.Bin, im.Hex} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -73,15 +73,15 @@ func mcuDictionary(t *testing.T, port int) []byte {
 	return []byte(s)
 }
 
-// mcuJob is examples/jobs/mcu-monitors.yaml with the firmware's URL and
-// boot method, and edit applied.
-func mcuJob(t *testing.T, fwDir, boot string, edit func(string) string) []byte {
+// mcuJob is examples/jobs/mcu-monitors.yaml with the firmware's URL (its
+// format: elf, bin or hex) and boot method, and edit applied.
+func mcuJob(t *testing.T, fwDir, boot, format string, edit func(string) string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "examples", "jobs", "mcu-monitors.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(b), "http://127.0.0.1:8000/firmware.elf", "file://"+filepath.Join(fwDir, "firmware.elf"), 1)
+	s := strings.Replace(string(b), "http://127.0.0.1:8000/firmware.elf", "file://"+filepath.Join(fwDir, "firmware."+format), 1)
 	if boot == "qemu" {
 		s = strings.Replace(s, "    method: gdb\n    commands: qemu\n", "    method: qemu\n", 1)
 		s = strings.Replace(s, "        url: file://", "        image_arg: '-kernel {firmware}'\n        url: file://", 1)
@@ -105,11 +105,14 @@ func TestMCUVirtualBoard(t *testing.T) {
 	fw := mcuFirmware(t)
 	d := newDispatcherTools(t, mcuTools(t))
 	drv := loadDriver(t, "mcu")
-	for _, boot := range []string{"gdb", "qemu"} {
-		t.Run(boot, func(t *testing.T) {
+	// The firmware as an ELF, a raw binary (QEMU -kernel loads it at 0) and
+	// Intel hex (gdb's load reads it).
+	for _, tc := range []struct{ boot, format string }{{"gdb", "elf"}, {"gdb", "hex"}, {"qemu", "elf"}, {"qemu", "bin"}} {
+		boot := tc.boot
+		t.Run(tc.boot+"-"+tc.format, func(t *testing.T) {
 			port := freeTCPPort(t)
 			rec := &recorder{}
-			out := d.Run(context.Background(), Request{JobID: 18, Definition: mcuJob(t, fw, boot, nil), DeviceName: "mcu-01", Dictionary: mcuDictionary(t, port), Driver: drv}, rec)
+			out := d.Run(context.Background(), Request{JobID: 18, Definition: mcuJob(t, fw, boot, tc.format, nil), DeviceName: "mcu-01", Dictionary: mcuDictionary(t, port), Driver: drv}, rec)
 			wantComplete(t, out, rec)
 			want := map[string]string{"lava/lava-test-monitor-retry": "pass"}
 			for suite, cases := range vlab.MCUCases {
@@ -129,7 +132,7 @@ func TestMCUVirtualBoard(t *testing.T) {
 	t.Run("no-start", func(t *testing.T) {
 		port := freeTCPPort(t)
 		rec := &recorder{}
-		def := mcuJob(t, fw, "gdb", func(s string) string {
+		def := mcuJob(t, fw, "gdb", "elf", func(s string) string {
 			s = strings.Replace(s, "start: Running test suite kernel", "start: Running test suite missing", 1)
 			return strings.Replace(s, "- test:\n    timeout:\n      seconds: 60", "- test:\n    timeout:\n      seconds: 3", 1)
 		})

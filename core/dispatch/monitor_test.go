@@ -61,12 +61,17 @@ func TestMonitorMatch(t *testing.T) {
 }
 
 // fakeBoard writes a host tool that answers the local driver's prompt
-// setup, then prints out (after a pause) and keeps the console open.
+// setup, then prints out (after a pause; "<pause>" in out pauses again)
+// and keeps the console open.
 func fakeBoard(t *testing.T, out string) *hosttools.Policy {
 	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "board")
-	body := "#!/bin/sh\nread line\necho 'lava-local: # '\nsleep 0.2\nprintf '%s' '" + strings.ReplaceAll(out, "'", `'\''`) + "'\nexec sleep 60\n"
+	body := "#!/bin/sh\nread line\necho 'lava-local: # '\n"
+	for _, chunk := range strings.Split(out, "<pause>") {
+		body += "sleep 0.2\nprintf '%s' '" + strings.ReplaceAll(chunk, "'", `'\''`) + "'\n"
+	}
+	body += "exec sleep 60\n"
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +95,8 @@ const monitorsJob = `- test:
 // TestRunMonitors: two monitors in order on a board's console, each case
 // in the monitor's suite, the failing one fail, the job Complete.
 func TestRunMonitors(t *testing.T) {
-	d := newDispatcherTools(t, fakeBoard(t, "boot\nSTART-1\nPASS - test_a\nFAIL - test_b\nEND-1\nPASS - ignored\nSTART-2\ncase c1: pass\ncase c2: skip\nEND-2\n"))
+	// test_b's line arrives in two parts: its case is read from the whole line.
+	d := newDispatcherTools(t, fakeBoard(t, "boot\nSTART-1\nPASS - test_a\nFAIL - te<pause>st_b\nEND-1\nPASS - ignored\nSTART-2\ncase c1: pass\ncase c2: skip\nEND-2\n"))
 	rec := &recorder{}
 	def := jobWith("", bootAction+monitorsJob)
 	out := d.Run(context.Background(), Request{JobID: 7, Definition: def, DeviceName: "mcu", Dictionary: localDict(t, "  shell: board\n"), Driver: loadLocal(t)}, rec)

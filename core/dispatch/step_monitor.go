@@ -95,8 +95,8 @@ func namedGroups(re *regexp.Regexp, text string) map[string]string {
 }
 
 // monitors runs a monitor step: each monitor in order waits for its start
-// string, then logs a test case for each match of its pattern until its end
-// string. Running out of the stage's time fails the step (the board never
+// string, then logs a test case for each match of its pattern (in a line
+// the board has ended) until its end string. Running out of the stage's time fails the step (the board never
 // printed the start or the end).
 func (j *run) monitors(ctx context.Context, st *stage, s *sdk.MonitorStep) error {
 	if j.eng == nil {
@@ -108,7 +108,10 @@ func (j *run) monitors(ctx context.Context, st *stage, s *sdk.MonitorStep) error
 		if err != nil {
 			return errorf(sdk.ErrorJob, "monitor %s: start: %v", m.Name, err)
 		}
-		watch, err := expect.Compile(sdk.Pattern{Regex: m.End}, sdk.Pattern{Regex: m.Pattern})
+		// A result is read from a whole line: the console's text is matched
+		// as it arrives, and "PASS - test_arit" would match
+		// `(?P<test_case_id>\w+)` before "hmetic\n" has come.
+		watch, err := expect.Compile(sdk.Pattern{Regex: m.End}, sdk.Pattern{Regex: "(?:" + m.Pattern + ")[^\n]*\n"})
 		if err != nil {
 			return errorf(sdk.ErrorJob, "monitor %s: %v", m.Name, err)
 		}
