@@ -5,6 +5,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,6 +106,68 @@ func TestMassStorageCopy(t *testing.T) {
 	err = j.massStorage(ctx, &sdk.MassStorageStep{Label: label, FSType: fstype, CheckFail: true})
 	if err == nil || !strings.Contains(err.Error(), "FAIL.TXT present") || !strings.Contains(err.Error(), "FAILED to reset/halt") {
 		t.Errorf("FAIL.TXT: error %v", err)
+	}
+
+	// A DAPLink unmounts its storage once it has the image, flashes, and
+	// presents it again: simulated by unmounting and remounting the step's
+	// mount point behind its back, leaving FAIL.TXT as a board that could
+	// not flash would.
+	dapLink := func(failText string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			done <- func() error {
+				deadline := time.Now().Add(20 * time.Second)
+				for time.Now().Before(deadline) {
+					mnt, _ := filepath.Glob(filepath.Join(j.dir, "usbmsd-*"))
+					mounts, _ := os.ReadFile("/proc/mounts")
+					if len(mnt) == 1 && strings.Contains(string(mounts), " "+mnt[0]+" ") {
+						time.Sleep(300 * time.Millisecond)
+						if out, err := exec.Command("umount", mnt[0]).CombinedOutput(); err != nil {
+							return fmt.Errorf("umount: %v: %s", err, out)
+						}
+						time.Sleep(300 * time.Millisecond)
+						if out, err := exec.Command("mount", "-t", fstype, dev, mnt[0]).CombinedOutput(); err != nil {
+							return fmt.Errorf("mount: %v: %s", err, out)
+						}
+						if failText != "" {
+							return os.WriteFile(filepath.Join(mnt[0], "FAIL.TXT"), []byte(failText), 0o644)
+						}
+						return nil
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				return fmt.Errorf("the step never mounted the storage")
+			}()
+		}()
+		return done
+	}
+	clean := func() {
+		dir := t.TempDir()
+		if out, err := exec.Command("mount", "-t", fstype, dev, dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount: %v\n%s", err, out)
+		}
+		_ = os.Remove(filepath.Join(dir, "FAIL.TXT"))
+		_ = exec.Command("umount", dir).Run()
+	}
+	clean()
+	board := dapLink("")
+	remount := &sdk.MassStorageStep{Label: label, FSType: fstype, WaitRemount: true, CheckFail: true, Copy: []sdk.MassStorageCopy{{Role: "zephyr"}}}
+	if err := j.massStorage(ctx, remount); err != nil {
+		t.Fatalf("copy with the remount wait: %v\n%s", err, rec.text())
+	}
+	if err := <-board; err != nil {
+		t.Fatal(err)
+	}
+	if !rec.has("", "self-remount cycle") {
+		t.Errorf("no remount cycle in the log:\n%s", rec.text())
+	}
+	board = dapLink("The interface firmware FAILED to reset/halt the target MCU")
+	err = j.massStorage(ctx, remount)
+	if berr := <-board; berr != nil {
+		t.Fatal(berr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "FAILED to reset/halt") {
+		t.Errorf("FAIL.TXT after the remount: error %v", err)
 	}
 
 	// A filesystem that never appears: the step fails at its deadline.
