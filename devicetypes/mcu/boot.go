@@ -161,6 +161,9 @@ func bootGDB(req sdk.PlanRequest, s sdk.Values) ([]sdk.Step, error) {
 		sort.Strings(names)
 		return nil, sdk.Errorf(sdk.ErrorJob, "commands %q undefined for the device (its gdb command sets: %v)", name, names)
 	}
+	if req.Action.Params.Has("container") || set.Map("docker").Bool("use", false) {
+		return nil, sdk.Errorf(sdk.ErrorJob, "boot method gdb: gdb in a docker container is not supported by this lab")
+	}
 	gdb, err := tool(s, "gdb_command", "gdb-multiarch")
 	if err != nil {
 		return nil, err

@@ -91,6 +91,7 @@ func TestPlans(t *testing.T) {
 		{"test-monitors", req(sdk.ActionTest, "", vboard, monitors, nil), ""},
 		{"error-pyocd-no-board-id", req(sdk.ActionBoot, "pyocd", sdk.Values{}, nil, zephyr), sdk.ErrorConfiguration},
 		{"error-gdb-unknown-commands", req(sdk.ActionBoot, "gdb", vboard, sdk.Values{"commands": "jtag"}, zephyr), sdk.ErrorJob},
+		{"error-gdb-container", req(sdk.ActionBoot, "gdb", vboard, sdk.Values{"commands": "qemu", "container": "ti-openocd"}, zephyr), sdk.ErrorJob},
 		{"error-dfu-no-image-arg", req(sdk.ActionBoot, "dfu", arduino101, nil, zephyr), sdk.ErrorJob},
 		{"boot-jlink-frdm-k64f", req(sdk.ActionBoot, "jlink", frdmK64F, nil, zephyr), ""},
 		{"error-jlink-address", req(sdk.ActionBoot, "jlink", sdk.Values{"board_id": "1", "jlink_address": "flash"}, nil, zephyr), sdk.ErrorConfiguration},
