@@ -107,3 +107,10 @@ demo-stop:
 
 clean:
 	rm -rf $(BIN)
+
+# Issue 18: the virtual Cortex-M board's firmware (scripts/vlab/mcu.sh):
+# built with gcc-arm-none-eabi into the vlab cache's mcu/ folder.
+.PHONY: vlab-mcu
+vlab-images: vlab-mcu
+vlab-mcu:
+	@bash scripts/vlab/mcu.sh

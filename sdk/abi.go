@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // ABIVersion is the newest version of the request/answer format and of the
@@ -260,6 +261,11 @@ const (
 	StepTestShell  = "test_shell" // run the LAVA test shell for the job's test action
 	StepHost       = "host"       // run a user command of the device dictionary on the worker host
 	StepDisconnect = "disconnect" // close the console
+
+	// Issue 18: watch the console for a test action's monitors.
+	StepMonitor = "monitor" // LAVA's monitors test action: start, results pattern, end
+	// Issue 18: copy files to a board's USB mass storage (cmsis-dap, musca, mps).
+	StepMassStorage = "mass_storage"
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -325,7 +331,24 @@ type Step struct {
 	Shell     *ShellStep     `json:"wait_shell,omitempty"`
 	TestShell *TestShellStep `json:"test_shell,omitempty"`
 	Host      *HostStep      `json:"host,omitempty"`
+
+	// Issue 18: the monitors test action.
+	Monitor     *MonitorStep     `json:"monitor,omitempty"`
+	MassStorage *MassStorageStep `json:"mass_storage,omitempty"`
+	// ToolFiles are written by the host into a fresh folder before a tool
+	// step runs; "{file:NAME}" in the tool's arguments is the path of the
+	// file NAME (a JLinkExe -CommanderScript, an openocd -f script).
+	ToolFiles []ToolFile `json:"tool_files,omitempty"`
 }
+
+// ToolFile is a small text file a tool step's tool reads (issue 18).
+type ToolFile struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// ToolFileRef is how a tool step's argument names its file NAME.
+func ToolFileRef(name string) string { return "{file:" + name + "}" }
 
 // Failure policies.
 const (
@@ -528,6 +551,9 @@ func (s Step) Validate() error {
 		StepTestShell: s.TestShell != nil,
 		StepHost:      s.Host != nil,
 	}
+	// Issue 18: the monitors test action and the USB mass storage copy.
+	set[StepMonitor] = s.Monitor != nil
+	set[StepMassStorage] = s.MassStorage != nil
 	n := 0
 	for _, v := range set {
 		if v {
@@ -564,6 +590,16 @@ func (s Step) Validate() error {
 
 // validatePayload checks the payloads whose fields are alternatives.
 func (s Step) validatePayload() error {
+	if len(s.ToolFiles) > 0 { // issue 18
+		if s.Tool == nil {
+			return fmt.Errorf("tool_files without a tool step")
+		}
+		for _, f := range s.ToolFiles {
+			if f.Name == "" || f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, "/\\\x00{}") {
+				return fmt.Errorf("tool file %q: not a bare file name", f.Name)
+			}
+		}
+	}
 	count := func(set ...bool) int {
 		n := 0
 		for _, b := range set {
@@ -596,6 +632,10 @@ func (s Step) validatePayload() error {
 		if n := count(s.Host.UserCommand != "", s.Host.Command != ""); n != 1 {
 			return fmt.Errorf("host sets %d of user_command, command; want exactly one", n)
 		}
+	case s.Monitor != nil: // issue 18
+		return s.Monitor.Validate()
+	case s.MassStorage != nil: // issue 18
+		return s.MassStorage.Validate()
 	}
 	return nil
 }
@@ -636,3 +676,148 @@ func (p Plan) Validate() error {
 
 // MarshalIndent renders the plan as indented JSON (what lava-run --plan-only prints).
 func (p Plan) MarshalIndent() ([]byte, error) { return json.MarshalIndent(p, "", "  ") }
+
+// Issue 18: the monitors test action.
+
+// MonitorStep watches the console for a test action's monitors, in order
+// (LAVA's lava-test-monitor): for each, it waits for Start, then records a
+// test case for every match of Pattern until End appears. Nothing is sent
+// to the board.
+type MonitorStep struct {
+	Monitors []Monitor `json:"monitors"`
+}
+
+// Monitor is one entry of a test action's `monitors` list. Start, End and
+// Pattern are regular expressions; Pattern's named groups test_case_id and
+// result (or measurement, units) make the test case, and Fixup maps a
+// result the board prints (PASS) to LAVA's (pass, fail, skip, unknown).
+type Monitor struct {
+	Name    string            `json:"name"`
+	Start   string            `json:"start"`
+	End     string            `json:"end"`
+	Pattern string            `json:"pattern"`
+	Fixup   map[string]string `json:"fixupdict,omitempty"`
+}
+
+// Validate checks that every monitor has its name and three expressions.
+func (m MonitorStep) Validate() error {
+	if len(m.Monitors) == 0 {
+		return fmt.Errorf("monitor without monitors")
+	}
+	for i, x := range m.Monitors {
+		if x.Name == "" || x.Start == "" || x.End == "" || x.Pattern == "" {
+			return fmt.Errorf("monitor %d: name, start, end and pattern are all required", i)
+		}
+	}
+	return nil
+}
+
+// MonitorsOf returns the monitors of a test action's parameters (its
+// `monitors` list), or nil when it has none.
+func MonitorsOf(params Values) []Monitor {
+	raw, ok := params["monitors"].([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]Monitor, 0, len(raw))
+	for _, it := range raw {
+		v := Values{"item": it}.Map("item")
+		m := Monitor{Name: v.String("name", ""), Start: v.String("start", ""), End: v.String("end", ""), Pattern: v.String("pattern", "")}
+		if f := v.Map("fixupdict"); len(f) > 0 {
+			m.Fixup = map[string]string{}
+			for k := range f {
+				m.Fixup[k] = f.String(k, "")
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Issue 18: the USB mass storage of microcontroller boards.
+
+// MassStorageStep copies files to a board's USB mass storage (LAVA's
+// cmsis-dap boot, musca and mps deploys): the host waits for the
+// filesystem to appear, mounts it, copies the deployed images and writes
+// the given files, syncs, optionally waits for the board to unmount and
+// remount it (a DAPLink does after flashing) and checks that it wrote no
+// FAIL.TXT, then unmounts it. Exactly one of Device, Label, UUID and ID
+// names the filesystem; a host runs the step only when it is the device
+// dictionary's own (usb_mass_device, usb_filesystem_label,
+// usb_filesystem_uuid, id_serial).
+type MassStorageStep struct {
+	// Device is a block device path under /dev (usb_mass_device).
+	Device string `json:"device,omitempty"`
+	// Label is found under /dev/disk/by-label (usb_filesystem_label).
+	Label string `json:"label,omitempty"`
+	// UUID is found under /dev/disk/by-uuid (usb_filesystem_uuid).
+	UUID string `json:"uuid,omitempty"`
+	// ID is found under /dev/disk/by-id (a Musca's id_serial).
+	ID string `json:"id,omitempty"`
+	// FSType is mount's -t; empty means vfat.
+	FSType string `json:"fs_type,omitempty"`
+	// Copy are deployed images to copy, in order.
+	Copy []MassStorageCopy `json:"copy,omitempty"`
+	// Write are small files to write after the copies (an MPS's reboot.txt).
+	Write []MassStorageWrite `json:"write,omitempty"`
+	// WaitRemount waits, after the copy, until the board's firmware has
+	// unmounted and remounted the filesystem (its listing empties, then
+	// fills), instead of a sync.
+	WaitRemount bool `json:"wait_remount,omitempty"`
+	// CheckFail fails the step when the filesystem holds FAIL.TXT.
+	CheckFail bool `json:"check_fail,omitempty"`
+	// PostUnmountDelayMS waits after the unmount.
+	PostUnmountDelayMS int `json:"post_unmount_delay_ms,omitempty"`
+}
+
+// MassStorageCopy is one deployed image to copy: its artifact role, and
+// the path to give it on the board, relative to the storage (empty: its
+// own name).
+type MassStorageCopy struct {
+	Role   string `json:"role"`
+	Rename string `json:"rename,omitempty"`
+}
+
+// MassStorageWrite is a file the step writes with the given text.
+type MassStorageWrite struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// Validate checks that one filesystem is named and that file names are
+// bare names.
+func (m MassStorageStep) Validate() error {
+	n := 0
+	for _, x := range []string{m.Device, m.Label, m.UUID, m.ID} {
+		if x != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("mass_storage sets %d of device, label, uuid, id; want exactly one", n)
+	}
+	bare := func(name string) bool {
+		return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+	}
+	// A rename may name a folder of the storage (SOFTWARE/zephyr.elf),
+	// never leave it.
+	relative := func(name string) bool {
+		for _, part := range strings.Split(name, "/") {
+			if !bare(part) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range m.Copy {
+		if c.Role == "" || (c.Rename != "" && !relative(c.Rename)) {
+			return fmt.Errorf("mass_storage copy %+v: a role, and a relative path without . or .. to rename to", c)
+		}
+	}
+	for _, w := range m.Write {
+		if !bare(w.Name) {
+			return fmt.Errorf("mass_storage write %q: not a bare file name", w.Name)
+		}
+	}
+	return nil
+}

@@ -349,7 +349,7 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		}
 		return nil
 	case sdk.StepFlash, sdk.StepTool:
-		return j.runTool(ctx, act.Tool, 0)
+		return j.runToolStep(ctx, s, act.Tool) // issue 18: with its tool files
 	case sdk.StepConnect:
 		return j.connect(ctx, act)
 	case sdk.StepDisconnect:
@@ -359,6 +359,10 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		return j.serve(s)
 	case sdk.StepTestShell:
 		return j.testShell(ctx, st, s.TestShell)
+	case sdk.StepMonitor: // issue 18
+		return j.monitors(ctx, st, s.Monitor)
+	case sdk.StepMassStorage: // issue 18
+		return j.massStorage(ctx, s.MassStorage)
 	}
 	if j.eng == nil {
 		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)

@@ -15,6 +15,11 @@ import (
 // carries it, starts lava-test-runner on the stage and parses the signals
 // until the runner exits.
 func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) error {
+	// Issue 18: a driver plans every test action as the test shell; a
+	// monitors test action watches the console instead.
+	if ms := sdk.MonitorsOf(st.Action.Params); ms != nil {
+		return j.monitors(ctx, st, &sdk.MonitorStep{Monitors: ms})
+	}
 	if st.TestStage < 0 || j.overlay == nil {
 		return errorf(sdk.ErrorJob, "test action without definitions: only `definitions` test actions are supported")
 	}

@@ -327,7 +327,7 @@ func (v *validator) test(path string, body *yaml.Node, ps []pair) string {
 		v.sequence(join(path, "interactive"), get(ps, "interactive"))
 		return "test.interactive"
 	case get(ps, "monitors") != nil:
-		v.sequence(join(path, "monitors"), get(ps, "monitors"))
+		v.monitors(join(path, "monitors"), get(ps, "monitors"))
 		return "test.monitors"
 	}
 	v.errf(path, body, "invalid action: a test needs definitions, interactive or monitors")

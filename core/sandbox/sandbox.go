@@ -121,6 +121,8 @@ func (sb *Sandbox) Admit(s sdk.Step) (Action, error) {
 	case sdk.StepFlash:
 		t, err := sb.tool(sdk.ToolStep{Name: s.Flash.Command[0], Args: s.Flash.Command[1:]})
 		return Action{Tool: t}, err
+	case sdk.StepMassStorage: // issue 18
+		return sb.admitMassStorage(*s.MassStorage)
 	}
 	return Action{}, nil
 }
