@@ -49,15 +49,13 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// warmUp runs the request decoder over every request field, and
-// encoding/json over the answer types, once. A fresh Go runtime builds its
-// reflection caches on first use (milliseconds in WebAssembly), and the
-// decoder's code and allocator paths are cold; the host starts instances
-// ahead of calls, so work done before stdin is read is off the call's
-// latency. (encoding/json decodes a request only if decodeRequest cannot.)
-// It returns the decoder's error: nil, the request is of the common shape.
+// warmUp runs encoding/json over every request field and the answer
+// types once. A fresh Go runtime builds its reflection caches on first use
+// (milliseconds in WebAssembly); the host starts instances ahead of calls,
+// so work done before stdin is read is off the call's latency.
 func warmUp() error {
-	_, err := decodeRequest([]byte(`{"abi_version":2,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,-2.5e3,"x\u00e9\n",true,false,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`))
+	var warm Request
+	err := json.Unmarshal([]byte(`{"abi_version":2,"op":"plan","plan":{"job_id":"1","action":{"kind":"boot","method":"u-boot","level":"1","namespace":"n","params":{"a":[1,-2.5e3,"x\u00e9\n",true,false,{"k":null}]}},"context":{"k":"v"},"settings":{"k":"v"},"device":{"hostname":"h","device_type":"d"},"worker":{"server_ip":"x","nfs_server_ip":"x","http_base_url":"x","artifacts":{"kernel":{"tftp_path":"x","local_path":"x","url":"x","type":"x","uboot_header":true,"image_arg":"x","format":"x"}}}}}`), &warm)
 	all := Step{Power: &PowerStep{}, Connect: &ConnectStep{Serial: &SerialPort{}, Tool: &ToolStep{}}, Expect: &ExpectStep{Patterns: []Pattern{{}}},
 		Send: &SendStep{}, Interrupt: &InterruptStep{}, Commands: &CommandsStep{}, Serve: &ServeStep{}, Tool: &ToolStep{}, Flash: &FlashStep{},
 		Login: &LoginStep{}, Shell: &ShellStep{}, TestShell: &TestShellStep{}, Host: &HostStep{}, OnFailure: &Failure{}}
@@ -72,8 +70,8 @@ func handle(d Driver, in []byte) (resp Response) {
 			resp = Response{ABIVersion: ABIVersion, Error: &Error{Type: ErrorBug, Message: fmt.Sprintf("driver panic: %v", r)}}
 		}
 	}()
-	req, err := readRequest(in)
-	if err != nil {
+	var req Request
+	if err := json.Unmarshal(in, &req); err != nil {
 		resp.Error = &Error{Type: ErrorBug, Message: "decoding the request: " + err.Error()}
 		return resp
 	}
@@ -158,7 +156,7 @@ func Run(d Driver) {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(GCMemoryLimit)
 	if len(os.Args) > 1 && os.Args[1] == PrewarmArg {
-		_ = warmUp() // its error only tells a test the request is of the common shape
+		_ = warmUp()
 	}
 	in, err := io.ReadAll(io.LimitReader(os.Stdin, MaxRequestBytes+1))
 	if err != nil {

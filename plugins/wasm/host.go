@@ -105,10 +105,9 @@ func (o *Options) defaults() {
 // runtime with wazero's own check (WithCloseOnContextDone), which stops it
 // the same way at about four times the cost of every call.
 type Host struct {
-	opts   Options
-	rt     wazero.Runtime // stop-checked modules
-	cache  wazero.CompilationCache
-	memory *memoryPool // instances' linear memories (memory_linux.go)
+	opts  Options
+	rt    wazero.Runtime // stop-checked modules
+	cache wazero.CompilationCache
 
 	// guarded runs modules the rewrite refused, with wazero's check;
 	// started on first need. It shares the compilation cache: wazero's
@@ -163,11 +162,7 @@ func NewHost(ctx context.Context, opts Options) (*Host, error) {
 		}
 		return nil, err
 	}
-	// Free memories kept for the next instances (of any module): as many
-	// as a module prewarms, and one more; more would hold pages no
-	// instance is using.
-	keep := max(opts.Prewarm, 0) + 1
-	return &Host{opts: opts, rt: rt, cache: cache, memory: newMemoryPool(keep), modules: map[*Module]struct{}{}}, nil
+	return &Host{opts: opts, rt: rt, cache: cache, modules: map[*Module]struct{}{}}, nil
 }
 
 // newRuntime starts a wazero runtime with WASI preview1, the memory cap and
@@ -399,7 +394,6 @@ func (h *Host) Close(ctx context.Context) error {
 		}
 	}
 	h.gmu.Unlock()
-	h.memory.close()
 	if h.cache != nil {
 		if cerr := h.cache.Close(ctx); err == nil {
 			err = cerr

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/sdk"
@@ -114,7 +113,7 @@ func (m *Module) spawn(prewarm bool) *instance {
 			in.done <- errors.New("the module was closed")
 			return
 		}
-		mod, err := c.rt.InstantiateModule(experimental.WithMemoryAllocator(ictx, m.h.memory.allocator()), c.code, cfg)
+		mod, err := c.rt.InstantiateModule(ictx, c.code, cfg)
 		if mod != nil {
 			_ = mod.Close(context.Background())
 		}
