@@ -19,7 +19,7 @@
 #   --force        rebuild even when the cache is complete
 set -euo pipefail
 
-RECIPE=vlab-pc-images-1
+RECIPE=vlab-pc-images-2
 CACHE="${LAVALAB_VLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavalab/vlab}"
 INSTALL=1
 FORCE=0
@@ -122,22 +122,23 @@ find "$R" -exec touch -h -d @0 {} +
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet | gzip -9n) >"$WORK/out/tftp/x86_64/initramfs.cpio.gz"
 
 # 3. GRUB images with a menu to interrupt.
-cat >"$WORK/grub.cfg" <<'CFG'
-set timeout=5
-serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-menuentry 'vlab: nothing to boot (interrupt with c)' {
-	echo 'vlab GRUB: the menu was not interrupted'
-}
-CFG
+# UEFI: GRUB's console is the firmware's (OVMF's ConOut is the serial port),
+# and only that: a second terminal on the same UART would echo everything
+# twice and race OVMF for the input. BIOS: SeaBIOS copies the screen to the
+# serial port too, so GRUB uses its serial terminal alone.
+menu='set timeout=5
+menuentry "vlab: nothing to boot (interrupt with c)" {
+	echo "vlab GRUB: the menu was not interrupted"
+}'
+printf '%s\n' "$menu" >"$WORK/grub-efi.cfg"
+printf '%s\n' 'serial --unit=0 --speed=115200' 'terminal_input serial' 'terminal_output serial' "$menu" >"$WORK/grub-pc.cfg"
 grub-mkstandalone -O x86_64-efi -o "$WORK/out/tftp/grub/grubx64.efi" \
-	--modules="efinet tftp net linux normal serial terminal echo gzio" \
-	--locales= --themes= --fonts= "boot/grub/grub.cfg=$WORK/grub.cfg"
+	--modules="efinet tftp net linux normal echo gzio" \
+	--locales= --themes= --fonts= "boot/grub/grub.cfg=$WORK/grub-efi.cfg"
 grub-mkstandalone -O i386-pc-pxe -o "$WORK/out/tftp/grub/grub.pxe" \
 	--install-modules="pxe tftp net linux normal serial terminal echo gzio configfile" \
 	--modules="pxe tftp net linux normal serial terminal echo" \
-	--locales= --themes= --fonts= "boot/grub/grub.cfg=$WORK/grub.cfg"
+	--locales= --themes= --fonts= "boot/grub/grub.cfg=$WORK/grub-pc.cfg"
 
 # 4. SeaBIOS's serial console: etc/sercon-port holds the I/O port, 0x3f8.
 printf '\xf8\x03' >"$WORK/out/sercon-port"
