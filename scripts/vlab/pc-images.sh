@@ -19,7 +19,7 @@
 #   --force        rebuild even when the cache is complete
 set -euo pipefail
 
-RECIPE=vlab-pc-images-2
+RECIPE=vlab-pc-images-4
 CACHE="${LAVALAB_VLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavalab/vlab}"
 INSTALL=1
 FORCE=0
@@ -124,8 +124,9 @@ find "$R" -exec touch -h -d @0 {} +
 # 3. GRUB images with a menu to interrupt.
 # UEFI: GRUB's console is the firmware's (OVMF's ConOut is the serial port),
 # and only that: a second terminal on the same UART would echo everything
-# twice and race OVMF for the input. BIOS: SeaBIOS copies the screen to the
-# serial port too, so GRUB uses its serial terminal alone.
+# twice and race OVMF for the input. BIOS: GRUB's serial terminal alone; the
+# board runs without SeaBIOS's serial console (pcboard.sh --sercon off),
+# which would poll the same UART for keys and steal GRUB's input.
 menu='set timeout=5
 menuentry "vlab: nothing to boot (interrupt with c)" {
 	echo "vlab GRUB: the menu was not interrupted"

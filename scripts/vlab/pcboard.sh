@@ -23,6 +23,10 @@
 #   --bootfile F    the DHCP boot file the firmware's network boot loads,
 #                   relative to the board's images (grub/grub.pxe,
 #                   grub/grubx64.efi); none: iPXE stops at its prompt
+#   --sercon on|off bios: SeaBIOS's serial console (default on: SeaBIOS's and
+#                   iPXE's screen on the serial line, keys read from it). Off
+#                   for a boot file with its own serial terminal (GRUB): both
+#                   would read the UART and lose characters.
 #   --cache DIR     images folder (default $LAVALAB_VLAB_CACHE, else ~/.cache/lavalab/vlab)
 #   --mem MB        guest RAM (default 512)
 # off      stops the board's QEMU (SIGTERM, then SIGKILL after 5 s).
@@ -34,7 +38,7 @@ die() { echo "pcboard.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
-NAME="" PORT="" TFTP="" MEM=512 FW=bios BOOTFILE=""
+NAME="" PORT="" TFTP="" MEM=512 FW=bios BOOTFILE="" SERCON=on
 CACHE=${LAVALAB_VLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavalab/vlab}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--tftp) TFTP=$2; shift 2 ;;
 	--firmware) FW=$2; shift 2 ;;
 	--bootfile) BOOTFILE=$2; shift 2 ;;
+	--sercon) SERCON=$2; shift 2 ;;
 	--cache) CACHE=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
@@ -96,7 +101,12 @@ on)
 	fi
 	case "$FW" in
 	bios)
-		set -- -M pc -fw_cfg "name=etc/sercon-port,file=$PC/sercon-port" -boot n
+		set -- -M pc -boot n
+		case "$SERCON" in
+		on) set -- "$@" -fw_cfg "name=etc/sercon-port,file=$PC/sercon-port" ;;
+		off) ;;
+		*) die "--sercon: on or off, not $SERCON" ;;
+		esac
 		;;
 	ovmf)
 		cp -f /usr/share/OVMF/OVMF_VARS_4M.fd "$RUN/$NAME/OVMF_VARS.fd"
