@@ -167,6 +167,8 @@ func commandList(method string, p sdk.Values) (name string, list []string, err e
 // power cycle, interrupt, the commands, then wait for the kernel (failing
 // on the bootloader's errors), log in and wait for the shell.
 func bootSteps(req sdk.PlanRequest, s sdk.Values, intr sdk.InterruptStep, cmds []string, errs []string) ([]sdk.Step, error) {
+	errs = wholeLines(errs)
+	intr.Errors = errs
 	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
 	steps = append(steps, ubootboard.PowerCycle(s)...)
 	steps = append(steps,
@@ -183,7 +185,7 @@ func bootSteps(req sdk.PlanRequest, s sdk.Values, intr sdk.InterruptStep, cmds [
 	}
 	pats := []sdk.Pattern{{Regex: start}, {Regex: "Kernel panic - not syncing", Fail: true, Message: "kernel panic"}}
 	for _, e := range errs {
-		pats = append(pats, sdk.Pattern{Regex: e, Fail: true, Message: "bootloader error: " + e})
+		pats = append(pats, sdk.Pattern{Regex: e, Fail: true, Message: "bootloader error"})
 	}
 	steps = append(steps, sdk.Step{Kind: sdk.StepExpect, Name: "kernel-start", Expect: &sdk.ExpectStep{Patterns: pats}})
 	tail, err := drv.BootTail(req.Action.Params, s, false)
@@ -191,6 +193,18 @@ func bootSteps(req sdk.PlanRequest, s sdk.Values, intr sdk.InterruptStep, cmds [
 		return nil, err
 	}
 	return append(steps, tail...), nil
+}
+
+// wholeLines extends each error pattern to the end of its line, so that
+// the job's error quotes the bootloader's whole message ("Could not boot:
+// Exec format error (http://ipxe.org/2e008081)"), not just the words the
+// pattern names.
+func wholeLines(errs []string) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = "(?:" + e + ")[^\n]*"
+	}
+	return out
 }
 
 var macRE = regexp.MustCompile(`^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$`)
