@@ -18,10 +18,10 @@ func ipxeSettings() sdk.Values {
 		"tftp_server_ip": "10.0.2.2", "hard_reset_command": "pdu reset 3", "connection_command": "telnet ser2net 7001",
 		"console_device": "ttyS0", "baud_rate": 115200, "bootloader_prompt": "iPXE>",
 		"ipxe_autoboot_prompt": "Press Ctrl-B for the iPXE command line", "ipxe_interrupt_ctrl_list": []any{"b"},
-		"ipxe_interrupt_newline": true,
-		"ipxe_error_messages":    []any{"No configuration methods succeeded", "Connection timed out"},
+		"ipxe_interrupt_newline":    true,
+		"ipxe_error_messages":       []any{"No configuration methods succeeded", "Connection timed out"},
 		"ipxe_board_error_messages": []any{"No such file or directory", "Exec format error", "Could not boot"},
-		"boot_interface": "net0", "lava_mac_address": "00:90:05:af:00:7d", "kernel_start_message": "Linux version [0-9]",
+		"boot_interface":            "net0", "lava_mac_address": "00:90:05:af:00:7d", "kernel_start_message": "Linux version [0-9]",
 	}
 }
 
