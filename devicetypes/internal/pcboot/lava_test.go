@@ -148,12 +148,13 @@ func TestInterruptAgreesWithLAVA(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Constants map[string]map[string]any `yaml:"constants"`
+		Constants map[string]any `yaml:"constants"`
 	}
 	if err := yaml.Unmarshal([]byte(renders["d"]), &doc); err != nil {
 		t.Fatal(err)
 	}
-	ipxe, grub, grubEFI := doc.Constants["ipxe"], doc.Constants["grub"], doc.Constants["grub-efi"]
+	block := func(m string) map[string]any { b, _ := doc.Constants[m].(map[string]any); return b }
+	ipxe, grub, grubEFI := block("ipxe"), block("grub"), block("grub-efi")
 	intr, err := IPXEInterrupt(sdk.Values{"ipxe_interrupt_ctrl_list": []any{"b"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +176,7 @@ func TestInterruptAgreesWithLAVA(t *testing.T) {
 		"grub-efi": {"Undefined OpCode Exception PC at", "Synchronous Exception at", "error: missing (.*) symbol."},
 	}
 	for m, w := range want {
-		if got := toStrings(doc.Constants[m]["error-messages"]); !reflect.DeepEqual(got, w) {
+		if got := toStrings(block(m)["error-messages"]); !reflect.DeepEqual(got, w) {
 			t.Errorf("%s error messages: LAVA %q, the drivers' settings %q", m, got, w)
 		}
 	}

@@ -195,14 +195,15 @@ func bootSteps(req sdk.PlanRequest, s sdk.Values, intr sdk.InterruptStep, cmds [
 	return append(steps, tail...), nil
 }
 
-// wholeLines extends each error pattern to the end of its line, so that
+// wholeLines extends each error pattern to the end of its line (the
+// match waits for the line's end, which iPXE and GRUB always print), so that
 // the job's error quotes the bootloader's whole message ("Could not boot:
 // Exec format error (http://ipxe.org/2e008081)"), not just the words the
 // pattern names.
 func wholeLines(errs []string) []string {
 	out := make([]string, len(errs))
 	for i, e := range errs {
-		out[i] = "(?:" + e + ")[^\n]*"
+		out[i] = "(?:" + e + ")[^\n]*\n"
 	}
 	return out
 }
