@@ -38,7 +38,7 @@ die() { echo "pcboard.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
-NAME="" PORT="" TFTP="" MEM=512 FW=bios BOOTFILE="" SERCON=on
+NAME="" PORT="" TFTP="" MEM=512 FW=bios BOOTFILE="" SERCON=on nicopt=""
 CACHE=${LAVALAB_VLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavalab/vlab}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -110,6 +110,9 @@ on)
 		;;
 	ovmf)
 		cp -f /usr/share/OVMF/OVMF_VARS_4M.fd "$RUN/$NAME/OVMF_VARS.fd"
+		# romfile=: OVMF's own virtio-net driver and PXE, without iPXE's EFI
+		# ROM and its 3 s Ctrl-B countdown.
+		nicopt=",romfile="
 		set -- -M q35 -drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" \
 			-drive "if=pflash,format=raw,unit=1,file=$RUN/$NAME/OVMF_VARS.fd"
 		;;
@@ -118,7 +121,7 @@ on)
 	log="$RUN/$NAME/qemu.log"
 	: >"$log"
 	setsid qemu-system-x86_64 "$@" -m "$MEM" -smp 1 -display none -vga none -monitor none -name "$NAME" \
-		-netdev "$net" -device virtio-net-pci,netdev=n0,bootindex=1 \
+		-netdev "$net" -device "virtio-net-pci,netdev=n0,bootindex=1$nicopt" \
 		-chardev "socket,id=ser0,host=127.0.0.1,port=$PORT,server=on,wait=on,telnet=off" -serial chardev:ser0 \
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
