@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lavalab/lavalab/devicetypes/internal/pcboot/pcboottest"
 	"github.com/lavalab/lavalab/sdk"
 	"github.com/lavalab/lavalab/sdk/sdktest"
 )
@@ -168,43 +169,6 @@ func TestUndeclaredMethods(t *testing.T) {
 	}
 }
 
-// Scripted firmware consoles for the plans: what iPXE and GRUB print.
-const (
-	ipxeBanner = "\r\nSeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n\r\niPXE 1.0.0+git-20190125.36a4c85-5.1 -- Open Source Network Boot Firmware\r\n" +
-		"Press Ctrl-B for the iPXE command line..."
-	grubMenu = "\r\n\x1b[2;24HGNU GRUB  version 2.06\r\n      Press enter to boot the selected OS, `e' to edit the commands\r\n" +
-		"      before booting or `c' for a command-line.\r\n   The highlighted entry will be executed automatically in 5s."
-	kernelBoot = "\r\n[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)\r\nvlab initramfs ready: 6.1.0-57-amd64\r\nvlab:/# "
-)
-
-func ipxeConsole(replies ...sdktest.Reply) *sdktest.Console {
-	p := "\r\niPXE> "
-	base := []sdktest.Reply{
-		sdktest.Line("\x02", "\x08 \x08iPXE> "+p),
-		sdktest.Line("dhcp net0", "\r\nConfiguring (net0 52:54:00:12:34:56)...... ok"+p),
-		sdktest.Prefix("kernel tftp://", "... ok"+p),
-		sdktest.Prefix("initrd tftp://", "... ok"+p),
-		sdktest.Line("boot", kernelBoot),
-	}
-	return &sdktest.Console{Power: map[string]string{sdk.PowerReset: ipxeBanner}, Echo: true,
-		Replies: append(replies, base...), Otherwise: p}
-}
-
-func grubConsole(efi bool, replies ...sdktest.Reply) *sdktest.Console {
-	p := "\r\ngrub> "
-	intr := sdktest.Keys("c", p)
-	if efi {
-		intr = sdktest.Line("c", p+p)
-	}
-	base := []sdktest.Reply{intr,
-		sdktest.Prefix("linux (tftp,", p),
-		sdktest.Prefix("initrd (tftp,", p),
-		sdktest.Line("boot", kernelBoot),
-	}
-	return &sdktest.Console{Power: map[string]string{sdk.PowerReset: grubMenu}, Echo: true,
-		Replies: append(replies, base...), Otherwise: p}
-}
-
 // Each method's plan boots a scripted board to the shell, and a boot
 // failure ends it in the bootloader's own words, in the step that met it.
 func TestBootOnScriptedFirmware(t *testing.T) {
@@ -215,21 +179,21 @@ func TestBootOnScriptedFirmware(t *testing.T) {
 		failStep     string // "" = the boot reaches the shell
 		errText      string
 	}{
-		{"ipxe", "ipxe", ipxeSettings(), ipxeConsole(), "", ""},
-		{"ipxe-no-tftp-answer", "ipxe", ipxeSettings(), ipxeConsole(sdktest.Prefix("kernel tftp://",
+		{"ipxe", "ipxe", ipxeSettings(), pcboottest.IPXE(), "", ""},
+		{"ipxe-no-tftp-answer", "ipxe", ipxeSettings(), pcboottest.IPXE(sdktest.Prefix("kernel tftp://",
 			"... Connection timed out (http://ipxe.org/4c126035)\r\niPXE> ")), "bootloader-commands", "Connection timed out"},
-		{"ipxe-missing-kernel", "ipxe", ipxeSettings(), ipxeConsole(sdktest.Prefix("kernel tftp://",
+		{"ipxe-missing-kernel", "ipxe", ipxeSettings(), pcboottest.IPXE(sdktest.Prefix("kernel tftp://",
 			"... No such file or directory (http://ipxe.org/2d12608e)\r\niPXE> ")), "bootloader-commands", "No such file or directory"},
-		{"ipxe-no-dhcp", "ipxe", ipxeSettings(), ipxeConsole(sdktest.Line("dhcp net0",
+		{"ipxe-no-dhcp", "ipxe", ipxeSettings(), pcboottest.IPXE(sdktest.Line("dhcp net0",
 			"\r\nConfiguring (net0 52:54:00:12:34:56)................ No configuration methods succeeded (http://ipxe.org/040ee186)\r\niPXE> ")),
 			"bootloader-commands", "No configuration methods succeeded"},
-		{"ipxe-wrong-kernel", "ipxe", ipxeSettings(), ipxeConsole(sdktest.Line("boot",
+		{"ipxe-wrong-kernel", "ipxe", ipxeSettings(), pcboottest.IPXE(sdktest.Line("boot",
 			"\r\nCould not boot: Exec format error (http://ipxe.org/2e008081)\r\niPXE> ")), "kernel-start", "Exec format error"},
-		{"grub", "grub", grubSettings(false), grubConsole(false), "", ""},
-		{"grub-missing-kernel", "grub", grubSettings(false), grubConsole(false, sdktest.Prefix("linux (tftp,",
+		{"grub", "grub", grubSettings(false), pcboottest.Grub(false), "", ""},
+		{"grub-missing-kernel", "grub", grubSettings(false), pcboottest.Grub(false, sdktest.Prefix("linux (tftp,",
 			"\r\nerror: file `/42/tftp-deploy/kernel/bzImage' not found.\r\ngrub> ")), "bootloader-commands", "not found"},
-		{"grub-efi", "grub-efi", grubSettings(true), grubConsole(true), "", ""},
-		{"grub-efi-wrong-kernel", "grub-efi", grubSettings(true), grubConsole(true, sdktest.Prefix("linux (tftp,",
+		{"grub-efi", "grub-efi", grubSettings(true), pcboottest.Grub(true), "", ""},
+		{"grub-efi-wrong-kernel", "grub-efi", grubSettings(true), pcboottest.Grub(true, sdktest.Prefix("linux (tftp,",
 			"\r\nerror: invalid magic number.\r\ngrub> ")), "bootloader-commands", "invalid magic number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
