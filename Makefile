@@ -92,8 +92,12 @@ fuzz:
 # The virtual lab's QEMU board images (scripts/vlab/images.sh): installs
 # qemu-system-arm, u-boot-qemu, busybox-static and u-boot-tools when missing,
 # builds into $${LAVALAB_VLAB_CACHE:-~/.cache/lavalab/vlab}; a no-op when done.
+# scripts/vlab/pc-images.sh: the PC boards of issue 17 (iPXE, GRUB EFI with
+# OVMF, GRUB BIOS) under <cache>/pc, installing qemu-system-x86, ovmf and
+# grub-*-bin when missing.
 vlab-images:
 	@bash scripts/vlab/images.sh
+	@bash scripts/vlab/pc-images.sh
 
 # The main job on this machine (README.md, "make demo"): lava-server, one
 # lava-worker, one job. A virtual U-Boot board under QEMU when QEMU and the
