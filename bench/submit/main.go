@@ -179,6 +179,12 @@ type result struct {
 	firstErr   string
 	elapsed    time.Duration
 	lat        []time.Duration
+	reqs       []sample // every request: when it started, how long it took
+}
+
+type sample struct {
+	at  time.Time
+	lat time.Duration
 }
 
 func load(ctx context.Context, c config, job []byte) result {
@@ -195,6 +201,7 @@ func load(ctx context.Context, c config, job []byte) result {
 	for range c.clients {
 		wg.Go(func() {
 			var lat []time.Duration
+			var reqs []sample
 			ok, failed := 0, 0
 			firstErr := ""
 			for next.Add(1) <= int64(c.n) && ctx.Err() == nil {
@@ -218,6 +225,7 @@ func load(ctx context.Context, c config, job []byte) result {
 				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 				resp.Body.Close()
 				lat = append(lat, time.Since(t0))
+				reqs = append(reqs, sample{t0, lat[len(lat)-1]})
 				if resp.StatusCode == http.StatusCreated {
 					ok++
 				} else {
@@ -231,6 +239,7 @@ func load(ctx context.Context, c config, job []byte) result {
 			res.ok += ok
 			res.failed += failed
 			res.lat = append(res.lat, lat...)
+			res.reqs = append(res.reqs, reqs...)
 			if res.firstErr == "" {
 				res.firstErr = firstErr
 			}
@@ -259,6 +268,42 @@ func (r result) print(w io.Writer) {
 	if r.firstErr != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.firstErr)
 	}
+	r.printStalls(w)
+}
+
+// printStalls lists the moments when requests were slow (over 5× the
+// median and 50 ms), grouped into windows, with their wall-clock times:
+// to match with the database's log (checkpoints, autovacuum) or the
+// server's.
+func (r result) printStalls(w io.Writer) {
+	limit := max(5*pct(r.lat, 0.50), 50*time.Millisecond)
+	var slow []sample
+	for _, s := range r.reqs {
+		if s.lat > limit {
+			slow = append(slow, s)
+		}
+	}
+	if len(slow) == 0 {
+		fmt.Fprintf(w, "stalls: no request over %v\n", limit.Round(time.Millisecond))
+		return
+	}
+	slices.SortFunc(slow, func(a, b sample) int { return a.at.Compare(b.at) })
+	fmt.Fprintf(w, "stalls: %d requests over %v, by window of their start (wall clock):\n", len(slow), limit.Round(time.Millisecond))
+	from, worst, n := slow[0].at, time.Duration(0), 0
+	flush := func(to time.Time) {
+		fmt.Fprintf(w, "  %s-%s  %d requests, worst %v\n", from.Format("15:04:05.000"), to.Format("15:04:05.000"), n, worst.Round(time.Millisecond))
+	}
+	last := slow[0].at
+	for _, s := range slow {
+		if s.at.Sub(last) > time.Second {
+			flush(last)
+			from, worst, n = s.at, 0, 0
+		}
+		n++
+		worst = max(worst, s.lat)
+		last = s.at
+	}
+	flush(last)
 }
 
 // ---- -spawn ----
