@@ -105,7 +105,8 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 		return workerproto.Outcome{Health: model.JobIncomplete, ErrorType: sdk.ErrorConfiguration, Error: err.Error()}
 	}
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
-		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel}}, sink)
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel},
+		SettingsFinal: job.SettingsFinal}, sink)
 	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
 }
 

@@ -174,7 +174,7 @@ func (t token) desc() string {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 func (p *parser) isOp(op string) bool {
 	t := p.peek()
 	return t.kind == "op" && t.text == op

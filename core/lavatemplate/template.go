@@ -62,7 +62,7 @@ type setStmt struct {
 }
 
 type ifStmt struct {
-	conds []expr // one per branch; nil = else
+	conds  []expr // one per branch; nil = else
 	bodies [][]stmt
 	line   int
 }

@@ -613,11 +613,14 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (StartJob, error) 
 		return StartJob{}, fmt.Errorf("device %q of job %d: %w", j.ActualDevice, j.ID, err)
 	}
 	settings := j.Settings
+	dt, err := s.st.DeviceType(ctx, dev.DeviceType)
+	if err != nil {
+		return StartJob{}, fmt.Errorf("device type %q of job %d: %w", dev.DeviceType, j.ID, err)
+	}
+	// Issue 16: the scheduler evaluated an imported template over the
+	// dictionary; the worker must not layer the dictionary again.
+	final := settings != nil && dt.Template != ""
 	if settings == nil {
-		dt, err := s.st.DeviceType(ctx, dev.DeviceType)
-		if err != nil {
-			return StartJob{}, fmt.Errorf("device type %q of job %d: %w", dev.DeviceType, j.ID, err)
-		}
 		settings = dt.Settings
 	}
 	secret, hash := newJobToken()
@@ -628,7 +631,8 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (StartJob, error) 
 	delete(s.jobAuth, j.ID)
 	s.authMu.Unlock()
 	sj := StartJob{ID: j.ID, Token: secret, Definition: j.Definition, Device: dev.Hostname, DeviceType: dev.DeviceType,
-		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck}
+		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck,
+		SettingsFinal: final}
 	if j.DriverSHA256 != "" && s.o.Driver != nil {
 		if ref, ok := s.o.Driver(j.DriverSHA256); ok {
 			sj.Driver = &ref

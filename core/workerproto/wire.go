@@ -114,6 +114,10 @@ type StartJob struct {
 	// names what it lacks.
 	Driver      *DriverRef `json:"driver,omitempty"`
 	HealthCheck bool       `json:"health_check,omitempty"`
+	// SettingsFinal says Settings already hold the dictionary, evaluated
+	// through the device type's imported LAVA template (issue 16): the
+	// dispatcher layers only the driver's defaults under them.
+	SettingsFinal bool `json:"settings_final,omitempty"`
 }
 
 // DriverRef names a driver version.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/plugins"
 	"github.com/lavalab/lavalab/plugins/native"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -450,6 +451,20 @@ func (r *Registry) Lookup(sha string) (Info, bool) {
 // ForDeviceType returns the active driver version serving devType. Two
 // active drivers serving the same device type is an error naming both.
 func (r *Registry) ForDeviceType(devType string) (plugins.Driver, Info, error) {
+	d, in, err := r.forDeviceType(devType)
+	if errors.Is(err, ErrNotFound) {
+		// Issue 16: LAVA's name of a device type a shipped driver runs
+		// under its own name (juno → juno-r2).
+		if alt := lavatemplate.ShippedDriver(devType); alt != "" {
+			if d, in, err2 := r.forDeviceType(alt); err2 == nil {
+				return d, in, nil
+			}
+		}
+	}
+	return d, in, err
+}
+
+func (r *Registry) forDeviceType(devType string) (plugins.Driver, Info, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var found []*entry
