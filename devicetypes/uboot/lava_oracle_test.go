@@ -36,7 +36,10 @@ for name in sys.argv[3:]:
         ub = doc["actions"]["boot"]["methods"]["u-boot"]
         out[name] = {"ramdisk": ub["ramdisk"]["commands"], "nfs": ub["nfs"]["commands"],
                      "parameters": {k: doc.get("parameters", {}).get(k) for k in ("booti", "bootz", "bootm")},
-                     "add_header": doc["actions"]["deploy"]["parameters"].get("add_header")}
+                     "add_header": doc["actions"]["deploy"]["parameters"].get("add_header"),
+                     "uboot": ub.get("parameters") or {},
+                     "boot_delay": (doc.get("character_delays") or {}).get("boot", 0),
+                     "errors": ((doc.get("constants") or {}).get("u-boot") or {}).get("error-messages") or []}
     except Exception as e:
         out[name] = {"error": "%s: %s" % (type(e).__name__, e)}
 print(json.dumps(out))
@@ -100,6 +103,11 @@ type lavaRendering struct {
 	NFS        []string              `json:"nfs"`
 	Parameters map[string]*lavaAddrs `json:"parameters"`
 	Error      string                `json:"error"`
+	// The boot method's parameters, the boot character delay and U-Boot's
+	// error messages.
+	UBoot     map[string]any `json:"uboot"`
+	BootDelay any            `json:"boot_delay"`
+	Errors    []string       `json:"errors"`
 }
 
 // TestLAVATemplatesOracle renders every device-type template of Debian's
@@ -156,6 +164,7 @@ func TestLAVATemplatesOracle(t *testing.T) {
 	}
 
 	var imported, lavaFails, same, bothRefuse [2]int
+	var paramsSame int
 	var differing []string
 	for _, v := range ub {
 		r := lava[v.Name+"-01.jinja2"]
@@ -169,6 +178,15 @@ func TestLAVATemplatesOracle(t *testing.T) {
 			continue
 		}
 		imported[0]++
+		if d, err := oracleParameters(t, v, r, fmt.Sprintf(oracleDictionary, v.Name)); errors.Is(err, errBothRefuse) {
+			// counted with the lists
+		} else if err != nil {
+			differing = append(differing, fmt.Sprintf("%-34s %-7s %v", v.Name, "params", err))
+		} else if d != "" {
+			differing = append(differing, fmt.Sprintf("%-34s %-7s %s", v.Name, "params", d))
+		} else {
+			paramsSame++
+		}
 		for i, list := range []string{uboot.ListRamdisk, uboot.ListNFS} {
 			want, got, err := oracleCase(t, v, r, list, fmt.Sprintf(oracleDictionary, v.Name))
 			if errors.Is(err, errBothRefuse) {
@@ -191,6 +209,7 @@ func TestLAVATemplatesOracle(t *testing.T) {
 	for i, list := range []string{uboot.ListRamdisk, uboot.ListNFS} {
 		t.Logf("%-17s %9d %9d %11d %9s %4d (%.1f%%) %9d", "base-uboot", total, imported[0], lavaFails[0], list, same[i], pct(same[i], total), bothRefuse[i])
 	}
+	t.Logf("base-uboot: prompts, interrupt, boot character delay and error messages identical for %d/%d (%.1f%%)", paramsSame, total, pct(paramsSame, total))
 	sort.Strings(differing)
 	for _, d := range differing {
 		t.Logf("  differs: %s", d)
@@ -199,6 +218,10 @@ func TestLAVATemplatesOracle(t *testing.T) {
 	const minRamdisk, minNFS = 225, 225
 	if same[0] < minRamdisk || same[1] < minNFS {
 		t.Errorf("identical command lists fell below the coverage reached: ramdisk %d < %d or nfs %d < %d", same[0], minRamdisk, same[1], minNFS)
+	}
+	const minParams = 225
+	if paramsSame < minParams {
+		t.Errorf("identical parameters fell below the coverage reached: %d < %d", paramsSame, minParams)
 	}
 	if total < 200 {
 		t.Errorf("only %d templates end in base-uboot: is the package complete?", total)
@@ -310,4 +333,64 @@ func oracleSettings(v lavatemplate.Verdict, dictText string) (sdk.Values, error)
 	}
 	var vals sdk.Values
 	return vals, json.Unmarshal(b, &vals)
+}
+
+// oracleParameters compares the boot's U-Boot parameters LAVA's rendering
+// gives (bootloader_prompt, interrupt_prompt, interrupt_char,
+// needs_interrupt, the boot character delay, U-Boot's error messages) with
+// the steps of this driver's ramdisk plan ("" when they agree).
+func oracleParameters(t *testing.T, v lavatemplate.Verdict, r lavaRendering, dictText string) (string, error) {
+	vals, err := oracleSettings(v, dictText)
+	if err != nil {
+		return "", err
+	}
+	var arts map[string]sdk.Artifact
+	for _, c := range []struct{ cmd, typ, file string }{{"booti", "image", "Image"}, {"bootz", "zimage", "zImage"}, {"bootm", "uimage", "uImage"}} {
+		if r.Parameters[c.cmd] != nil {
+			arts = goldentest.Artifacts(c.typ, c.file, true, true, false, false)
+			break
+		}
+	}
+	if arts == nil {
+		return "", errBothRefuse // no TFTP boot in either (checked with the lists)
+	}
+	raw, resp := goldentest.Plan(t, driver(), goldentest.BootRequest(v.Name, vals, uboot.ListRamdisk, arts))
+	if resp.Error != nil {
+		return "", fmt.Errorf("plan refused: %s", strings.TrimSpace(string(raw)))
+	}
+	var intr *sdk.InterruptStep
+	var cmds *sdk.CommandsStep
+	for _, s := range resp.Plan.Steps {
+		if s.Interrupt != nil {
+			intr = s.Interrupt
+		}
+		if s.Commands != nil {
+			cmds = s.Commands
+		}
+	}
+	if cmds == nil {
+		return "no commands step", nil
+	}
+	str := func(k string) string { return fmt.Sprint(r.UBoot[k]) }
+	if str("bootloader_prompt") != cmds.Prompt {
+		return fmt.Sprintf("bootloader_prompt: LAVA %q, here %q", str("bootloader_prompt"), cmds.Prompt), nil
+	}
+	if needs, _ := r.UBoot["needs_interrupt"].(bool); needs != (intr != nil) {
+		return fmt.Sprintf("needs_interrupt: LAVA %v, here an interrupt step: %v", needs, intr != nil), nil
+	}
+	if intr != nil {
+		if str("interrupt_prompt") != intr.Prompt {
+			return fmt.Sprintf("interrupt_prompt: LAVA %q, here %q", str("interrupt_prompt"), intr.Prompt), nil
+		}
+		if str("interrupt_char") != intr.Char {
+			return fmt.Sprintf("interrupt_char: LAVA %q, here %q", str("interrupt_char"), intr.Char), nil
+		}
+	}
+	if fmt.Sprint(r.BootDelay) != fmt.Sprint(cmds.CharDelayMS) {
+		return fmt.Sprintf("boot character delay: LAVA %v, here %d", r.BootDelay, cmds.CharDelayMS), nil
+	}
+	if strings.Join(r.Errors, "|") != strings.Join(cmds.Errors, "|") {
+		return fmt.Sprintf("error messages: LAVA %q, here %q", r.Errors, cmds.Errors), nil
+	}
+	return "", nil
 }
