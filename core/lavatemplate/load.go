@@ -115,3 +115,32 @@ func ImportPaths(paths []string) ([]Verdict, error) {
 	}
 	return out, nil
 }
+
+// IsTemplate says text is a Jinja2 template (it starts with a {% or {#
+// tag) rather than YAML.
+func IsTemplate(text string) bool {
+	t := strings.TrimSpace(text)
+	return strings.HasPrefix(t, "{%") || strings.HasPrefix(t, "{#")
+}
+
+// StoredSources returns a find function over stored types (each type's
+// own template text, by name), for importing one template whose parents
+// were imported before.
+func StoredSources(stored map[string]string) func(string) (string, bool) {
+	texts := map[string]string{}
+	for _, s := range stored {
+		t, err := Unmarshal(s)
+		if err != nil {
+			continue
+		}
+		for _, src := range t.Chain {
+			if _, ok := texts[src.Name]; !ok {
+				texts[src.Name] = src.Text
+			}
+		}
+	}
+	return func(name string) (string, bool) {
+		t, ok := texts[name]
+		return t, ok
+	}
+}
