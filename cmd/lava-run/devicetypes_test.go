@@ -99,3 +99,31 @@ func TestLavaRunDeviceTypes(t *testing.T) {
 		t.Errorf("refused template: exit %d: %s", code, errb.String())
 	}
 }
+
+// TestLavaRunJuno (issue 16): a LAVA juno job (device_type: juno) on a
+// dictionary extending juno.jinja2 plans with the juno-r2 driver, LAVA's
+// name bound to it.
+func TestLavaRunJuno(t *testing.T) {
+	drivers := driverDir(t, "juno-r2")
+	dir := t.TempDir()
+	dict := filepath.Join(dir, "juno-01.jinja2")
+	job := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(dict, []byte("{% extends 'juno.jinja2' %}\n{% set connection_command = 'telnet localhost 7001' %}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("%s", "juno", "zImage", "Image", "type: zimage", "type: image").Replace(templateJob)
+	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--device", dict, "--job", job, "--drivers-dir", drivers,
+		"--plan-only", "--server-ip", "192.0.2.2", "--cache-dir", t.TempDir()}, &out, &errb)
+	if code != exitComplete {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{`"setenv ethact smc911x-0"`, `"booti 0x80080000 0x84000000 0x83000000"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan lacks %s:\n%s", want, out.String())
+		}
+	}
+}
