@@ -19,6 +19,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/metrics"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -633,6 +634,9 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (StartJob, error) 
 	sj := StartJob{ID: j.ID, Token: secret, Definition: j.Definition, Device: dev.Hostname, DeviceType: dev.DeviceType,
 		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck,
 		SettingsFinal: final}
+	if n := lavatemplate.DriverName(dt.Name, dt.Driver); n != dt.Name {
+		sj.DriverName = n
+	}
 	if j.DriverSHA256 != "" && s.o.Driver != nil {
 		if ref, ok := s.o.Driver(j.DriverSHA256); ok {
 			sj.Driver = &ref
