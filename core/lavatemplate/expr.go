@@ -468,7 +468,7 @@ func (e nameExpr) eval(vars map[string]any) (any, error) {
 	if v, ok := vars[e.name]; ok {
 		return v, nil
 	}
-	return undefined{e.name}, nil
+	return undefined(e), nil
 }
 
 func (e listExpr) eval(vars map[string]any) (any, error) {
