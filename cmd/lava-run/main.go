@@ -26,6 +26,7 @@ import (
 	"github.com/lavalab/lavalab/core/dispatch"
 	"github.com/lavalab/lavalab/core/drivers"
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
 	"github.com/lavalab/lavalab/plugins/wasm"
@@ -93,6 +94,7 @@ type config struct {
 	fileDirs                        dirList
 	verbose                         bool
 	tools                           *hosttools.Policy
+	deviceTypes                     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -101,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.job, "job", "", "job definition (LAVA YAML)")
 	fs.StringVar(&c.device, "device", "", "device dictionary (jinja2 or YAML form)")
+	fs.StringVar(&c.deviceTypes, "device-types", "", "folder of LAVA device-type templates (*.jinja2): the dictionary's extends is imported from it (issue 16)")
 	fs.StringVar(&c.driversDir, "drivers-dir", "", "folder of driver .wasm files (default: drivers next to the binary, else ./bin/drivers)")
 	fs.StringVar(&c.output, "output", "", "folder for output.yaml (the log), results.yaml and outcome.json")
 	fs.Var(c.settings, "settings", "device-type setting override key=value (repeatable)")
@@ -186,7 +189,16 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 		return exitIncomplete, err
 	}
 	defer host.Close(context.Background())
-	drv, err := findDriver(ctx, host, dir, def.DeviceType, dict.Extends)
+	imported, err := importDeviceType(c.deviceTypes, dict.Extends)
+	if err != nil {
+		return exitUsage, fmt.Errorf("%s: %w", c.device, err)
+	}
+	var drv drivers.Driver
+	if imported != nil {
+		drv, err = findDriver(ctx, host, dir, imported.Driver)
+	} else {
+		drv, err = findDriver(ctx, host, dir, def.DeviceType, dict.Extends, lavatemplate.ShippedDriver(def.DeviceType), lavatemplate.ShippedDriver(dict.Extends))
+	}
 	if err != nil {
 		return exitUsage, err
 	}
@@ -217,6 +229,17 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 	defer d.Close()
 	name := strings.TrimSuffix(filepath.Base(c.device), filepath.Ext(c.device))
 	req := dispatch.Request{JobID: c.jobID, Definition: jobText, DeviceName: name, Dictionary: dictText, Settings: c.settings, Driver: drv}
+	if imported != nil {
+		stored, err := imported.Marshal()
+		if err != nil {
+			return exitIncomplete, err
+		}
+		final, err := lavatemplate.MergeSettings(stored, nil, c.settings, dict.Values)
+		if err != nil {
+			return exitUsage, fmt.Errorf("%s with %s.jinja2: %w", c.device, imported.Name, err)
+		}
+		req.Settings, req.SettingsFinal = final, true
+	}
 
 	if c.planOnly {
 		plans, err := d.Plan(ctx, req)
@@ -262,6 +285,31 @@ func runJob(ctx context.Context, c *config, stdout, stderr io.Writer) (int, erro
 		return exitCanceled, nil
 	}
 	return exitIncomplete, nil
+}
+
+// importDeviceType imports the device type name from the LAVA
+// device-type templates in dir (nil when dir is "" or has no such
+// template; an error when the template is refused).
+func importDeviceType(dir, name string) (*lavatemplate.Type, error) {
+	if dir == "" || name == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, name+".jinja2")); err != nil {
+		return nil, nil
+	}
+	verdicts, err := lavatemplate.ImportPaths([]string{filepath.Join(dir, name+".jinja2")})
+	if err != nil {
+		return nil, err
+	}
+	v := verdicts[0]
+	if v.Base && lavatemplate.DriverForBase(name) != "" {
+		// A dictionary that extends a base directly: its driver, no chain.
+		return &lavatemplate.Type{Name: name, Base: name, Driver: lavatemplate.DriverForBase(name)}, nil
+	}
+	if v.Type == nil {
+		return nil, fmt.Errorf("device type %s", v)
+	}
+	return v.Type, nil
 }
 
 // defaultDriversDir is drivers/ next to the binary when it exists, else

@@ -77,6 +77,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		hcFile      *string
 		hcFreq      *int
 		hcDen       *string
+		driverName  *string
 		devType     *string
 		worker      *string
 		dictFile    *string
@@ -104,6 +105,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		hcFile = fs.String("health-check", "", "file holding the health-check job definition")
 		hcFreq = fs.Int("health-frequency", 0, "run a health check every N hours or jobs (0 = only when health is Unknown)")
 		hcDen = fs.String("health-denominator", "hours", "unit of --health-frequency: hours or jobs")
+		driverName = fs.String("driver", "", "the driver that runs the type (default: the driver that declares NAME, or the shipped driver of LAVA's NAME)")
 	case "device add":
 		devType = fs.String("type", "", "device type (required)")
 		worker = fs.String("worker", "", "worker the device is attached to")
@@ -235,7 +237,7 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 		return setWorkerHealth(ctx, st, name, cmd == "worker maintenance", stderr)
 	case "device-type add":
 		err := st.CreateDeviceType(ctx, model.DeviceType{Name: name, Description: *desc, HealthCheck: hcText,
-			HealthFrequency: *hcFreq, HealthDenominator: *hcDen, Display: true})
+			HealthFrequency: *hcFreq, HealthDenominator: *hcDen, Display: true, Driver: *driverName})
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("device type %q already exists", name)
 		}
@@ -243,6 +245,9 @@ func admin(ctx context.Context, cmd string, args []string, stdout, stderr io.Wri
 			return err
 		}
 		fmt.Fprintf(stderr, "device type %q created\n", name)
+		if *driverName != "" {
+			fmt.Fprintf(stderr, "device type %q runs on driver %s\n", name, *driverName)
+		}
 	case "device add":
 		if _, err := st.DeviceType(ctx, *devType); errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("device type %q does not exist; create it with: lava-server device-type add %s", *devType, *devType)

@@ -20,6 +20,7 @@ import (
 	"github.com/lavalab/lavalab/core/api"
 	"github.com/lavalab/lavalab/core/bytesize"
 	"github.com/lavalab/lavalab/core/drivers"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/workerproto"
@@ -362,7 +363,11 @@ func resolveSHA(reg *registry.Registry, name, prefix string) (string, error) {
 func deviceTypeSettings(ctx context.Context, st store.Store, reg *registry.Registry, name string, sets, unsets []string, stdout, stderr io.Writer) error {
 	var specs []sdk.SettingSpec
 	var drvLabel string
-	if _, in, err := reg.ForDeviceType(name); err == nil {
+	lookup := name
+	if dt, err := st.DeviceType(ctx, name); err == nil {
+		lookup = lavatemplate.DriverName(name, dt.Driver) // issue 16: the type's driver
+	}
+	if _, in, err := reg.ForDeviceType(lookup); err == nil {
 		specs = in.Description.Settings
 		drvLabel = fmt.Sprintf("%s %s (sha256 %s)", in.Name, in.Version, in.SHA256[:12])
 	} else if len(sets) > 0 {

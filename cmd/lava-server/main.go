@@ -39,8 +39,12 @@ Commands:
   worker token NAME                     replace a worker's token; prints it
   worker maintenance NAME               drain a worker: no new jobs, running ones finish
   worker active NAME                    end a worker's maintenance
-  device-type add NAME [--health-check FILE] [--health-frequency N]
+  device-type add NAME [--driver D] [--health-check FILE] [--health-frequency N]
                   [--health-denominator hours|jobs] [--description D]
+                                        D: the driver that runs NAME (uboot, juno-r2, ...)
+  device-type import PATH...            import LAVA device-type templates (files or
+                                        folders of *.jinja2): one verdict a template;
+                                        importing again replaces the template
   device-type settings NAME [--set KEY=VALUE]... [--unset KEY]...
                                         change a device type's setting overrides
                                         (checked against its driver); prints the
@@ -117,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		cmd = cmd + " " + rest[0]
+		if cmd == "device-type import" {
+			err = deviceTypeImport(ctx, rest[1:], stdout, stderr)
+			break
+		}
 		if isDriverCmd(cmd) {
 			err = driverCmd(ctx, cmd, rest[1:], stdout, stderr)
 			break

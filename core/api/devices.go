@@ -276,6 +276,9 @@ type DeviceTypeCreate struct {
 	Aliases           []string       `json:"aliases"`
 	Settings          map[string]any `json:"settings"`
 	Display           *bool          `json:"display"`
+	// Driver names the driver that runs the type (issue 16; "" = the
+	// driver that declares the name).
+	Driver string `json:"driver"`
 }
 
 func (a *API) createDeviceType(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +292,7 @@ func (a *API) createDeviceType(w http.ResponseWriter, r *http.Request) {
 	}
 	dt := model.DeviceType{Name: b.Name, Description: b.Description, HealthCheck: b.HealthCheck,
 		HealthFrequency: b.HealthFrequency, HealthDenominator: b.HealthDenominator, HealthDisabled: b.HealthDisabled,
-		Aliases: b.Aliases, Settings: b.Settings, Display: b.Display == nil || *b.Display}
+		Aliases: b.Aliases, Settings: b.Settings, Display: b.Display == nil || *b.Display, Driver: b.Driver}
 	if msg := checkHealth(dt); msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid", msg, nil)
 		return

@@ -151,6 +151,9 @@ type DeviceTypeView struct {
 	Aliases           []string       `json:"aliases"`
 	Settings          map[string]any `json:"settings"`
 	Display           bool           `json:"display"`
+	// Driver is the driver the type is bound to (issue 16; omitted when
+	// the driver that declares the name runs it).
+	Driver string `json:"driver,omitempty"`
 }
 
 func deviceTypeView(dt model.DeviceType) DeviceTypeView {
@@ -165,7 +168,7 @@ func deviceTypeView(dt model.DeviceType) DeviceTypeView {
 	return DeviceTypeView{
 		Name: dt.Name, Description: dt.Description, HealthCheck: dt.HealthCheck,
 		HealthFrequency: dt.HealthFrequency, HealthDenominator: den, HealthDisabled: dt.HealthDisabled,
-		Aliases: nonNil(dt.Aliases), Settings: s, Display: dt.Display,
+		Aliases: nonNil(dt.Aliases), Settings: s, Display: dt.Display, Driver: dt.Driver,
 	}
 }
 

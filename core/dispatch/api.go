@@ -77,6 +77,11 @@ type Request struct {
 	Settings map[string]any
 	// Driver is the device type's driver, already loaded.
 	Driver drivers.Driver
+	// SettingsFinal says Settings already hold the dictionary's values,
+	// evaluated through the device type's imported LAVA template (issue
+	// 16): they are layered over the driver's defaults only, not under the
+	// dictionary again.
+	SettingsFinal bool
 }
 
 // Outcome is how a job ended.

@@ -162,9 +162,15 @@ func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Art
 		}
 	}
 	if addHeader && !hasHeader {
-		arch, err := ubootimg.ParseArch(s.String("mkimage_arch", "arm64"))
+		// Issue 16: LAVA's template variable is uboot_mkimage_arch (the
+		// settings' name); mkimage_arch is its rendered name, still read.
+		archName := s.String("uboot_mkimage_arch", "")
+		if archName == "" {
+			archName = s.String("mkimage_arch", "arm64")
+		}
+		arch, err := ubootimg.ParseArch(archName)
 		if err != nil {
-			return a, errorf(sdk.ErrorConfiguration, "mkimage_arch: %v", err)
+			return a, errorf(sdk.ErrorConfiguration, "uboot_mkimage_arch: %v", err)
 		}
 		tmp := path + ".uboot"
 		if _, err := ubootimg.WrapFile(path, tmp, ubootimg.Ramdisk(arch)); err != nil {
@@ -173,7 +179,7 @@ func (j *run) ramdisk(ctx context.Context, rs resource, a sdk.Artifact) (sdk.Art
 		if err := os.Rename(tmp, path); err != nil {
 			return a, errorf(sdk.ErrorInfrastructure, "%s: %v", rs.Role, err)
 		}
-		j.log.info("%s: u-boot header added (arch %s)", rs.Role, s.String("mkimage_arch", "arm64"))
+		j.log.info("%s: u-boot header added (arch %s)", rs.Role, archName)
 	}
 	a.UBootHeader = addHeader
 	return a, nil

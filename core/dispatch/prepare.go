@@ -107,6 +107,9 @@ func prepare(r Request) (*prepared, error) {
 	}
 	desc := r.Driver.Describe()
 	settings := devdict.Merge(map[string]any(sdk.SettingDefaults(desc.Settings)), r.Settings, dict.Values)
+	if r.SettingsFinal {
+		settings = devdict.Merge(map[string]any(sdk.SettingDefaults(desc.Settings)), r.Settings)
+	}
 	p := &prepared{Def: def, Dict: dict, Settings: settings, Admin: sandbox.AdminLayers(desc, r.Settings, dict.Values), Device: r.DeviceName}
 	if p.Device == "" {
 		p.Device = sdk.Values(settings).String("hostname", "device")

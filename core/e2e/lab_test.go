@@ -83,6 +83,8 @@ type lab struct {
 	serverLog  string
 	workerLog  string
 	httpClient *http.Client
+	devType    string   // the boards' device type
+	workerArgs []string // extra lava-worker arguments
 }
 
 // labOptions choose the database and the boards' starting health.
@@ -91,12 +93,24 @@ type labOptions struct {
 	health      string // the boards' starting health (unknown: a health check runs first)
 	healthCheck bool   // give the device type a health check
 	noWorker    bool   // do not start the worker (startWorker later)
+	// Issue 16: the boards' device type is imported from these LAVA
+	// templates (device-type import) and runs on driver (bin/drivers/
+	// DRIVER.wasm); the worker gets workerArgs.
+	importType string
+	templates  []string
+	driver     string
+	workerArgs []string
 }
 
 // newLab starts a lab and stops it at cleanup.
 func newLab(t testing.TB, o labOptions) *lab {
 	root, im := need(t)
-	l := &lab{t: t, top: t, root: root, im: im, data: t.TempDir(), httpClient: &http.Client{Timeout: 60 * time.Second}}
+	l := &lab{t: t, top: t, root: root, im: im, data: t.TempDir(), httpClient: &http.Client{Timeout: 60 * time.Second},
+		devType: deviceType, workerArgs: o.workerArgs}
+	drvName := deviceType
+	if o.importType != "" {
+		l.devType, drvName = o.importType, o.driver
+	}
 	l.runDir = filepath.Join(l.data, "boards")
 	l.cache = compileCache(t)
 	if o.postgresDSN != "" {
@@ -107,14 +121,17 @@ func newLab(t testing.TB, o labOptions) *lab {
 
 	drv := filepath.Join(l.data, "drivers")
 	must(t, os.MkdirAll(drv, 0o755))
-	wasm, err := os.ReadFile(filepath.Join(root, "bin", "drivers", deviceType+".wasm"))
+	wasm, err := os.ReadFile(filepath.Join(root, "bin", "drivers", drvName+".wasm"))
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(drv, deviceType+".wasm"), wasm, 0o644))
+	must(t, os.WriteFile(filepath.Join(drv, drvName+".wasm"), wasm, 0o644))
 
 	l.token = l.admin("user", "add", "admin", "--admin")
 	wtoken := l.admin("worker", "add", "w1")
 	must(t, os.WriteFile(filepath.Join(l.data, "w1.token"), []byte(wtoken+"\n"), 0o600))
 	dtArgs := []string{"device-type", "add", deviceType}
+	if o.importType != "" {
+		dtArgs = append([]string{"device-type", "import"}, o.templates...)
+	}
 	if o.healthCheck {
 		hc := filepath.Join(l.data, "health-check.yaml")
 		must(t, os.WriteFile(hc, []byte(l.healthCheckJob()), 0o644))
@@ -130,7 +147,7 @@ func newLab(t testing.TB, o labOptions) *lab {
 		l.boards = append(l.boards, b)
 		dict := filepath.Join(l.data, name+".jinja2")
 		must(t, os.WriteFile(dict, l.dictionary(name, b.port), 0o644))
-		l.admin("device", "add", name, "--type", deviceType, "--worker", "w1", "--dict", dict, "--health", health)
+		l.admin("device", "add", name, "--type", l.devType, "--worker", "w1", "--dict", dict, "--health", health)
 	}
 	// Boards are powered off at the end whatever happened (after the
 	// worker stopped: cleanups run last-in first-out).
@@ -172,6 +189,7 @@ func (l *lab) dictionary(name string, port int) []byte {
 	must(l.t, err)
 	s := strings.ReplaceAll(string(text), "sh scripts/", "sh "+l.root+"/scripts/")
 	s = regexp.MustCompile(`--port 1811[01]`).ReplaceAllString(s, fmt.Sprintf("--port %d", port))
+	s = strings.ReplaceAll(s, "{% extends '"+deviceType+".jinja2' %}", "{% extends '"+l.devType+".jinja2' %}")
 	if !strings.Contains(s, fmt.Sprintf("--port %d", port)) {
 		l.t.Fatalf("examples/devices/%s.jinja2 has no console port to replace", name)
 	}
@@ -268,6 +286,7 @@ func (l *lab) startWorker() {
 	cmd := exec.Command(filepath.Join(l.root, "bin", "lava-worker"), "--url", l.url, "--name", "w1",
 		"--token-file", filepath.Join(l.data, "w1.token"), "--work-dir", work,
 		"--drivers-dir", filepath.Join(l.data, "drivers"), "--poll-wait", "5s")
+	cmd.Args = append(cmd.Args, l.workerArgs...)
 	// The dictionaries' board.sh commands: the TFTP root is the
 	// dispatcher's work dir + /jobs, the boards' state is in runDir.
 	cmd.Env = append(os.Environ(), "LAVALAB_WORK_DIR="+filepath.Join(work, "dispatch"),
@@ -417,7 +436,7 @@ actions:
       minutes: 5
     prompts:
     - '%s'
-`, spec.name, deviceType, prio, l.files.URL, vlab.KernelTFTP, l.files.URL, vlab.InitramfsTFTP, vlab.ShellPrompt)
+`, spec.name, l.devType, prio, l.files.URL, vlab.KernelTFTP, l.files.URL, vlab.InitramfsTFTP, vlab.ShellPrompt)
 	if spec.tests != "" {
 		def += "- test:\n    timeout:\n      minutes: 5\n    definitions:\n" + spec.tests
 	}

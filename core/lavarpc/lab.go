@@ -12,6 +12,7 @@ import (
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -455,6 +456,9 @@ func (s *Server) registerDeviceTypes() {
 			if err != nil {
 				return nil, err
 			}
+			if text, ok := importedTemplate(dt); ok {
+				return Binary(text), nil // issue 16: the LAVA template it was imported from
+			}
 			set := dt.Settings
 			if set == nil {
 				set = map[string]any{}
@@ -478,6 +482,9 @@ func (s *Server) registerDeviceTypes() {
 			text, err := a.str(1)
 			if err != nil {
 				return nil, err
+			}
+			if lavatemplate.IsTemplate(text) {
+				return true, s.importTemplate(ctx, n, text) // issue 16: a LAVA template
 			}
 			var set map[string]any
 			if err := yaml.Unmarshal([]byte(text), &set); err != nil {

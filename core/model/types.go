@@ -95,6 +95,12 @@ type DeviceType struct {
 	// Settings are the admin's overrides of the driver's settings.yaml.
 	Settings map[string]any
 	Display  bool
+	// Driver names the driver that runs the type ("" = the driver that
+	// declares the type's name) (issue 16).
+	Driver string
+	// Template is the LAVA device-type template chain the type was
+	// imported from (lavatemplate.Chain as JSON; "" = none) (issue 16).
+	Template string
 }
 
 // Worker is one lab host running lava-worker.

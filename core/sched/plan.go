@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -113,7 +114,7 @@ func Plan(snap store.Snapshot, now time.Time, driverFor func(deviceType string) 
 		if !takeSlot(dev.Worker) {
 			continue
 		}
-		d.Assignments = append(d.Assignments, store.Assignment{Job: hc, Device: dev.Hostname, DriverSHA256: pin(dev.DeviceType)})
+		d.Assignments = append(d.Assignments, store.Assignment{Job: hc, Device: dev.Hostname, DriverSHA256: pin(lavatemplate.DriverName(dev.DeviceType, snap.Types[dev.DeviceType].Driver))})
 		busy[dev.Hostname] = true
 	}
 
@@ -172,7 +173,7 @@ func Plan(snap store.Snapshot, now time.Time, driverFor func(deviceType string) 
 		if best == nil || !takeSlot(dev.Worker) {
 			continue
 		}
-		d.Assignments = append(d.Assignments, store.Assignment{Job: *best.head(), Device: dev.Hostname, DriverSHA256: pin(dev.DeviceType)})
+		d.Assignments = append(d.Assignments, store.Assignment{Job: *best.head(), Device: dev.Hostname, DriverSHA256: pin(lavatemplate.DriverName(dev.DeviceType, snap.Types[dev.DeviceType].Driver))})
 		best.next++
 	}
 	return d

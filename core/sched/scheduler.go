@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/devdict"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -229,6 +230,7 @@ func (s *Scheduler) recordSettings(ctx context.Context, snap store.Snapshot, as 
 	for i := range as {
 		a := &as[i]
 		var layers []map[string]any
+		var driverDefaults map[string]any
 		if a.DriverSHA256 != "" && s.opts.DriverSettings != nil {
 			d, ok := defaults[a.DriverSHA256]
 			if !ok {
@@ -239,21 +241,35 @@ func (s *Scheduler) recordSettings(ctx context.Context, snap store.Snapshot, as 
 				defaults[a.DriverSHA256] = d
 			}
 			layers = append(layers, d)
+			driverDefaults = d
 		}
 		dev := devs[a.Device]
 		if dev == nil {
 			a.Settings = devdict.Merge(layers...)
 			continue
 		}
-		layers = append(layers, snap.Types[dev.DeviceType].Settings)
+		dt := snap.Types[dev.DeviceType]
+		layers = append(layers, dt.Settings)
+		var dictValues map[string]any
 		if strings.TrimSpace(dev.Dictionary) != "" {
 			dict, err := devdict.Parse([]byte(dev.Dictionary))
 			if err != nil {
 				s.log.Warn("device dictionary does not parse: its settings are not recorded with the job", "device", dev.Hostname, "err", err)
 			} else {
+				dictValues = dict.Values
 				layers = append(layers, dict.Values)
 			}
 		}
 		a.Settings = devdict.Merge(layers...)
+		if dt.Template != "" {
+			// Issue 16: an imported LAVA template evaluates over the
+			// dictionary, as LAVA renders the dictionary.
+			merged, err := lavatemplate.MergeSettings(dt.Template, driverDefaults, dt.Settings, dictValues)
+			if err != nil {
+				s.log.Warn("device-type template does not evaluate with the dictionary: its settings are not recorded with the job", "device", dev.Hostname, "device_type", dt.Name, "err", err)
+				continue
+			}
+			a.Settings = merged
+		}
 	}
 }

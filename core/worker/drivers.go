@@ -222,11 +222,15 @@ func (r *runner) driver(ctx context.Context, job workerproto.StartJob) (drivers.
 		}
 		return drv, nil
 	}
-	r.local.install(ctx, r.reg, job.DeviceType)
-	drv, _, err := r.reg.ForDeviceType(job.DeviceType)
+	lookup := job.DeviceType
+	if job.DriverName != "" {
+		lookup = job.DriverName // issue 16: the type's driver
+	}
+	r.local.install(ctx, r.reg, lookup)
+	drv, _, err := r.reg.ForDeviceType(lookup)
 	if err != nil {
 		r.native.loadAll(ctx, r.reg)
-		drv, _, err = r.reg.ForDeviceType(job.DeviceType)
+		drv, _, err = r.reg.ForDeviceType(lookup)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the server pinned no driver and no local one (--drivers-dir, --native-drivers) serves device type %s: %w", job.DeviceType, err)

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"path/filepath"
 
 	"github.com/lavalab/lavalab/core/dispatch"
@@ -49,7 +50,7 @@ func NewDispatchRunner(ctx context.Context, env RunnerEnv) (Runner, func(), erro
 	}
 	// No DriversDir and no Native for the registry: it would compile or
 	// start every driver now.
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client}, OnPlan: env.OnPlan,
+	reg, err := registry.New(ctx, registry.Options{DriverAlias: lavatemplate.ShippedDriver, Host: host, Store: &lazyStore{DirStore: local, local: dir, c: env.Client}, OnPlan: env.OnPlan,
 		NativeOptions: native.Options{Stderr: &logLines{log: env.Logger}, Logger: env.Logger}, Logger: env.Logger})
 	if err != nil {
 		host.Close(context.Background())
@@ -92,7 +93,8 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink Sink) O
 		return Outcome{Health: model.JobIncomplete, ErrorType: sdk.ErrorConfiguration, Error: err.Error()}
 	}
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
-		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel}}, sink)
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel},
+		SettingsFinal: job.SettingsFinal}, sink)
 	return Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
 }
 

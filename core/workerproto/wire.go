@@ -122,6 +122,14 @@ type StartJob struct {
 	// names what it lacks.
 	Driver      *DriverRef `json:"driver,omitempty"`
 	HealthCheck bool       `json:"health_check,omitempty"`
+	// SettingsFinal says Settings already hold the dictionary, evaluated
+	// through the device type's imported LAVA template (issue 16): the
+	// dispatcher layers only the driver's defaults under them.
+	SettingsFinal bool `json:"settings_final,omitempty"`
+	// DriverName names the driver the device type runs on when it is not
+	// the type's own name (issue 16: a type bound to a driver, or LAVA's
+	// name of a shipped driver): an unpinned job looks it up.
+	DriverName string `json:"driver_name,omitempty"`
 }
 
 // DriverRef names a driver version.

@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -613,6 +614,13 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (workerproto.Start
 		return workerproto.StartJob{}, fmt.Errorf("device %q of job %d: %w", j.ActualDevice, j.ID, err)
 	}
 	settings := j.Settings
+	dt, err := s.st.DeviceType(ctx, dev.DeviceType)
+	if err != nil {
+		return workerproto.StartJob{}, fmt.Errorf("device type %q of job %d: %w", dev.DeviceType, j.ID, err)
+	}
+	// Issue 16: the scheduler evaluated an imported template over the
+	// dictionary; the worker must not layer the dictionary again.
+	final := settings != nil && dt.Template != ""
 	if settings == nil {
 		dt, err := s.st.DeviceType(ctx, dev.DeviceType)
 		if err != nil {
@@ -628,7 +636,11 @@ func (s *Server) startEntry(ctx context.Context, j model.Job) (workerproto.Start
 	delete(s.jobAuth, j.ID)
 	s.authMu.Unlock()
 	sj := workerproto.StartJob{ID: j.ID, Token: secret, Definition: j.Definition, Device: dev.Hostname, DeviceType: dev.DeviceType,
-		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck}
+		Dictionary: dev.Dictionary, Settings: settings, DriverSHA256: j.DriverSHA256, HealthCheck: j.HealthCheck,
+		SettingsFinal: final}
+	if n := lavatemplate.DriverName(dt.Name, dt.Driver); n != dt.Name {
+		sj.DriverName = n
+	}
 	if j.DriverSHA256 != "" && s.o.Driver != nil {
 		if ref, ok := s.o.Driver(j.DriverSHA256); ok {
 			sj.Driver = &ref

@@ -13,7 +13,7 @@ import (
 // dictionary gives the bootz addresses.
 func TestKitBoot(t *testing.T) {
 	d := sdktest.BuildAndLoad(t, ".")
-	kitboard.Boot(t, d, kitboard.Job(sdk.Values{"bootz_kernel_addr": "0x82000000", "bootz_ramdisk_addr": "0x83000000", "bootz_dtb_addr": "0x88000000", "base_high_limits": true}, "zimage", "zImage"), kitboard.UBoot("=>"), []string{
+	kitboard.Boot(t, d, kitboard.Job(sdk.Values{"console_device": "ttyS0", "baud_rate": 115200, "bootz_kernel_addr": "0x82000000", "bootz_ramdisk_addr": "0x83000000", "bootz_dtb_addr": "0x88000000", "base_high_limits": true}, "zimage", "zImage"), kitboard.UBoot("=>"), []string{
 		"setenv autoload no",
 		"setenv initrd_high 0xffffffff",
 		"setenv fdt_high 0xffffffff",

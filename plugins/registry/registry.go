@@ -76,6 +76,10 @@ type Options struct {
 	// OnPlan, if set, is told about every plan call of every driver
 	// version (metrics: duration and failures by driver).
 	OnPlan drivers.PlanObserver
+	// DriverAlias, if set, names the driver that serves a device type no
+	// driver declares under that name (LAVA's juno → the juno-r2 driver;
+	// issue 16), or "".
+	DriverAlias func(deviceType string) string
 }
 
 type entry struct {
@@ -450,6 +454,28 @@ func (r *Registry) Lookup(sha string) (Info, bool) {
 // ForDeviceType returns the active driver version serving devType. Two
 // active drivers serving the same device type is an error naming both.
 func (r *Registry) ForDeviceType(devType string) (drivers.Driver, Info, error) {
+	d, in, err := r.forDeviceType(devType)
+	if errors.Is(err, ErrNotFound) {
+		// Issue 16: LAVA's name of a device type a shipped driver runs
+		// under its own name (juno → juno-r2).
+		if alt := r.alias(devType); alt != "" {
+			if d, in, err2 := r.forDeviceType(alt); err2 == nil {
+				return d, in, nil
+			}
+		}
+	}
+	return d, in, err
+}
+
+// alias is Options.DriverAlias, or no alias.
+func (r *Registry) alias(devType string) string {
+	if r.opts.DriverAlias == nil {
+		return ""
+	}
+	return r.opts.DriverAlias(devType)
+}
+
+func (r *Registry) forDeviceType(devType string) (drivers.Driver, Info, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var found []*entry

@@ -95,6 +95,22 @@ type Template struct {
 	BootCmd string
 	// USBDeviceID is usb_device_id (default 0).
 	USBDeviceID string
+	// Empty lists the variables set to an empty value, which LAVA's
+	// template prints empty where an unset one gets its default
+	// (base_ip_args, uboot_initrd_high, uboot_fdt_high) (issue 16). A board
+	// whose settings' defaults are LAVA's own fills it (the generic uboot
+	// driver); for the others an empty setting means unset.
+	Empty []string
+}
+
+func (t Template) empty(key string) bool { return slices.Contains(t.Empty, key) }
+
+// orDefault is v, or def when v is empty and key is not in Empty.
+func (t Template) orDefault(key, v, def string) string {
+	if v == "" && !t.empty(key) {
+		return def
+	}
+	return v
 }
 
 // TemplateFromSettings reads a Template from settings that use LAVA's
@@ -134,7 +150,9 @@ func TemplateFromSettings(layout Layout, s sdk.Values) Template {
 // ip=<static_ip>::<static_gateway>:<static_netmask>:::off:<static_dns>: when
 // all four are set, else ip=dhcp.
 func IPArgs(s sdk.Values) string {
-	if v := s.String("base_ip_args", ""); v != "" {
+	// "ip=dhcp" is also the generic driver's default: static addresses
+	// beat it, as they beat an unset base_ip_args in LAVA.
+	if v := s.String("base_ip_args", ""); v != "" && v != "ip=dhcp" {
 		return v
 	}
 	ip, gw, mask, dns := s.String("static_ip", ""), s.String("static_gateway", ""), s.String("static_netmask", ""), s.String("static_dns", "")
@@ -211,7 +229,7 @@ func (t Template) common() []string {
 	}
 	c = append(c, t.baseCommands()...)
 	if t.HighLimits {
-		c = append(c, "setenv initrd_high "+firstNonEmpty(t.InitrdHigh, "0xffffffff"), "setenv fdt_high "+firstNonEmpty(t.FDTHigh, "0xffffffff"))
+		c = append(c, "setenv initrd_high "+t.orDefault("uboot_initrd_high", t.InitrdHigh, "0xffffffff"), "setenv fdt_high "+t.orDefault("uboot_fdt_high", t.FDTHigh, "0xffffffff"))
 	}
 	if t.SetMAC {
 		if t.MACAddr != "" || t.Layout == LayoutVexpress {
@@ -232,9 +250,7 @@ func (t Template) Commands(name string) ([]string, error) {
 	args := func(root string) string {
 		return t.console() + " " + root + " " + t.KernelArgs + " " + t.IPArgs
 	}
-	if t.IPArgs == "" {
-		t.IPArgs = "ip=dhcp"
-	}
+	t.IPArgs = t.orDefault("base_ip_args", t.IPArgs, "ip=dhcp")
 	switch t.Layout {
 	case LayoutBase, "":
 		switch name {

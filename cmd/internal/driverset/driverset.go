@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lavalab/lavalab/core/lavatemplate"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func Open(ctx context.Context, st store.Store, o Options) (*Set, error) {
 			return nil, err
 		}
 	}
-	reg, err := registry.New(ctx, registry.Options{Host: host, Store: ModuleStore{St: st}, DriversDir: o.DriversDir,
+	reg, err := registry.New(ctx, registry.Options{DriverAlias: lavatemplate.ShippedDriver, Host: host, Store: ModuleStore{St: st}, DriversDir: o.DriversDir,
 		Native: native, OnPlan: o.OnPlan, Logger: log})
 	if err != nil {
 		_ = host.Close(ctx)

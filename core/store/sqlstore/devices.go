@@ -13,13 +13,13 @@ import (
 
 // ---- device types ----
 
-const deviceTypeCols = `name, description, health_check, health_frequency, health_denominator, health_disabled, aliases, settings, display`
+const deviceTypeCols = `name, description, health_check, health_frequency, health_denominator, health_disabled, aliases, settings, display, driver, template`
 
 func scanDeviceType(sc interface{ Scan(...any) error }) (model.DeviceType, error) {
 	var dt model.DeviceType
 	var aliases, settings string
 	if err := sc.Scan(&dt.Name, &dt.Description, &dt.HealthCheck, &dt.HealthFrequency, &dt.HealthDenominator,
-		&dt.HealthDisabled, &aliases, &settings, &dt.Display); err != nil {
+		&dt.HealthDisabled, &aliases, &settings, &dt.Display, &dt.Driver, &dt.Template); err != nil {
 		return dt, err
 	}
 	if err := json.Unmarshal([]byte(aliases), &dt.Aliases); err != nil {
@@ -60,7 +60,7 @@ func deviceTypeArgs(dt model.DeviceType) ([]any, error) {
 		return nil, invalid("device type %q: settings: %v", dt.Name, err)
 	}
 	return []any{dt.Name, dt.Description, dt.HealthCheck, dt.HealthFrequency, dt.HealthDenominator,
-		dt.HealthDisabled, string(aliases), string(settings), dt.Display}, nil
+		dt.HealthDisabled, string(aliases), string(settings), dt.Display, dt.Driver, dt.Template}, nil
 }
 
 // CreateDeviceType stores a device type (ErrExists if the name is taken).
@@ -70,7 +70,7 @@ func (s *DB) CreateDeviceType(ctx context.Context, dt model.DeviceType) error {
 		return err
 	}
 	return s.inTx(ctx, func(t *tx) error {
-		_, err := t.ExecContext(ctx, `INSERT INTO device_types (`+deviceTypeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a...)
+		_, err := t.ExecContext(ctx, `INSERT INTO device_types (`+deviceTypeCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, a...)
 		return s.wrap(err, "creating device type %q", dt.Name)
 	})
 }
@@ -122,7 +122,8 @@ func (s *DB) UpdateDeviceType(ctx context.Context, name string, fn func(*model.D
 			return err
 		}
 		_, err = t.ExecContext(ctx, `UPDATE device_types SET description = $2, health_check = $3, health_frequency = $4,
-health_denominator = $5, health_disabled = $6, aliases = $7, settings = $8, display = $9 WHERE name = $1`, a...)
+health_denominator = $5, health_disabled = $6, aliases = $7, settings = $8, display = $9,
+driver = $10, template = $11 WHERE name = $1`, a...)
 		if err != nil {
 			return s.wrap(err, "updating device type %q", name)
 		}
