@@ -260,6 +260,10 @@ const (
 	StepTestShell  = "test_shell" // run the LAVA test shell for the job's test action
 	StepHost       = "host"       // run a user command of the device dictionary on the worker host
 	StepDisconnect = "disconnect" // close the console
+
+	// Issue 17 (depthcharge): steps the host runs on the worker's own files.
+	StepFIT  = "fit"  // assemble a FIT image of the deployed kernel, dtb and ramdisk (mkimage -f auto)
+	StepFile = "file" // write a small text file beside a deployed artifact (depthcharge's cmdline)
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -316,6 +320,10 @@ type Step struct {
 	Shell     *ShellStep     `json:"wait_shell,omitempty"`
 	TestShell *TestShellStep `json:"test_shell,omitempty"`
 	Host      *HostStep      `json:"host,omitempty"`
+
+	// Issue 17 (depthcharge): the payloads of StepFIT and StepFile.
+	FIT  *FITStep  `json:"fit,omitempty"`
+	File *FileStep `json:"file,omitempty"`
 }
 
 // Failure policies.
@@ -472,6 +480,65 @@ type HostStep struct {
 	Command string `json:"command,omitempty"`
 }
 
+// FITStep (issue 17) asks the host to assemble a FIT image of the deployed
+// kernel, dtb (if any) and ramdisk (if any, with the test overlay) as
+// LAVA's prepare-fit does for depthcharge: `mkimage -D "-I dts -O dtb -p
+// 2048" -f auto -A ARCH -O linux -T kernel -C COMPRESSION -d KERNEL -a
+// LOADADDR [-b DTB] [-i RAMDISK] image.itb`, the kernel first compressed
+// with lzma when Compression is lzma. The image is written beside the
+// kernel as image.itb and deployed as the artifact "fit".
+type FITStep struct {
+	// Arch is mkimage's -A (arm, arm64, x86, ...).
+	Arch string `json:"arch"`
+	// LoadAddr is mkimage's -a, the kernel load address ("0").
+	LoadAddr string `json:"load_addr"`
+	// Compression is none or lzma (LAVA compresses arm64 kernels).
+	Compression string `json:"compression,omitempty"`
+}
+
+// FITName is the file name of the FIT image a FIT step writes beside the
+// kernel (LAVA's image.itb).
+const FITName = "image.itb"
+
+// Validate checks the FIT step's fields.
+func (f FITStep) Validate() error {
+	if !ValidToolName(f.Arch) {
+		return fmt.Errorf("fit: arch %q is not an architecture name", f.Arch)
+	}
+	if f.LoadAddr == "" || len(f.LoadAddr) > 32 || f.LoadAddr[0] == '-' {
+		return fmt.Errorf("fit: load address %q", f.LoadAddr)
+	}
+	switch f.Compression {
+	case "", "none", "lzma":
+	default:
+		return fmt.Errorf("fit: compression %q (none or lzma)", f.Compression)
+	}
+	return nil
+}
+
+// FileStep (issue 17) asks the host to write Text to a file Name in the
+// folder of the deployed artifact Beside (a role: kernel), served over TFTP
+// with it; the file becomes the artifact of role Name.
+type FileStep struct {
+	Beside string `json:"beside"`
+	Name   string `json:"name"`
+	Text   string `json:"text"`
+}
+
+// MaxFileStepText bounds a file step's text.
+const MaxFileStepText = 64 << 10
+
+// Validate checks that the file step names a bare file and a role.
+func (f FileStep) Validate() error {
+	if !ValidToolName(f.Name) || !ValidToolName(f.Beside) {
+		return fmt.Errorf("file: %q beside %q: a bare file name and an artifact role (letters, digits, '.', '_', '+', '-')", f.Name, f.Beside)
+	}
+	if len(f.Text) > MaxFileStepText {
+		return fmt.Errorf("file %s: %d bytes of text, at most %d", f.Name, len(f.Text), MaxFileStepText)
+	}
+	return nil
+}
+
 // LoginStep answers a login prompt (LAVA's auto_login).
 type LoginStep struct {
 	LoginPrompt    string   `json:"login_prompt"`
@@ -518,6 +585,8 @@ func (s Step) Validate() error {
 		StepShell:     s.Shell != nil,
 		StepTestShell: s.TestShell != nil,
 		StepHost:      s.Host != nil,
+		StepFIT:       s.FIT != nil,
+		StepFile:      s.File != nil,
 	}
 	n := 0
 	for _, v := range set {
@@ -587,6 +656,10 @@ func (s Step) validatePayload() error {
 		if n := count(s.Host.UserCommand != "", s.Host.Command != ""); n != 1 {
 			return fmt.Errorf("host sets %d of user_command, command; want exactly one", n)
 		}
+	case s.FIT != nil:
+		return s.FIT.Validate()
+	case s.File != nil:
+		return s.File.Validate()
 	}
 	return nil
 }

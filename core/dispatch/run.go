@@ -359,6 +359,10 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		return j.serve(s)
 	case sdk.StepTestShell:
 		return j.testShell(ctx, st, s.TestShell)
+	case sdk.StepFIT:
+		return j.fit(ctx, s.FIT)
+	case sdk.StepFile:
+		return j.writeFile(s.File)
 	}
 	if j.eng == nil {
 		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)
