@@ -26,7 +26,7 @@ type Board struct {
 // Methods every U-Boot board plans for.
 var (
 	DeployMethods = []string{"tftp", "nfs"}
-	BootMethods   = []string{"u-boot"}
+	BootMethods   = []string{"u-boot", "bootloader", "minimal"}
 )
 
 // New returns a board with the standard methods.
@@ -49,10 +49,15 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 	case sdk.ActionDeploy:
 		return b.deploy(a)
 	case sdk.ActionBoot:
-		if a.Method != "u-boot" {
-			return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
+		switch a.Method {
+		case "u-boot":
+			return b.boot(req, s)
+		case "bootloader":
+			return b.bootloader(req, s)
+		case "minimal":
+			return Minimal(req.Action.Params, s)
 		}
-		return b.boot(req, s)
+		return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
 	case sdk.ActionTest:
 		return drv.TestPlan(s), nil
 	case sdk.ActionCommand:
