@@ -151,8 +151,14 @@ func prepare(r Request) (*prepared, error) {
 func stageName(a job.Action) string {
 	switch a.Kind {
 	case sdk.ActionDeploy:
+		if n, ok := lavaDeployNames17[a.Method]; ok {
+			return n
+		}
 		return a.Method + "-deploy"
 	case sdk.ActionBoot:
+		if n, ok := lavaBootNames17[a.Method]; ok {
+			return n
+		}
 		if a.Method == "u-boot" {
 			return "uboot-action"
 		}
