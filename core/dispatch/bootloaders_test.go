@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/sdk"
@@ -215,5 +216,44 @@ func TestFITArgs(t *testing.T) {
 		if got := FITArgs(c[0], c[1], c[2], c[3], c[4], c[5], c[6]); !reflect.DeepEqual(got, want) {
 			t.Errorf("FITArgs%v:\n got %q\nwant %q", c, got, want)
 		}
+	}
+}
+
+// TestExamplePlans17 plans the examples of issue 17 without a board (as
+// lava-run --plan-only does): each example job on its example device gets
+// the plan its driver gives, the sandbox's verdict included.
+func TestExamplePlans17(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: "ssh", DeviceTypes: []string{"ssh"}}))
+	for _, c := range []struct{ job, device, driver, kinds string }{
+		{"barebox-ramdisk", "barebox-01.jinja2", "barebox", "serve|connect power power interrupt commands expect wait_shell|test_shell"},
+		{"depthcharge-ramdisk", "depthcharge-01.jinja2", "depthcharge", "serve fit|file connect power expect expect commands expect wait_shell|test_shell"},
+		{"ssh-smoke", "ssh-01.jinja2", "ssh", "|connect wait_shell|test_shell"},
+	} {
+		t.Run(c.job, func(t *testing.T) {
+			def, err := os.ReadFile(filepath.Join(root, "examples", "jobs", c.job+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dict, err := os.ReadFile(filepath.Join(root, "examples", "devices", c.device))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans, err := d.Plan(context.Background(), Request{JobID: 1, Definition: def, DeviceName: strings.TrimSuffix(c.device, ".jinja2"), Dictionary: dict, Driver: loadDriver(t, c.driver)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stages []string
+			for _, p := range plans {
+				var kinds []string
+				for _, s := range p.Steps {
+					kinds = append(kinds, s.Kind)
+				}
+				stages = append(stages, strings.Join(kinds, " "))
+			}
+			if got := strings.Join(stages, "|"); got != c.kinds {
+				t.Errorf("plan kinds %q, want %q", got, c.kinds)
+			}
+		})
 	}
 }

@@ -32,6 +32,7 @@ actions:
     os: debian
 - boot:
     method: ssh
+    connection: ssh
     prompts: ['` + sshPrompt + `']
 ` + tests)
 }
