@@ -459,6 +459,11 @@ type ServeStep struct {
 	// mount as its root file system. Added in ABI version 1 without a
 	// version change: hosts that do not know it ignore it.
 	NFS bool `json:"nfs,omitempty"`
+	// NBD (issue 17) exports the nbdroot role over NBD (nbd-server on the
+	// worker, for the job's life) for the board to use as its root block
+	// device; the artifact's URL is then nbd://SERVER_IP:PORT, LAVA's
+	// {NBDSERVERIP} and {NBDSERVERPORT}.
+	NBD bool `json:"nbd,omitempty"`
 }
 
 // FlashStep is ABI version 1's host tool step: Command is an argument

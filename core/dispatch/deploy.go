@@ -248,12 +248,17 @@ func (j *run) serve(step sdk.Step) error {
 		}
 		j.log.info("serving nfsrootfs over NFS as %s:%s", j.worker.NFSServerIP, a.LocalPath)
 	}
+	if s.NBD {
+		if err := j.serveNBD(); err != nil {
+			return err
+		}
+	}
 	for _, role := range s.Roles {
 		a, ok := j.worker.Artifacts[role]
 		if !ok {
 			return errorf(sdk.ErrorJob, "serve: no %s was deployed", role)
 		}
-		if s.NFS && role == "nfsrootfs" {
+		if s.NFS && role == "nfsrootfs" || s.NBD && role == "nbdroot" {
 			continue
 		}
 		if s.TFTP {

@@ -221,7 +221,7 @@ func commandTimeout(t job.Timeouts, s sdk.Step) time.Duration {
 }
 
 // artifactRoles are the keys of a deploy action that hold url resources.
-var artifactRoles = []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "rootfs", "image", "dtbo"}
+var artifactRoles = []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "rootfs", "image", "dtbo", "nbdroot"}
 
 // resources lists the url resources of a deploy action: the known roles in
 // a fixed order, then the images of a tmpfs/images deploy by name.

@@ -43,6 +43,8 @@ type run struct {
 	con     console.Console
 	eng     *expect.Engine
 	prompts []string // the shell prompts the boot reached
+
+	nbd *nbdServer // issue 17: the job's nbd-server (step_nbd.go)
 }
 
 // Run runs one job and always returns its outcome. Cancelling ctx cancels
@@ -88,6 +90,7 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 		return out
 	}
 	defer os.RemoveAll(j.dir)
+	defer j.stopNBD()
 	if d.o.NFSExport != "" {
 		defer os.RemoveAll(filepath.Join(d.o.NFSExport, "jobs", j.id))
 	}

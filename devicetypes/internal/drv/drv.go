@@ -114,7 +114,7 @@ func same(a, b any) bool {
 // fixed order.
 func Roles(params sdk.Values) []string {
 	var roles []string
-	for _, r := range []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed"} {
+	for _, r := range []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "nbdroot"} {
 		if params.Has(r) {
 			roles = append(roles, r)
 		}
@@ -210,6 +210,6 @@ func ServeDeploy(driver string, a sdk.Action, methods []string) (sdk.Plan, error
 	}
 	return sdk.Plan{Steps: []sdk.Step{{
 		Kind: sdk.StepServe, Name: a.Method + "-deploy",
-		Serve: &sdk.ServeStep{Roles: roles, TFTP: true, NFS: slices.Contains(roles, "nfsrootfs")},
+		Serve: &sdk.ServeStep{Roles: roles, TFTP: true, NFS: slices.Contains(roles, "nfsrootfs"), NBD: slices.Contains(roles, "nbdroot")},
 	}}}, nil
 }
