@@ -293,6 +293,11 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 			if rs.Role == "ramdisk" || rs.Role == "initrd" {
 				a.UBootHeader = sdk.Values(p.Settings).String("add_header", "") == "u-boot" || rs.Params.String("header", "") == "u-boot"
 			}
+			if rs.Role == "nbdroot" {
+				// Issue 17: the port is chosen when the job runs; the plan
+				// keeps LAVA's placeholder for it.
+				a.URL = "nbd://" + j.worker.ServerIP + ":{NBDSERVERPORT}"
+			}
 			j.worker.Artifacts[rs.Role] = a
 		}
 		plan, _, err := r.Driver.Plan(ctx, j.planRequest(st))

@@ -113,6 +113,23 @@ actions:
     commands: nbd
     prompts: ['/ # ']
 `, dir)
+	// Without a board (lava-run --plan-only): the port is LAVA's placeholder.
+	plans, err := d.Plan(context.Background(), Request{JobID: 4247, Definition: def, DeviceName: "soca9-01", Dictionary: dict, Driver: loadDriver(t, "soca9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned []string
+	for _, p := range plans {
+		for _, s := range p.Steps {
+			if s.Commands != nil {
+				planned = append(planned, s.Commands.Commands...)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(planned, "\n"), "nbd.server=127.0.0.1 nbd.port={NBDSERVERPORT} ") {
+		t.Errorf("plan-only: the bootargs lack the NBD placeholder port: %q", planned)
+	}
+
 	rec := &recorder{}
 	served := regexp.MustCompile(`^serving nbdroot over NBD at (\S+) `)
 	var addr string
