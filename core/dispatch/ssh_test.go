@@ -6,9 +6,11 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/model"
@@ -77,6 +79,22 @@ func TestSSHDevice(t *testing.T) {
 	if !rec.has("", want) {
 		t.Errorf("the log lacks %q:\n%s", want, rec.text())
 	}
+
+	// A key the device does not know: the session ends at once and so
+	// does the job, Incomplete, saying the connection closed.
+	other := filepath.Join(t.TempDir(), "other_key")
+	if out, err := exec.Command(testenv.NeedTool(t, "ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", other).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	wrong := *s
+	wrong.IdentityFile = other
+	rec = &recorder{}
+	start := time.Now()
+	out = d.Run(context.Background(), Request{JobID: 4248, Definition: def, DeviceName: "ssh-01", Dictionary: sshDict(t, &wrong), Driver: loadDriver(t, "ssh")}, rec)
+	if out.Health != model.JobIncomplete || !strings.Contains(out.Error, "login-ssh") {
+		t.Fatalf("with a key the device refuses: %s %s: %s\n%s", out.Health, out.ErrorType, out.Error, rec.text())
+	}
+	t.Logf("a refused key: %s %s: %s (after %.1f s)", out.Health, out.ErrorType, out.Error, time.Since(start).Seconds())
 
 	// A worker that does not allow ssh for the device type.
 	d = newDispatcher(t)
