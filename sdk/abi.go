@@ -266,6 +266,9 @@ const (
 	StepMonitor = "monitor" // LAVA's monitors test action: start, results pattern, end
 	// Issue 18: copy files to a board's USB mass storage (cmsis-dap, musca, mps).
 	StepMassStorage = "mass_storage"
+	// Issue 17 (depthcharge): steps the host runs on the worker's own files.
+	StepFIT  = "fit"  // assemble a FIT image of the deployed kernel, dtb and ramdisk (mkimage -f auto)
+	StepFile = "file" // write a small text file beside a deployed artifact (depthcharge's cmdline)
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -339,6 +342,9 @@ type Step struct {
 	// step runs; "{file:NAME}" in the tool's arguments is the path of the
 	// file NAME (a JLinkExe -CommanderScript, an openocd -f script).
 	ToolFiles []ToolFile `json:"tool_files,omitempty"`
+	// Issue 17 (depthcharge): the payloads of StepFIT and StepFile.
+	FIT  *FITStep  `json:"fit,omitempty"`
+	File *FileStep `json:"file,omitempty"`
 }
 
 // ToolFile is a small text file a tool step's tool reads (issue 18).
@@ -483,6 +489,11 @@ type ServeStep struct {
 	// mount as its root file system. Added in ABI version 1 without a
 	// version change: hosts that do not know it ignore it.
 	NFS bool `json:"nfs,omitempty"`
+	// NBD (issue 17) exports the nbdroot role over NBD (nbd-server on the
+	// worker, for the job's life) for the board to use as its root block
+	// device; the artifact's URL is then nbd://SERVER_IP:PORT, LAVA's
+	// {NBDSERVERIP} and {NBDSERVERPORT}.
+	NBD bool `json:"nbd,omitempty"`
 }
 
 // FlashStep is ABI version 1's host tool step: Command is an argument
@@ -502,6 +513,65 @@ type HostStep struct {
 	// only when it is exactly one of the dictionary's user commands, from
 	// a native driver only where the worker allows the `sh` tool.
 	Command string `json:"command,omitempty"`
+}
+
+// FITStep (issue 17) asks the host to assemble a FIT image of the deployed
+// kernel, dtb (if any) and ramdisk (if any, with the test overlay) as
+// LAVA's prepare-fit does for depthcharge: `mkimage -D "-I dts -O dtb -p
+// 2048" -f auto -A ARCH -O linux -T kernel -C COMPRESSION -d KERNEL -a
+// LOADADDR [-b DTB] [-i RAMDISK] image.itb`, the kernel first compressed
+// with lzma when Compression is lzma. The image is written beside the
+// kernel as image.itb and deployed as the artifact "fit".
+type FITStep struct {
+	// Arch is mkimage's -A (arm, arm64, x86, ...).
+	Arch string `json:"arch"`
+	// LoadAddr is mkimage's -a, the kernel load address ("0").
+	LoadAddr string `json:"load_addr"`
+	// Compression is none or lzma (LAVA compresses arm64 kernels).
+	Compression string `json:"compression,omitempty"`
+}
+
+// FITName is the file name of the FIT image a FIT step writes beside the
+// kernel (LAVA's image.itb).
+const FITName = "image.itb"
+
+// Validate checks the FIT step's fields.
+func (f FITStep) Validate() error {
+	if !ValidToolName(f.Arch) {
+		return fmt.Errorf("fit: arch %q is not an architecture name", f.Arch)
+	}
+	if f.LoadAddr == "" || len(f.LoadAddr) > 32 || f.LoadAddr[0] == '-' {
+		return fmt.Errorf("fit: load address %q", f.LoadAddr)
+	}
+	switch f.Compression {
+	case "", "none", "lzma":
+	default:
+		return fmt.Errorf("fit: compression %q (none or lzma)", f.Compression)
+	}
+	return nil
+}
+
+// FileStep (issue 17) asks the host to write Text to a file Name in the
+// folder of the deployed artifact Beside (a role: kernel), served over TFTP
+// with it; the file becomes the artifact of role Name.
+type FileStep struct {
+	Beside string `json:"beside"`
+	Name   string `json:"name"`
+	Text   string `json:"text"`
+}
+
+// MaxFileStepText bounds a file step's text.
+const MaxFileStepText = 64 << 10
+
+// Validate checks that the file step names a bare file and a role.
+func (f FileStep) Validate() error {
+	if !ValidToolName(f.Name) || !ValidToolName(f.Beside) {
+		return fmt.Errorf("file: %q beside %q: a bare file name and an artifact role (letters, digits, '.', '_', '+', '-')", f.Name, f.Beside)
+	}
+	if len(f.Text) > MaxFileStepText {
+		return fmt.Errorf("file %s: %d bytes of text, at most %d", f.Name, len(f.Text), MaxFileStepText)
+	}
+	return nil
 }
 
 // LoginStep answers a login prompt (LAVA's auto_login).
@@ -550,6 +620,8 @@ func (s Step) Validate() error {
 		StepShell:     s.Shell != nil,
 		StepTestShell: s.TestShell != nil,
 		StepHost:      s.Host != nil,
+		StepFIT:       s.FIT != nil,
+		StepFile:      s.File != nil,
 	}
 	// Issue 18: the monitors test action and the USB mass storage copy.
 	set[StepMonitor] = s.Monitor != nil
@@ -636,6 +708,10 @@ func (s Step) validatePayload() error {
 		return s.Monitor.Validate()
 	case s.MassStorage != nil: // issue 18
 		return s.MassStorage.Validate()
+	case s.FIT != nil:
+		return s.FIT.Validate()
+	case s.File != nil:
+		return s.File.Validate()
 	}
 	return nil
 }

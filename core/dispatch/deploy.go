@@ -254,12 +254,17 @@ func (j *run) serve(step sdk.Step) error {
 		}
 		j.log.info("serving nfsrootfs over NFS as %s:%s", j.worker.NFSServerIP, a.LocalPath)
 	}
+	if s.NBD {
+		if err := j.serveNBD(); err != nil {
+			return err
+		}
+	}
 	for _, role := range s.Roles {
 		a, ok := j.worker.Artifacts[role]
 		if !ok {
 			return errorf(sdk.ErrorJob, "serve: no %s was deployed", role)
 		}
-		if s.NFS && role == "nfsrootfs" {
+		if s.NFS && role == "nfsrootfs" || s.NBD && role == "nbdroot" {
 			continue
 		}
 		if s.TFTP {
@@ -293,6 +298,11 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 			}
 			if rs.Role == "ramdisk" || rs.Role == "initrd" {
 				a.UBootHeader = sdk.Values(p.Settings).String("add_header", "") == "u-boot" || rs.Params.String("header", "") == "u-boot"
+			}
+			if rs.Role == "nbdroot" {
+				// Issue 17: the port is chosen when the job runs; the plan
+				// keeps LAVA's placeholder for it.
+				a.URL = "nbd://" + j.worker.ServerIP + ":{NBDSERVERPORT}"
 			}
 			j.worker.Artifacts[rs.Role] = a
 		}

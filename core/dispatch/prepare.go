@@ -154,8 +154,14 @@ func prepare(r Request) (*prepared, error) {
 func stageName(a job.Action) string {
 	switch a.Kind {
 	case sdk.ActionDeploy:
+		if n, ok := lavaDeployNames17[a.Method]; ok {
+			return n
+		}
 		return a.Method + "-deploy"
 	case sdk.ActionBoot:
+		if n, ok := lavaBootNames17[a.Method]; ok {
+			return n
+		}
 		if a.Method == "u-boot" {
 			return "uboot-action"
 		}
@@ -221,7 +227,7 @@ func commandTimeout(t job.Timeouts, s sdk.Step) time.Duration {
 }
 
 // artifactRoles are the keys of a deploy action that hold url resources.
-var artifactRoles = []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "rootfs", "image", "dtbo"}
+var artifactRoles = []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "rootfs", "image", "dtbo", "nbdroot"}
 
 // resources lists the url resources of a deploy action: the known roles in
 // a fixed order, then the images of a tmpfs/images deploy by name.

@@ -43,6 +43,8 @@ type run struct {
 	con     console.Console
 	eng     *expect.Engine
 	prompts []string // the shell prompts the boot reached
+
+	nbd *nbdServer // issue 17: the job's nbd-server (step_nbd.go)
 }
 
 // Run runs one job and always returns its outcome. Cancelling ctx cancels
@@ -88,6 +90,7 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 		return out
 	}
 	defer os.RemoveAll(j.dir)
+	defer j.stopNBD()
 	if d.o.NFSExport != "" {
 		defer os.RemoveAll(filepath.Join(d.o.NFSExport, "jobs", j.id))
 	}
@@ -363,6 +366,10 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		return j.monitors(ctx, st, s.Monitor)
 	case sdk.StepMassStorage: // issue 18
 		return j.massStorage(ctx, s.MassStorage)
+	case sdk.StepFIT:
+		return j.fit(ctx, s.FIT)
+	case sdk.StepFile:
+		return j.writeFile(s.File)
 	}
 	if j.eng == nil {
 		return errorf(sdk.ErrorBug, "step %s (%s) needs a console, and no connect step opened one", s.Label(), s.Kind)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lavalab/lavalab/devicetypes/internal/kitboard"
@@ -26,4 +28,37 @@ func TestKitBoot(t *testing.T) {
 		"setenv bootargs 'console=ttyS0,115200n8 root=/dev/ram0  ip=dhcp'",
 		"bootz 0x82000000 0x83000000 0x88000000",
 	})
+}
+
+// TestKitBootloaderMinimal (issue 17): the bootloader method leaves the
+// scripted U-Boot at its prompt after the job's commands; minimal resets
+// a board that boots by itself and logs in at its login prompt.
+func TestKitBootloaderMinimal(t *testing.T) {
+	d := sdktest.BuildAndLoad(t, ".")
+	job := kitboard.Job(sdk.Values{"bootz_kernel_addr": "0x82000000"}, "zimage", "zImage")
+
+	res := d.Run(t, kitboard.UBoot("=>"), d.Request(job, sdktest.Boot("bootloader", sdk.Values{
+		"bootloader": "u-boot", "commands": []any{"setenv serverip {SERVER_IP}", "dhcp", "printenv"}})))
+	if got, want := strings.Join(res.Kinds(), " "), "connect power interrupt commands"; got != want {
+		t.Errorf("bootloader steps: %s, want %s", got, want)
+	}
+	if want := []string{"", "setenv serverip 192.0.2.1", "dhcp", "printenv"}; !slices.Equal(res.Received, want) {
+		t.Errorf("bootloader: the board received %q, want %q\n%s", res.Received, want, res.Transcript())
+	}
+
+	booting := &sdktest.Console{
+		Power: map[string]string{sdk.PowerReset: "\r\nU-Boot 2023.01\r\nStarting kernel ...\r\n[    0.000000] Linux version 6.1.0\r\n\r\ndebian login: "},
+		Echo:  true,
+		Replies: []sdktest.Reply{
+			sdktest.Line("root", "\r\nroot@debian:~# "),
+		},
+	}
+	res = d.Run(t, booting, d.Request(job, sdktest.Boot("minimal", sdk.Values{
+		"prompts": []any{"root@debian:~#"}, "auto_login": map[string]any{"login_prompt": "login:", "username": "root"}})))
+	if got, want := strings.Join(res.Kinds(), " "), "connect power login wait_shell"; got != want {
+		t.Errorf("minimal steps: %s, want %s", got, want)
+	}
+	if want := []string{"root"}; !slices.Equal(res.Received, want) {
+		t.Errorf("minimal: the board received %q, want %q (nothing for U-Boot)\n%s", res.Received, want, res.Transcript())
+	}
 }

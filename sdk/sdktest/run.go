@@ -259,7 +259,7 @@ func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bo
 	case sdk.StepPower:
 		x.con.power(s.Power.Op)
 		return false, nil
-	case sdk.StepServe, sdk.StepTool, sdk.StepFlash, sdk.StepHost, sdk.StepTestShell, sdk.StepMonitor, sdk.StepMassStorage: // issue 18: monitor, mass_storage
+	case sdk.StepServe, sdk.StepTool, sdk.StepFlash, sdk.StepHost, sdk.StepTestShell, sdk.StepMonitor, sdk.StepMassStorage, sdk.StepFIT, sdk.StepFile: // issue 18: monitor, mass_storage; issue 17: fit, file
 		return false, nil
 	case sdk.StepConnect:
 		x.disconnect()
@@ -306,7 +306,7 @@ func describeStep(s sdk.Step) string {
 	switch s.Kind {
 	case sdk.StepPower:
 		return "power " + s.Power.Op + ": recorded, not run"
-	case sdk.StepServe, sdk.StepTool, sdk.StepFlash, sdk.StepHost, sdk.StepTestShell, sdk.StepMonitor, sdk.StepMassStorage: // issue 18: monitor, mass_storage
+	case sdk.StepServe, sdk.StepTool, sdk.StepFlash, sdk.StepHost, sdk.StepTestShell, sdk.StepMonitor, sdk.StepMassStorage, sdk.StepFIT, sdk.StepFile: // issue 18: monitor, mass_storage; issue 17: fit, file
 		return s.Kind + ": recorded, not run"
 	case sdk.StepConnect:
 		switch c := s.Connect; {

@@ -25,6 +25,9 @@ const (
 	BootX       = "{BOOTX}"
 	Root        = "{ROOT}"
 	RootPart    = "{ROOT_PART}"
+	// Issue 17 (deploy to nbd): the worker's NBD export.
+	NBDServerIP   = "{NBDSERVERIP}"
+	NBDServerPort = "{NBDSERVERPORT}"
 )
 
 // Layout selects which LAVA template's command order is followed.
@@ -47,6 +50,8 @@ const (
 	ListNFS     = "nfs"
 	ListUSB     = "usb"
 	ListSATA    = "sata"
+	// ListNBD (issue 17) boots an initrd whose root is the worker's NBD export.
+	ListNBD = "nbd"
 )
 
 // Template holds the device-type side: the template variables that shape a
@@ -191,6 +196,11 @@ func (t Template) console() string {
 	return "console=" + t.ConsoleDevice + "," + firstNonEmpty(t.BaudRate, "115200") + firstNonEmpty(t.Parity, "n") + firstNonEmpty(t.DataBits, "8")
 }
 
+// NBDRootArgs are LAVA's base_nbdroot_args: the kernel arguments of a root
+// on the worker's NBD export, with its placeholders (and LAVA's trailing
+// space).
+const NBDRootArgs = "nbd.server=" + NBDServerIP + " nbd.port=" + NBDServerPort + " root=/dev/ram0 ramdisk_size=16384 rootdelay=7 "
+
 // NFSRoot is the nfsroot= kernel argument with its placeholders.
 func (t Template) NFSRoot() string {
 	return "nfsroot=" + NFSServerIP + ":" + NFSRootFS + ",tcp,hard" + t.NFSRootArgs
@@ -269,6 +279,9 @@ func (t Template) Commands(name string) ([]string, error) {
 			load := "load scsi " + RootPart + " "
 			return append(c, load+KernelAddr+" "+Kernel, load+RamdiskAddr+" "+Ramdisk+"; setenv initrd_size ${filesize}",
 				load+DTBAddr+" "+DTB, "setenv bootargs '"+args("root="+Root)+"'", t.bootCmd()), nil
+		case ListNBD:
+			return append(t.common(), "setenv bootargs '"+t.console()+" rw "+NBDRootArgs+" "+t.KernelArgs+" "+t.IPArgs+
+				" verbose earlyprintk systemd.log_color=false ${extraargs} rw'", t.bootCmd()), nil
 		}
 	case LayoutVexpress:
 		head := []string{"setenv serverip " + ServerIP, "setenv autoload no", t.ipAddrCmd()}
@@ -292,7 +305,7 @@ func (t Template) Commands(name string) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("unknown u-boot layout %q", t.Layout)
 	}
-	return nil, fmt.Errorf("unknown u-boot command list %q (want ramdisk, nfs, usb or sata)", name)
+	return nil, fmt.Errorf("unknown u-boot command list %q (want ramdisk, nfs, usb, sata or nbd)", name)
 }
 
 // Addresses are the load addresses of one boot command (LAVA's device
@@ -371,6 +384,9 @@ type Job struct {
 	NFSRootFS string
 	// Root and RootPart are {ROOT} and {ROOT_PART} (boot from media).
 	Root, RootPart string
+	// NBDServerIP and NBDServerPort are the worker's NBD export
+	// ({NBDSERVERIP}, {NBDSERVERPORT}; issue 17); empty when none.
+	NBDServerIP, NBDServerPort string
 }
 
 // Substitutions returns the placeholder values for a job, with LAVA's
@@ -394,6 +410,10 @@ func Substitutions(j Job, addrs map[string]Addresses) (map[string]string, error)
 	if j.Root != "" || j.RootPart != "" {
 		subs[Root] = j.Root
 		subs[RootPart] = j.RootPart
+	}
+	if j.NBDServerIP != "" {
+		subs[NBDServerIP] = j.NBDServerIP
+		subs[NBDServerPort] = j.NBDServerPort
 	}
 	if j.KernelType == "" {
 		return subs, nil

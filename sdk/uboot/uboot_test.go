@@ -102,8 +102,8 @@ func TestCommands(t *testing.T) {
 			}
 		})
 	}
-	if _, err := generic().Commands("nbd"); err == nil {
-		t.Fatal("nbd list: want an error")
+	if _, err := generic().Commands("iscsi"); err == nil {
+		t.Fatal("iscsi list: want an error")
 	}
 	if _, err := (Template{Layout: "grub"}).Commands(ListRamdisk); err == nil {
 		t.Fatal("unknown layout: want an error")

@@ -114,7 +114,7 @@ func same(a, b any) bool {
 // fixed order.
 func Roles(params sdk.Values) []string {
 	var roles []string
-	for _, r := range []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed"} {
+	for _, r := range []string{"kernel", "ramdisk", "initrd", "dtb", "tee", "modules", "nfsrootfs", "preseed", "nbdroot"} {
 		if params.Has(r) {
 			roles = append(roles, r)
 		}
@@ -195,4 +195,21 @@ func Empty() sdk.Plan { return sdk.Plan{Steps: []sdk.Step{}} }
 // Unsupported is the error for an action method the driver does not plan.
 func Unsupported(driver string, a sdk.Action, have []string) error {
 	return sdk.Errorf(sdk.ErrorJob, "device type %s has no %s method %q (it supports %v)", driver, a.Kind, a.Method, have)
+}
+
+// ServeDeploy (issue 17) plans a deploy that only serves the job's files:
+// over TFTP, and the nfsrootfs over NFS when the action has one. methods
+// are the deploy methods the driver accepts.
+func ServeDeploy(driver string, a sdk.Action, methods []string) (sdk.Plan, error) {
+	if !slices.Contains(methods, a.Method) {
+		return sdk.Plan{}, Unsupported(driver, a, methods)
+	}
+	roles := Roles(a.Params)
+	if len(roles) == 0 {
+		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "deploy to %s names no file (kernel, ramdisk, dtb, tee, nfsrootfs, ...)", a.Method)
+	}
+	return sdk.Plan{Steps: []sdk.Step{{
+		Kind: sdk.StepServe, Name: a.Method + "-deploy",
+		Serve: &sdk.ServeStep{Roles: roles, TFTP: true, NFS: slices.Contains(roles, "nfsrootfs"), NBD: slices.Contains(roles, "nbdroot")},
+	}}}, nil
 }

@@ -2,7 +2,8 @@ package ubootboard
 
 import (
 	"fmt"
-	"slices"
+	"net"
+	"strings"
 
 	"github.com/lavalab/lavalab/devicetypes/internal/drv"
 	"github.com/lavalab/lavalab/sdk"
@@ -25,8 +26,8 @@ type Board struct {
 
 // Methods every U-Boot board plans for.
 var (
-	DeployMethods = []string{"tftp", "nfs"}
-	BootMethods   = []string{"u-boot"}
+	DeployMethods = []string{"tftp", "nfs", "nbd"}
+	BootMethods   = []string{"u-boot", "bootloader", "minimal"}
 )
 
 // New returns a board with the standard methods.
@@ -49,10 +50,15 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 	case sdk.ActionDeploy:
 		return b.deploy(a)
 	case sdk.ActionBoot:
-		if a.Method != "u-boot" {
-			return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
+		switch a.Method {
+		case "u-boot":
+			return b.boot(req, s)
+		case "bootloader":
+			return b.bootloader(req, s)
+		case "minimal":
+			return Minimal(req.Action.Params, s)
 		}
-		return b.boot(req, s)
+		return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
 	case sdk.ActionTest:
 		return drv.TestPlan(s), nil
 	case sdk.ActionCommand:
@@ -62,19 +68,21 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 }
 
 func (b Board) deploy(a sdk.Action) (sdk.Plan, error) {
-	switch a.Method {
-	case "tftp", "nfs":
-	default:
-		return sdk.Plan{}, drv.Unsupported(b.Name, a, DeployMethods)
+	if a.Method == "nbd" {
+		// LAVA's nbd deploy: a kernel, an initrd and the nbdroot image
+		// (issue 17).
+		for _, r := range []string{"kernel", "initrd", "nbdroot"} {
+			if !a.Params.Has(r) {
+				return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "deploy to nbd needs a kernel, an initrd and an nbdroot (no %s)", r)
+			}
+		}
+		for _, r := range []string{"ramdisk", "nfsrootfs"} {
+			if a.Params.Has(r) {
+				return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "deploy to nbd takes no %s (an initrd and an nbdroot)", r)
+			}
+		}
 	}
-	roles := drv.Roles(a.Params)
-	if len(roles) == 0 {
-		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "deploy to %s names no file (kernel, ramdisk, dtb, tee, nfsrootfs, ...)", a.Method)
-	}
-	return sdk.Plan{Steps: []sdk.Step{{
-		Kind: sdk.StepServe, Name: a.Method + "-deploy",
-		Serve: &sdk.ServeStep{Roles: roles, TFTP: true, NFS: slices.Contains(roles, "nfsrootfs")},
-	}}}, nil
+	return drv.ServeDeploy(b.Name, a, DeployMethods)
 }
 
 // Template returns the board's command template for the settings.
@@ -104,6 +112,11 @@ func Job(w sdk.WorkerFacts, s sdk.Values) uboot.Job {
 	j.DTB = w.Artifacts["dtb"].TFTPPath
 	j.TEE = w.Artifacts["tee"].TFTPPath
 	j.NFSRootFS = w.Artifacts["nfsrootfs"].LocalPath
+	if u, ok := strings.CutPrefix(w.Artifacts["nbdroot"].URL, "nbd://"); ok {
+		if host, port, err := net.SplitHostPort(u); err == nil {
+			j.NBDServerIP, j.NBDServerPort = host, port
+		}
+	}
 	return j
 }
 
@@ -128,6 +141,9 @@ func (b Board) Commands(req sdk.PlanRequest, s sdk.Values) ([]string, error) {
 	}
 	if name == uboot.ListNFS && j.NFSRootFS == "" {
 		return nil, sdk.Errorf(sdk.ErrorJob, "boot commands nfs need an nfsrootfs in the deploy action")
+	}
+	if name == uboot.ListNBD && j.NBDServerIP == "" {
+		return nil, sdk.Errorf(sdk.ErrorJob, "boot commands nbd need a deploy to nbd (the worker's NBD export of the nbdroot)")
 	}
 	if j.ServerIP == "" {
 		return nil, sdk.Errorf(sdk.ErrorInfrastructure, "the worker gave no server_ip for {SERVER_IP}")

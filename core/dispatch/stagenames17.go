@@ -1,0 +1,16 @@
+package dispatch
+
+// Issue 17: LAVA's names of the top-level actions of the boot and deploy
+// methods whose name is not METHOD-boot or METHOD-deploy (the `lava` result
+// suite's case names).
+var (
+	lavaBootNames17 = map[string]string{
+		"ssh":         "login-ssh",
+		"depthcharge": "depthcharge-action",
+		"barebox":     "barebox-action",
+		"bootloader":  "boot-bootloader-retry",
+	}
+	lavaDeployNames17 = map[string]string{
+		"ssh": "scp-overlay",
+	}
+)
