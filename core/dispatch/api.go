@@ -61,6 +61,9 @@ type Options struct {
 	FileURLDirs []string
 	// Logger receives the dispatcher's own diagnostics (not job logs).
 	Logger *slog.Logger
+	// Multinode carries the multinode API calls of multinode sub-jobs to
+	// their group (issue 21); nil: a multinode sub-job fails at once.
+	Multinode MultinodeClient
 }
 
 // Request is one job to run (or plan) on one device.

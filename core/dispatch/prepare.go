@@ -158,6 +158,9 @@ func stageName(a job.Action) string {
 		}
 		return a.Method + "-boot"
 	case sdk.ActionTest:
+		if a.Params["interactive"] != nil {
+			return "lava-test-interactive-retry"
+		}
 		return "lava-test-retry"
 	case sdk.ActionCommand:
 		return "command"

@@ -43,6 +43,8 @@ type run struct {
 	con     console.Console
 	eng     *expect.Engine
 	prompts []string // the shell prompts the boot reached
+
+	mn *multinodeJob // a multinode sub-job's group (issue 21), else nil
 }
 
 // Run runs one job and always returns its outcome. Cancelling ctx cancels

@@ -15,6 +15,9 @@ import (
 // carries it, starts lava-test-runner on the stage and parses the signals
 // until the runner exits.
 func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) error {
+	if st.Action.Params["interactive"] != nil {
+		return j.interactive(ctx, st, s)
+	}
 	if st.TestStage < 0 || j.overlay == nil {
 		return errorf(sdk.ErrorJob, "test action without definitions: only `definitions` test actions are supported")
 	}

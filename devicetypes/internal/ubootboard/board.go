@@ -26,7 +26,7 @@ type Board struct {
 // Methods every U-Boot board plans for.
 var (
 	DeployMethods = []string{"tftp", "nfs"}
-	BootMethods   = []string{"u-boot"}
+	BootMethods   = []string{"u-boot", "bootloader"}
 )
 
 // New returns a board with the standard methods.
@@ -49,10 +49,13 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 	case sdk.ActionDeploy:
 		return b.deploy(a)
 	case sdk.ActionBoot:
-		if a.Method != "u-boot" {
-			return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
+		switch a.Method {
+		case "u-boot":
+			return b.boot(req, s)
+		case "bootloader":
+			return b.bootloader(req, s)
 		}
-		return b.boot(req, s)
+		return sdk.Plan{}, drv.Unsupported(b.Name, a, BootMethods)
 	case sdk.ActionTest:
 		return drv.TestPlan(s), nil
 	case sdk.ActionCommand:
@@ -174,6 +177,46 @@ func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 		return sdk.Plan{}, err
 	}
 	return sdk.Plan{Steps: append(steps, tail...)}, nil
+}
+
+// bootloader is LAVA's boot method bootloader (issue 21): reset the board,
+// stop U-Boot at its prompt and run the job's `commands` there (each waits
+// for the prompt again); the board is left at the bootloader prompt, for
+// an interactive test.
+func (b Board) bootloader(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
+	p := req.Action.Params
+	if bl := p.String("bootloader", "u-boot"); bl != "u-boot" {
+		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "boot method bootloader: %s runs u-boot, not bootloader %q", b.Name, bl)
+	}
+	var cmds []string
+	switch c := p["commands"].(type) {
+	case nil:
+	case []any:
+		cmds = p.Strings("commands")
+	default:
+		return sdk.Plan{}, sdk.Errorf(sdk.ErrorJob, "boot method bootloader: `commands` must be a list, got %T", c)
+	}
+	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
+	steps = append(steps, PowerCycle(s)...)
+	prompt := s.String("bootloader_prompt", "=>")
+	errs := ErrorMessages(s)
+	if s.Bool("uboot_needs_interrupt", true) {
+		steps = append(steps, sdk.Step{Kind: sdk.StepInterrupt, Name: "bootloader-interrupt", Interrupt: &sdk.InterruptStep{
+			Prompt:           s.String("interrupt_prompt", "Hit any key to stop autoboot"),
+			Char:             s.String("interrupt_char", ""),
+			Newline:          s.Bool("uboot_interrupt_newline", true),
+			BootloaderPrompt: prompt,
+			Errors:           errs,
+		}})
+	} else {
+		steps = append(steps, sdk.Step{Kind: sdk.StepExpect, Name: "bootloader-prompt", Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{Regex: prompt}}}})
+	}
+	if len(cmds) > 0 {
+		steps = append(steps, sdk.Step{Kind: sdk.StepCommands, Name: "bootloader-commands", Commands: &sdk.CommandsStep{
+			Commands: cmds, Prompt: prompt, CharDelayMS: s.Int("boot_character_delay", 0), Errors: errs, Final: []string{prompt},
+		}})
+	}
+	return sdk.Plan{Steps: steps}, nil
 }
 
 // PowerCycle resets the board: hard_reset_command when set, else
