@@ -39,6 +39,7 @@ type runner struct {
 	local  *localDir
 	native *nativeList
 	rel    releaser
+	client *workerproto.Client // multinode sub-jobs reach their group through it (issue 21)
 }
 
 func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runner, func(), error) {
@@ -89,7 +90,7 @@ func newRunner(ctx context.Context, env workerproto.RunnerEnv) (workerproto.Runn
 		_ = reg.Close(context.Background())
 		_ = host.Close(context.Background())
 	}
-	return &runner{d: d, reg: reg, local: dir, native: nat}, closeAll, nil
+	return &runner{d: d, reg: reg, local: dir, native: nat, client: env.Client}, closeAll, nil
 }
 
 // ArtifactCacheStats reports the artifact cache (workerproto.CacheReporter).
@@ -105,7 +106,8 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink workerp
 		return workerproto.Outcome{Health: model.JobIncomplete, ErrorType: sdk.ErrorConfiguration, Error: err.Error()}
 	}
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
-		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel}}, sink)
+		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel},
+		Multinode: workerproto.JobMultinode{Client: r.client, ID: job.ID, Token: job.Token}}, sink)
 	return workerproto.Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
 }
 

@@ -61,9 +61,6 @@ type Options struct {
 	FileURLDirs []string
 	// Logger receives the dispatcher's own diagnostics (not job logs).
 	Logger *slog.Logger
-	// Multinode carries the multinode API calls of multinode sub-jobs to
-	// their group (issue 21); nil: a multinode sub-job fails at once.
-	Multinode MultinodeClient
 }
 
 // Request is one job to run (or plan) on one device.
@@ -80,6 +77,9 @@ type Request struct {
 	Settings map[string]any
 	// Driver is the device type's driver, already loaded.
 	Driver plugins.Driver
+	// Multinode reaches the group's coordinator of a multinode sub-job
+	// (issue 21); nil: a multinode sub-job ends Incomplete at once.
+	Multinode MultinodeClient
 }
 
 // Outcome is how a job ended.

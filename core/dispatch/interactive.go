@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lavalab/lavalab/core/expect"
+	"github.com/lavalab/lavalab/core/multinode"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -514,7 +515,7 @@ func (j *run) interactiveMultinode(ctx context.Context, c interactiveCmd, subs m
 	}
 	line := substitute(c.MultinodeArg, subs)
 	parts := strings.Fields(line)
-	req := MultinodeRequest{Op: c.MultinodeOp, MessageID: parts[0]}
+	req := multinode.Request{Op: c.MultinodeOp, MessageID: parts[0]}
 	switch c.MultinodeOp {
 	case "lava-send":
 		req.Data = map[string]string{}
@@ -540,6 +541,9 @@ func (j *run) interactiveMultinode(ctx context.Context, c interactiveCmd, subs m
 	resp, err := j.multinodeCall(ctx, req)
 	if err != nil {
 		return err
+	}
+	if resp.Nack {
+		return errorf(sdk.ErrorTest, "%s %s: %s", c.MultinodeOp, parts[0], resp.Reason)
 	}
 	j.log.info("%s result: %v", strings.TrimPrefix(c.MultinodeOp, "lava-"), resp.Messages)
 	for _, data := range resp.Messages {

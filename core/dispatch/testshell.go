@@ -47,7 +47,8 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 		return err
 	}
 	if !j.overlayOn {
-		lines, err := j.overlay.ConsoleCommands(ctx, testshell.ConsoleOptions{})
+		// One file per job: jobs on one host (local devices) do not collide.
+		lines, err := j.overlay.ConsoleCommands(ctx, testshell.ConsoleOptions{TempFile: "/tmp/lava-overlay-" + j.id + ".b64"})
 		if err != nil {
 			return errorf(sdk.ErrorBug, "overlay over the console: %v", err)
 		}
@@ -82,6 +83,12 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 	for {
 		select {
 		case r := <-found:
+			if r.Kind == testshell.KindMultinode {
+				if err := j.shellMultinode(ctx, r, delay); err != nil {
+					return err
+				}
+				continue
+			}
 			if r.Kind == testshell.KindError {
 				return errorf(sdk.ErrorTest, "%s", r.Text)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/multinode"
 	"github.com/lavalab/lavalab/core/store"
 )
 
@@ -38,8 +39,11 @@ const (
 // ServerOptions configure a Server.
 type ServerOptions struct {
 	// Store must also implement store.WorkerProto (both backends do).
-	Store  store.Store
-	Logger *slog.Logger
+	Store store.Store
+	// Multinode coordinates multinode groups (issue 21); nil answers the
+	// multinode routes 501.
+	Multinode *multinode.Coordinator
+	Logger    *slog.Logger
 	// Version is the server's version; a worker of another version is
 	// set Offline and starts no job.
 	Version string
@@ -188,6 +192,7 @@ func (s *Server) Mount(r chi.Router) {
 				r.Post("/start", s.start)
 				r.Post("/logs", s.logs)
 				r.Post("/end", s.end)
+				s.mountMultinode(r) // issue 21: multinode.go
 			})
 		})
 	})
