@@ -18,6 +18,9 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 	if st.Action.Params["interactive"] != nil {
 		return j.interactive(ctx, st, s)
 	}
+	if st.Action.Params["docker"] != nil {
+		return j.dockerTest(ctx, st) // issue 21: docker.go
+	}
 	if st.TestStage < 0 || j.overlay == nil {
 		return errorf(sdk.ErrorJob, "test action without definitions: only `definitions` test actions are supported")
 	}
