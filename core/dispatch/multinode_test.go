@@ -103,6 +103,17 @@ actions:
           - lava-wait value
           - lava-test-case got-answer --result pass --measurement "$(grep ':answer=' $LAVA_MULTI_NODE_CACHE | cut -d= -f2)" --units "$(grep ':unit=' $LAVA_MULTI_NODE_CACHE | cut -d= -f2)"
           - test "$(lava-self)" = "$LAVA_JOB_ID" && lava-test-case self --result pass
+- test:
+    role: [client]
+    interactive:
+    - name: mn-interactive
+      prompts: ['lava-local: # ']
+      script:
+      - lava-wait: value
+      - command: echo "answer is {answer} {unit}"
+        name: substituted
+        successes:
+        - message: '^answer is 42 things'
 `
 
 // TestRunMultinodeLocal runs a two-role multinode job on two local
@@ -128,7 +139,7 @@ func TestRunMultinodeLocal(t *testing.T) {
 	wantCases(t, outs[0], map[string]string{"0_server/role": "pass", "0_server/group-has-client": "pass",
 		"0_server/multinode-sync-ready": "pass", "0_server/multinode-send-value": "pass"})
 	wantCases(t, outs[1], map[string]string{"0_client/got-answer": "pass", "0_client/self": "pass",
-		"0_client/multinode-wait-value": "pass"})
+		"0_client/multinode-wait-value": "pass", "1_mn-interactive/substituted": "pass", "lava/1_mn-interactive": "pass"})
 	c, _ := caseResult(outs[1].Cases, "0_client", "got-answer")
 	if c.Measurement == nil || *c.Measurement != 42 || c.Units != "things" {
 		t.Errorf("got-answer: measurement %v %q\nlog:\n%s", c.Measurement, c.Units, recs[1].text())

@@ -117,6 +117,9 @@ func (m JobMultinode) Group(ctx context.Context) (multinode.Group, error) {
 // Call runs one multinode call, asking again while the coordinator
 // answers Pending, until the request's timeout.
 func (m JobMultinode) Call(ctx context.Context, req multinode.Request) (multinode.Response, error) {
+	if req.TimeoutMS <= 0 {
+		req.TimeoutMS = multinode.DefaultTimeout.Milliseconds()
+	}
 	deadline := time.Now().Add(time.Duration(req.TimeoutMS) * time.Millisecond)
 	for {
 		var resp multinode.Response
@@ -124,13 +127,11 @@ func (m JobMultinode) Call(ctx context.Context, req multinode.Request) (multinod
 		if err != nil || !resp.Pending {
 			return resp, err
 		}
-		if req.TimeoutMS > 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return multinode.Response{Nack: true, Reason: fmt.Sprintf("%s %s timed out", req.Op, req.MessageID)}, nil
-			}
-			req.TimeoutMS = max(left.Milliseconds(), 1)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return multinode.Response{Nack: true, Reason: fmt.Sprintf("%s %s timed out", req.Op, req.MessageID)}, nil
 		}
+		req.TimeoutMS = max(left.Milliseconds(), 1)
 	}
 }
 
