@@ -64,7 +64,7 @@ func TestSubmitChecksDriverMethods(t *testing.T) {
 	admin := client{t: t, base: base, token: tok}
 
 	bad := strings.Replace(soca9Job, "method: u-boot", "method: grub", 1)
-	const issue = `actions[1].boot.method (line 20, column 13): device type soca9 (driver soca9 1.2.0) has no boot method "grub"; it has: u-boot`
+	const issue = `actions[1].boot.method (line 20, column 13): device type soca9 (driver soca9 1.2.0) has no boot method "grub"; it has: u-boot, bootloader, minimal`
 
 	// /api/v1
 	var e struct {

@@ -122,7 +122,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			*workerBins = filepath.Dir(exe)
 		}
 	}
-	wproto, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Logger: log, Version: version.Version,
+	mnCoord := newMultinodeCoordinator(st, log) // issue 21: multinode.go
+	wproto, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Multinode: mnCoord, Logger: log, Version: version.Version,
 		PollWait: *pollWait, Silent: *workerSilent, Grace: *workerGrace, JobGrace: *jobGrace, CheckEvery: *workerCheck, BinariesDir: *workerBins,
 		Observer: mets, Driver: driverRef(drv.Registry)})
 	if err != nil {
@@ -150,7 +151,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	if !*noSched {
 		s := sched.New(st, log, sched.Options{SafetyInterval: *safety,
 			DriverFor: driverset.DriverFor(drv.Registry), DriverSettings: driverset.DriverSettings(drv.Registry),
@@ -175,6 +176,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Go(func() { retention.Schedule(runCtx, st, retain, *retainEvery, log) })
 	}
 	wg.Go(func() { driverset.Sync(runCtx, st, drv.Registry, driverset.SyncInterval, log) })
+	if mnCoord != nil {
+		wg.Go(func() {
+			if err := mnCoord.Run(runCtx); err != nil && runCtx.Err() == nil {
+				errc <- fmt.Errorf("multinode: %w", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := wproto.Run(runCtx); err != nil && runCtx.Err() == nil {
 			errc <- fmt.Errorf("worker protocol: %w", err)

@@ -496,6 +496,9 @@ func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
 				v.Notifications = notificationViews(ns)
 			}
 		}
+		if !a.addSubJobs(w, r, j, &v) { // issue 21: multinode.go
+			return
+		}
 		writeJSON(w, http.StatusOK, v)
 	}
 }

@@ -64,6 +64,9 @@ type JobView struct {
 	// Notifications are the job's callbacks and emails with their
 	// attempts (show only).
 	Notifications []NotificationView `json:"notifications,omitempty"`
+	// SubJobs are the sub-jobs of a multinode job's group, this one
+	// included (show only; issue 21).
+	SubJobs []SubJobView `json:"sub_jobs,omitempty"`
 }
 
 // NotificationView is one notification of a job as the API shows it

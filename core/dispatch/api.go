@@ -82,6 +82,9 @@ type Request struct {
 	// 16): they are layered over the driver's defaults only, not under the
 	// dictionary again.
 	SettingsFinal bool
+	// Multinode reaches the group's coordinator of a multinode sub-job
+	// (issue 21); nil: a multinode sub-job ends Incomplete at once.
+	Multinode MultinodeClient
 }
 
 // Outcome is how a job ended.

@@ -26,6 +26,7 @@ func (j *run) buildOverlay(ctx context.Context) error {
 	if env := sdk.Values(j.p.Settings).Map("environment"); env != nil {
 		tj.DeviceEnvironment = env
 	}
+	tj.Multinode = j.overlayMultinode() // issue 21: multinode.go
 	j.log.info("building the test overlay (%d test stage(s))", len(tj.Stages))
 	opts := j.overlayOptions()
 	ov, err := testshell.Build(ctx, tj, opts)

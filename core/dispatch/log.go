@@ -124,10 +124,11 @@ func (l *jobLog) handle(recs []testshell.Record) {
 		default:
 			l.emit(r.Kind.LogLevel(), r.Text, false)
 		}
-		if r.Kind == testshell.KindError || r.Kind == testshell.KindRunnerExit {
+		if r.Kind == testshell.KindError || r.Kind == testshell.KindRunnerExit || r.Kind == testshell.KindMultinode {
 			select {
 			case l.found <- r:
 			default:
+				l.emit(model.LevelError, "test shell records are not read fast enough: dropped "+r.Text, false)
 			}
 		}
 	}
@@ -138,7 +139,7 @@ func (l *jobLog) startParser(p *testshell.Parser) <-chan testshell.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.parser = p
-	l.found = make(chan testshell.Record, 16)
+	l.found = make(chan testshell.Record, 256)
 	return l.found
 }
 

@@ -170,6 +170,9 @@ func stageName(a job.Action) string {
 		if a.Params["monitors"] != nil { // issue 18
 			return monitorStageName
 		}
+		if a.Params["interactive"] != nil {
+			return "lava-test-interactive-retry"
+		}
 		return "lava-test-retry"
 	case sdk.ActionCommand:
 		return "command"

@@ -45,6 +45,7 @@ type run struct {
 	prompts []string // the shell prompts the boot reached
 
 	nbd *nbdServer // issue 17: the job's nbd-server (step_nbd.go)
+	mn *multinodeJob // a multinode sub-job's group (issue 21), else nil
 }
 
 // Run runs one job and always returns its outcome. Cancelling ctx cancels
@@ -52,6 +53,7 @@ type run struct {
 // is Canceled. The job's folder is removed at the end.
 func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 	start := time.Now()
+	facts, r, serr := subJob(r) // issue 21: a multinode sub-job runs as a single-device job (multinode.go)
 	j := &run{d: d, r: r, log: newJobLog(sink), id: strconv.FormatInt(r.JobID, 10)}
 	j.dir = filepath.Join(d.jobsDir, j.id)
 	j.worker = d.workerFacts(r.JobID)
@@ -66,6 +68,9 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 	}
 	j.log.info("lava-dispatcher, job id %s on device %s", j.id, deviceName(r))
 	p, err := prepare(r)
+	if serr != nil {
+		err = errorf(sdk.ErrorJob, "multinode sub-job: %v", serr)
+	}
 	if err != nil {
 		fail(err, sdk.ErrorConfiguration)
 		j.log.errorf("%s", err)
@@ -97,7 +102,7 @@ func (d *Dispatcher) Run(ctx context.Context, r Request, sink Sink) Outcome {
 
 	jctx, cancel := context.WithTimeoutCause(ctx, p.JobTimeout, errJobTimeout)
 	defer cancel()
-	err = j.stages(jctx)
+	err = j.multinodeStages(jctx, facts)
 	if err != nil {
 		if context.Cause(jctx) == errJobTimeout && ctx.Err() == nil {
 			err = errorf(sdk.ErrorJob, "job timed out after %s: %v", p.JobTimeout, err)

@@ -20,6 +20,12 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 	if ms := sdk.MonitorsOf(st.Action.Params); ms != nil {
 		return j.monitors(ctx, st, &sdk.MonitorStep{Monitors: ms})
 	}
+	if st.Action.Params["interactive"] != nil {
+		return j.interactive(ctx, st, s)
+	}
+	if st.Action.Params["docker"] != nil {
+		return j.dockerTest(ctx, st) // issue 21: docker.go
+	}
 	if st.TestStage < 0 || j.overlay == nil {
 		return errorf(sdk.ErrorJob, "test action without definitions: only `definitions` test actions are supported")
 	}
@@ -49,7 +55,8 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 		return err
 	}
 	if !j.overlayOn {
-		lines, err := j.overlay.ConsoleCommands(ctx, testshell.ConsoleOptions{})
+		// One file per job: jobs on one host (local devices) do not collide.
+		lines, err := j.overlay.ConsoleCommands(ctx, testshell.ConsoleOptions{TempFile: "/tmp/lava-overlay-" + j.id + ".b64"})
 		if err != nil {
 			return errorf(sdk.ErrorBug, "overlay over the console: %v", err)
 		}
@@ -84,6 +91,12 @@ func (j *run) testShell(ctx context.Context, st *stage, s *sdk.TestShellStep) er
 	for {
 		select {
 		case r := <-found:
+			if r.Kind == testshell.KindMultinode {
+				if err := j.shellMultinode(ctx, r, delay); err != nil {
+					return err
+				}
+				continue
+			}
 			if r.Kind == testshell.KindError {
 				return errorf(sdk.ErrorTest, "%s", r.Text)
 			}

@@ -80,6 +80,8 @@ type lab struct {
 	runDir     string // LAVALAB_VLAB_RUN of the boards
 	server     *exec.Cmd
 	worker     *exec.Cmd
+	workers    map[string]*exec.Cmd // by name, every worker started
+	serverArgs []string
 	serverLog  string
 	workerLog  string
 	httpClient *http.Client
@@ -100,13 +102,19 @@ type labOptions struct {
 	templates  []string
 	driver     string
 	workerArgs []string
+	// twoWorkers puts vlab-02 on a second worker, w2 (issue 21; startWorker
+	// starts w1 only: startWorkerNamed("w2") starts it).
+	twoWorkers bool
+	// serverArgs are added to lava-server serve's arguments.
+	serverArgs []string
 }
 
 // newLab starts a lab and stops it at cleanup.
 func newLab(t testing.TB, o labOptions) *lab {
 	root, im := need(t)
 	l := &lab{t: t, top: t, root: root, im: im, data: t.TempDir(), httpClient: &http.Client{Timeout: 60 * time.Second},
-		devType: deviceType, workerArgs: o.workerArgs}
+		devType: deviceType, workerArgs: o.workerArgs,
+		workers: map[string]*exec.Cmd{}, serverArgs: o.serverArgs}
 	drvName := deviceType
 	if o.importType != "" {
 		l.devType, drvName = o.importType, o.driver
@@ -128,6 +136,10 @@ func newLab(t testing.TB, o labOptions) *lab {
 	l.token = l.admin("user", "add", "admin", "--admin")
 	wtoken := l.admin("worker", "add", "w1")
 	must(t, os.WriteFile(filepath.Join(l.data, "w1.token"), []byte(wtoken+"\n"), 0o600))
+	if o.twoWorkers {
+		w2 := l.admin("worker", "add", "w2")
+		must(t, os.WriteFile(filepath.Join(l.data, "w2.token"), []byte(w2+"\n"), 0o600))
+	}
 	dtArgs := []string{"device-type", "add", deviceType}
 	if o.importType != "" {
 		dtArgs = append([]string{"device-type", "import"}, o.templates...)
@@ -147,7 +159,11 @@ func newLab(t testing.TB, o labOptions) *lab {
 		l.boards = append(l.boards, b)
 		dict := filepath.Join(l.data, name+".jinja2")
 		must(t, os.WriteFile(dict, l.dictionary(name, b.port), 0o644))
-		l.admin("device", "add", name, "--type", l.devType, "--worker", "w1", "--dict", dict, "--health", health)
+		worker := "w1"
+		if o.twoWorkers && name == "vlab-02" {
+			worker = "w2"
+		}
+		l.admin("device", "add", name, "--type", l.devType, "--worker", worker, "--dict", dict, "--health", health)
 	}
 	// Boards are powered off at the end whatever happened (after the
 	// worker stopped: cleanups run last-in first-out).
@@ -231,6 +247,7 @@ func (l *lab) startServer() {
 	if l.db != "" {
 		args = append(args, "--db", l.db)
 	}
+	args = append(args, l.serverArgs...)
 	cmd := exec.Command(filepath.Join(l.root, "bin", "lava-server"), args...)
 	logf, err := os.Create(l.serverLog)
 	must(t, err)
@@ -274,17 +291,28 @@ func (l *lab) startServer() {
 }
 
 // startWorker runs lava-worker w1 for the lab's boards.
-func (l *lab) startWorker() {
+func (l *lab) startWorker() { l.startWorkerNamed("w1") }
+
+// startWorkerNamed runs lava-worker NAME (w1 or, with twoWorkers, w2).
+func (l *lab) startWorkerNamed(name string) {
 	t := l.t
 	work := filepath.Join(l.data, "worker")
+	if name != "w1" {
+		work = filepath.Join(l.data, "worker-"+name)
+	}
 	must(t, os.MkdirAll(work, 0o755))
 	// The worker's driver compilation cache is WORK-DIR/wasm-cache: share the lab's.
 	must(t, os.Symlink(l.cache, filepath.Join(work, "wasm-cache")))
-	l.workerLog = filepath.Join(l.data, "worker.log")
-	logf, err := os.Create(l.workerLog)
+	workerLog := filepath.Join(l.data, "worker.log")
+	if name != "w1" {
+		workerLog = filepath.Join(l.data, "worker-"+name+".log")
+	} else {
+		l.workerLog = workerLog
+	}
+	logf, err := os.Create(workerLog)
 	must(t, err)
-	cmd := exec.Command(filepath.Join(l.root, "bin", "lava-worker"), "--url", l.url, "--name", "w1",
-		"--token-file", filepath.Join(l.data, "w1.token"), "--work-dir", work,
+	cmd := exec.Command(filepath.Join(l.root, "bin", "lava-worker"), "--url", l.url, "--name", name,
+		"--token-file", filepath.Join(l.data, name+".token"), "--work-dir", work,
 		"--drivers-dir", filepath.Join(l.data, "drivers"), "--poll-wait", "5s")
 	cmd.Args = append(cmd.Args, l.workerArgs...)
 	// The dictionaries' board.sh commands: the TFTP root is the
@@ -293,14 +321,17 @@ func (l *lab) startWorker() {
 		"LAVALAB_VLAB_RUN="+l.runDir, "LAVALAB_VLAB_CACHE="+l.im.Dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	must(t, cmd.Start())
-	l.worker = cmd
+	if name == "w1" {
+		l.worker = cmd
+	}
+	l.workers[name] = cmd
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
 	top := l.top
 	top.Cleanup(func() {
 		stopProcess(cmd, exited, 30*time.Second)
 		if top.Failed() {
-			top.Logf("lava-worker log (tail):\n%s", tailFile(l.workerLog, 40))
+			top.Logf("lava-worker %s log (tail):\n%s", name, tailFile(workerLog, 40))
 		}
 	})
 }

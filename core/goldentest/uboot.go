@@ -185,6 +185,15 @@ func Common(t *testing.T, d sdk.Driver, deviceType string, spec UBootSpec) {
 			delete(r.Action.Params, "auto_login")
 		}), ""},
 		{"boot-no-prompts", with(func(r *sdk.PlanRequest) { r.Action.Params = sdk.Values{"commands": "ramdisk"} }), ""},
+		// Issue 21: boot method bootloader stops at the U-Boot prompt.
+		{"boot-bootloader-version", with(func(r *sdk.PlanRequest) {
+			r.Action.Method = "bootloader"
+			r.Action.Params = sdk.Values{"bootloader": "u-boot", "commands": []any{"version"}}
+		}), ""},
+		{"error-bootloader-grub", with(func(r *sdk.PlanRequest) {
+			r.Action.Method = "bootloader"
+			r.Action.Params = sdk.Values{"bootloader": "grub"}
+		}), sdk.ErrorJob},
 		{"error-deploy-usb", with(func(r *sdk.PlanRequest) { r.Action = sdk.Action{Kind: sdk.ActionDeploy, Method: "usb"} }), sdk.ErrorJob},
 		{"error-boot-grub", with(func(r *sdk.PlanRequest) { r.Action.Method = "grub" }), sdk.ErrorJob},
 		{"error-no-commands", with(func(r *sdk.PlanRequest) { delete(r.Action.Params, "commands") }), sdk.ErrorJob},

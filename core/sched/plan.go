@@ -25,6 +25,9 @@ type Decision struct {
 	// MarkBad lists devices whose type's health check definition is invalid,
 	// with the reason (LAVA puts such devices to Bad).
 	MarkBad map[string]string
+	// Groups are the multinode groups to schedule, each all or none
+	// (store.Multinode.AssignGroup; issue 21).
+	Groups [][]store.Assignment
 }
 
 // queue is the jobs of one device type that ask for the same tags and the
@@ -123,7 +126,7 @@ func Plan(snap store.Snapshot, now time.Time, driverFor func(deviceType string) 
 	index := map[string]*queue{}
 	for _, j := range snap.Queued {
 		if j.TargetGroup != "" || j.HealthCheck {
-			continue // multinode jobs are scheduled by a later issue's code
+			continue // multinode sub-jobs: planGroups
 		}
 		tags := slices.Clone(j.Tags)
 		slices.Sort(tags)
@@ -150,6 +153,9 @@ func Plan(snap store.Snapshot, now time.Time, driverFor func(deviceType string) 
 			})
 		}
 	}
+
+	// 2b. Multinode groups, all sub-jobs at once (plan_groups.go).
+	d.Groups = planGroups(snap.Queued, devices, health, busy, takeSlot, slots, pin)
 
 	// 3. Each free, healthy device takes the best job it can run.
 	for _, dev := range devices {

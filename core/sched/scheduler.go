@@ -206,6 +206,7 @@ func (s *Scheduler) Pass(ctx context.Context) (PassStats, error) {
 	for _, a := range applied {
 		s.log.Info("job scheduled", "job", a.Job.ID, "device", a.Device, "health_check", a.Job.HealthCheck)
 	}
+	stats.Assigned += s.assignGroups(ctx, snap, dec.Groups)
 	stats.Duration = time.Since(start)
 	if s.opts.OnPass != nil {
 		s.opts.OnPass(stats)

@@ -37,6 +37,9 @@ type Job struct {
 	DispatcherIP string
 	// TargetIP and TargetMAC are prepended to lava-target-ip/-mac.
 	TargetIP, TargetMAC string
+	// Multinode, for a multinode sub-job, adds the multinode API scripts
+	// (issue 21).
+	Multinode *Multinode
 }
 
 // Options tune Build. The zero value is LAVA's defaults with HTTPFetcher.
@@ -188,6 +191,12 @@ func Build(ctx context.Context, job Job, opts Options) (*Overlay, error) {
 			return nil, err
 		}
 		t.file("bin/"+name, 0o755, data)
+	}
+
+	if job.Multinode != nil {
+		if err := multinodeFiles(t, opts.Shell, job.Multinode); err != nil {
+			return nil, err
+		}
 	}
 
 	env, err := environmentFile(job)

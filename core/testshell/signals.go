@@ -28,6 +28,9 @@ const (
 	KindFeedback
 	// KindRunnerExit is <LAVA_TEST_RUNNER EXIT>: the stage is over.
 	KindRunnerExit
+	// KindMultinode is a multinode API call (issue 21): Text is
+	// "API ID [args]" (ParseMultinodeCall), Suite the running test.
+	KindMultinode
 )
 
 // LogLevel is the job log level ("lvl") a record of this kind is logged at.
@@ -56,6 +59,8 @@ type Record struct {
 	Msg map[string]any
 	// Text is the message of the other kinds.
 	Text string
+	// Suite is the test run a KindMultinode call came from ("" = none).
+	Suite string
 }
 
 // ParserOptions configure a Parser.
@@ -131,6 +136,9 @@ func (p *Parser) Feed(line string, n int64, now time.Time) []Record {
 			out = append(out, Record{Kind: KindRunnerExit, Line: n, Text: "lava-test-runner exited"})
 		}
 		return out
+	}
+	if strings.Contains(line, "<LAVA_MULTI_NODE>") {
+		return p.multinode(line, n, out) // issue 21: multinode.go
 	}
 	if !strings.Contains(line, "<LAVA_SIGNAL_") {
 		if p.cur != nil && p.cur.pattern != nil {

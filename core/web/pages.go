@@ -233,6 +233,8 @@ type jobPageData struct {
 	// Notifications are the job's callbacks and emails with their
 	// attempts.
 	Notifications []model.Notification
+	// SubJobs are the sub-jobs of a multinode job's group (issue 21).
+	SubJobs []SubJob
 }
 
 // liveCases reads the test cases of a running job's results records, as
@@ -274,6 +276,7 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 		Live:      j.State != model.JobFinished,
 		CanCancel: canChange(u, j) && j.State != model.JobFinished && j.State != model.JobCanceling,
 		CanResub:  u != nil && j.TargetGroup == "" && !j.HealthCheck && w.jobs != nil}
+	d.SubJobs = w.subJobs(ctx, j) // issue 21: multinode.go
 	var err error
 	if d.LogTotal, err = w.st.LogCount(ctx, j.ID); err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d log: %w", j.ID, err))

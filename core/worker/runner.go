@@ -21,6 +21,7 @@ type runner struct {
 	reg    *registry.Registry
 	local  *localDir
 	native *nativeList
+	client *Client // multinode sub-jobs reach their group through it (issue 21)
 	rel    releaser
 }
 
@@ -77,7 +78,7 @@ func NewDispatchRunner(ctx context.Context, env RunnerEnv) (Runner, func(), erro
 		_ = reg.Close(context.Background())
 		_ = host.Close(context.Background())
 	}
-	return &runner{d: d, reg: reg, local: dir, native: nat}, closeAll, nil
+	return &runner{d: d, reg: reg, local: dir, native: nat, client: env.Client}, closeAll, nil
 }
 
 // ArtifactCacheStats reports the artifact cache (CacheReporter).
@@ -94,7 +95,8 @@ func (r *runner) Run(ctx context.Context, job workerproto.StartJob, sink Sink) O
 	}
 	out := r.d.Run(ctx, dispatch.Request{JobID: job.ID, Definition: []byte(job.Definition), DeviceName: job.Device,
 		Dictionary: []byte(job.Dictionary), Settings: job.Settings, Driver: releasingDriver{drv, &r.rel},
-		SettingsFinal: job.SettingsFinal}, sink)
+		SettingsFinal: job.SettingsFinal,
+		Multinode:     JobMultinode{Client: r.client, ID: job.ID, Token: job.Token}}, sink)
 	return Outcome{Health: out.Health, ErrorType: out.ErrorType, Error: out.Error, Cases: out.Cases}
 }
 

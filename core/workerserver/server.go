@@ -22,6 +22,7 @@ import (
 	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/multinode"
 	"github.com/lavalab/lavalab/core/store"
 )
 
@@ -39,8 +40,11 @@ const (
 // ServerOptions configure a Server.
 type ServerOptions struct {
 	// Store must also implement store.WorkerProto (both backends do).
-	Store  store.Store
-	Logger *slog.Logger
+	Store store.Store
+	// Multinode coordinates multinode groups (issue 21); nil answers the
+	// multinode routes 501.
+	Multinode *multinode.Coordinator
+	Logger    *slog.Logger
 	// Version is the server's version; a worker of another version is
 	// set Offline and starts no job.
 	Version string
@@ -189,6 +193,7 @@ func (s *Server) Mount(r chi.Router) {
 				r.Post("/start", s.start)
 				r.Post("/logs", s.logs)
 				r.Post("/end", s.end)
+				s.mountMultinode(r) // issue 21: multinode.go
 			})
 		})
 	})

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Devices", testDevices},
 		{"CreateJobs", testCreateJobs},
 		{"Multinode", testMultinode},
+		{"AssignGroup", testAssignGroup},
 		{"Visibility", testVisibility},
 		{"ListJobsFilters", testListJobsFilters},
 		{"CancelJob", testCancelJob},

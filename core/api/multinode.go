@@ -1,0 +1,45 @@
+package api
+
+// Issue 21: a multinode sub-job shows its whole group.
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/store"
+)
+
+// SubJobView is one sub-job of a multinode group.
+type SubJobView struct {
+	ID           int64  `json:"id"`
+	SubID        string `json:"sub_id"`
+	Role         string `json:"role"`
+	State        string `json:"state"`
+	Health       string `json:"health"`
+	ActualDevice string `json:"actual_device,omitempty"`
+	Worker       string `json:"worker,omitempty"`
+}
+
+// addSubJobs fills v.SubJobs for a multinode sub-job; false means an error
+// answer was written.
+func (a *API) addSubJobs(w http.ResponseWriter, r *http.Request, j model.Job, v *JobView) bool {
+	mn, ok := a.st.(store.Multinode)
+	if j.TargetGroup == "" || !ok {
+		return true
+	}
+	jobs, err := mn.GroupJobs(r.Context(), j.TargetGroup)
+	if err != nil {
+		a.storeError(w, r, err, fmt.Sprintf("multinode group of job %d", j.ID))
+		return false
+	}
+	for _, s := range jobs {
+		sv := SubJobView{ID: s.ID, SubID: s.SubID, State: s.State.String(), Health: s.Health.String(), ActualDevice: s.ActualDevice, Worker: s.Worker}
+		if f, _, err := job.ReadSubJob([]byte(s.Definition)); err == nil && f != nil {
+			sv.Role = f.Role
+		}
+		v.SubJobs = append(v.SubJobs, sv)
+	}
+	return true
+}
