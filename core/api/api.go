@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -32,6 +33,10 @@ type Options struct {
 	// Drivers is the driver registry (nil: the /drivers endpoints answer
 	// 503 and device-type settings are not checked).
 	Drivers Drivers
+	// Lab is the service the handlers call. Default: a core/lab service
+	// on Store with Drivers' methods checked; the server passes its own,
+	// shared by every front-end.
+	Lab *lab.Service
 }
 
 // API serves /api/v1 and /healthz.
@@ -40,8 +45,7 @@ type API struct {
 	log     *slog.Logger
 	version string
 	drivers Drivers
-	// avail remembers recent positive device availability answers.
-	avail *availCache
+	lab     *lab.Service
 }
 
 // NewAPI returns the API, to Mount on a router shared with other parts
@@ -55,8 +59,15 @@ func NewAPI(o Options) *API {
 	if v == "" {
 		v = "dev"
 	}
-	return &API{avail: newAvailCache(), st: o.Store, log: log, version: v, drivers: o.Drivers}
+	svc := o.Lab
+	if svc == nil {
+		svc = lab.New(lab.Options{Store: o.Store, Logger: log, DriverFor: DriverFor(o.Drivers)})
+	}
+	return &API{st: o.Store, log: log, version: v, drivers: o.Drivers, lab: svc}
 }
+
+// Lab is the service the API's handlers call.
+func (a *API) Lab() *lab.Service { return a.lab }
 
 // New returns a handler serving the API alone: /api/v1/..., /healthz, and
 // JSON 404/405 answers everywhere else.

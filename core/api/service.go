@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lab"
 )
 
 // ValidateJob checks a definition as POST /api/v1/jobs/validate does (the
@@ -17,7 +18,7 @@ func (a *API) ValidateJob(ctx context.Context, text []byte) (errs, warnings []jo
 	if !rep.OK() || def == nil {
 		return errs, warnings, nil
 	}
-	probs, err := a.problems(ctx, def)
+	probs, err := a.lab.Problems(ctx, def)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checking the job against the lab: %w", err)
 	}
@@ -39,7 +40,7 @@ func (a *API) SubmitJob(ctx context.Context, text []byte, submitter string) (ids
 	if len(probs) > 0 {
 		return nil, probs, rep.Warnings, nil
 	}
-	jobs, err := a.st.CreateJobs(ctx, jobsOf(def, submitter))
+	jobs, err := a.st.CreateJobs(ctx, lab.JobsOf(def, submitter))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("storing the job: %w", err)
 	}
