@@ -203,8 +203,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
 			return
 		}
-		u, err := a.st.UserByTokenHash(r.Context(), auth.Hash(secret))
-		if errors.Is(err, store.ErrNotFound) {
+		u, err := a.lab.Authenticate(r.Context(), secret)
+		if lab.KindOf(err) == lab.KindUnauthenticated {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API token: no such token (it may have been deleted); make a new one with POST /api/v1/users/me/tokens or lava-server user add", nil)
 			return
 		}
@@ -219,8 +219,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // userOnly refuses anonymous requests with 401.
 func (a *API) userOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if userFrom(r.Context()) == nil {
-			writeError(w, http.StatusUnauthorized, "unauthorized", "authentication required: send Authorization: Token <secret>", nil)
+		if err := caller(r.Context()).NeedUser(); err != nil {
+			a.labError(w, r, err, "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -230,8 +230,8 @@ func (a *API) userOnly(next http.Handler) http.Handler {
 // adminOnly refuses anonymous requests with 401 and non-admins with 403.
 func (a *API) adminOnly(next http.Handler) http.Handler {
 	return a.userOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := userFrom(r.Context()); !u.IsAdmin {
-			writeError(w, http.StatusForbidden, "forbidden", "user \""+u.Username+"\" is not an admin: this needs admin rights", nil)
+		if err := caller(r.Context()).NeedAdmin(); err != nil {
+			a.labError(w, r, err, "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -297,13 +297,13 @@ func (a *API) logRequests(next http.Handler) http.Handler {
 // ---- system ----
 
 func (a *API) systemVersion(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"version": a.version, "backend": a.st.Backend()})
+	writeJSON(w, http.StatusOK, map[string]any{"version": a.version, "backend": a.lab.Backend()})
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	if _, err := a.st.ListTags(ctx); err != nil {
+	if err := a.lab.Ping(ctx); err != nil {
 		a.log.Error("healthz: store unreachable", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the store does not answer", nil)
 		return

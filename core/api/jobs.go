@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -80,42 +79,23 @@ type SubmitResult struct {
 	Warnings []job.Issue `json:"warnings,omitempty"`
 }
 
-// submit parses, checks and stores a definition for the user.
-func (a *API) submit(w http.ResponseWriter, r *http.Request, text []byte, submitter string) {
-	def, rep := job.Parse(text)
-	if !rep.OK() || def == nil {
-		invalidJob(w, rep.Errors)
-		return
-	}
-	probs, err := a.submitProblems(r.Context(), def, submitter)
+// submit answers a submission (or resubmission) of core/lab.
+func (a *API) submit(w http.ResponseWriter, r *http.Request, res lab.Submitted, err error) {
 	if err != nil {
-		a.internal(w, r, err)
+		a.labError(w, r, err, "job")
 		return
 	}
-	if len(probs) > 0 {
-		invalidJob(w, probs)
-		return
-	}
-	jobs, err := a.st.CreateJobs(r.Context(), lab.JobsOf(def, submitter))
-	if err != nil {
-		a.storeError(w, r, err, "job")
-		return
-	}
-	res := SubmitResult{Warnings: rep.Warnings}
-	if def.IsMultinode() {
-		for _, j := range jobs {
-			res.IDs = append(res.IDs, j.ID)
-		}
+	out := SubmitResult{Warnings: res.Warnings}
+	if res.Multinode {
+		out.IDs = res.IDs()
 	} else {
-		res.ID = jobs[0].ID
+		out.ID = res.Jobs[0].ID
 	}
-	a.log.Info("job submitted", "id", jobs[0].ID, "jobs", len(jobs), "submitter", submitter, "device_type", jobs[0].RequestedDeviceType)
-	writeJSON(w, http.StatusCreated, res)
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "submitting a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
@@ -123,7 +103,8 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.submit(w, r, text, u.Username)
+	res, err := a.lab.Submit(r.Context(), caller(r.Context()), text)
+	a.submit(w, r, res, err)
 }
 
 // ValidateResult is the answer of /jobs/validate.
@@ -138,16 +119,12 @@ func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	def, rep := job.Parse(text)
-	res := ValidateResult{Errors: rep.Errors, Warnings: rep.Warnings}
-	if rep.OK() && def != nil {
-		probs, err := a.lab.Problems(r.Context(), def)
-		if err != nil {
-			a.internal(w, r, err)
-			return
-		}
-		res.Errors = append(res.Errors, probs...)
+	v, err := a.lab.Validate(r.Context(), text)
+	if err != nil {
+		a.internal(w, r, err)
+		return
 	}
+	res := ValidateResult{Errors: v.Errors, Warnings: v.Warnings}
 	if res.Errors == nil {
 		res.Errors = []job.Issue{}
 	}
@@ -206,9 +183,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	if f.Metadata, ok = metadataParams(w, q); !ok {
 		return
 	}
-	jobs, total, err := a.st.ListJobs(r.Context(), viewer(r.Context()), f)
+	jobs, total, err := a.lab.ListJobs(r.Context(), caller(r.Context()), f)
 	if err != nil {
-		a.storeError(w, r, err, "jobs")
+		a.labError(w, r, err, "jobs")
 		return
 	}
 	page := Page[JobView]{Count: total, Limit: f.Limit, Offset: f.Offset, Results: make([]JobView, 0, len(jobs))}
@@ -263,9 +240,9 @@ func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, boo
 		paramError(w, "id", fmt.Sprintf("%q is not a job id (a positive integer)", s))
 		return model.Job{}, false
 	}
-	j, err := a.st.Job(r.Context(), viewer(r.Context()), id)
+	j, err := a.lab.Job(r.Context(), caller(r.Context()), id)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", id))
+		a.labError(w, r, err, fmt.Sprintf("job %d", id))
 		return model.Job{}, false
 	}
 	return j, true
@@ -274,15 +251,13 @@ func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, boo
 func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := a.visibleJob(w, r); ok {
 		v := jobView(j)
-		if ob, ok := a.st.(store.Outbox); ok {
-			ns, err := ob.JobNotifications(r.Context(), j.ID)
-			if err != nil {
-				a.storeError(w, r, err, fmt.Sprintf("notifications of job %d", j.ID))
-				return
-			}
-			if len(ns) > 0 {
-				v.Notifications = notificationViews(ns)
-			}
+		ns, err := a.lab.Notifications(r.Context(), j)
+		if err != nil {
+			a.labError(w, r, err, fmt.Sprintf("notifications of job %d", j.ID))
+			return
+		}
+		if len(ns) > 0 {
+			v.Notifications = notificationViews(ns)
 		}
 		writeJSON(w, http.StatusOK, v)
 	}
@@ -299,59 +274,44 @@ func (a *API) jobDefinition(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(j.Definition))
 }
 
+// jobID reads the {id} path parameter; false means an answer was written.
+func jobID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	s := chi.URLParam(r, "id")
+	if id, err := strconv.ParseInt(s, 10, 64); err != nil || id <= 0 {
+		paramError(w, "id", fmt.Sprintf("%q is not a job id (a positive integer)", s))
+		return "", false
+	}
+	return s, true
+}
+
 func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "canceling a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
-	j, ok := a.visibleJob(w, r)
+	id, ok := jobID(w, r)
 	if !ok {
 		return
 	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may cancel it", j.ID, j.Submitter), nil)
-		return
-	}
-	id := j.ID
-	j, err := a.st.CancelJob(r.Context(), id)
+	j, err := a.lab.Cancel(r.Context(), caller(r.Context()), id)
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("job %d cannot be canceled: it is already finished or being canceled", id), nil)
-			return
-		}
-		a.storeError(w, r, err, "job")
+		a.labError(w, r, err, "job "+id)
 		return
 	}
-	a.log.Info("job canceled", "id", j.ID, "by", u.Username)
 	writeJSON(w, http.StatusOK, jobView(j))
 }
 
 func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "resubmitting a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
-	j, ok := a.visibleJob(w, r)
+	id, ok := jobID(w, r)
 	if !ok {
 		return
 	}
-	if j.TargetGroup != "" {
-		writeError(w, http.StatusBadRequest, "not_resubmittable",
-			fmt.Sprintf("job %d is one sub-job of a multinode job: submit the whole multinode definition again", j.ID), nil)
-		return
-	}
-	if j.HealthCheck {
-		writeError(w, http.StatusBadRequest, "not_resubmittable",
-			fmt.Sprintf("job %d is a health check: the scheduler runs health checks itself", j.ID), nil)
-		return
-	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may resubmit it", j.ID, j.Submitter), nil)
-		return
-	}
-	a.submit(w, r, []byte(j.Definition), u.Username)
+	res, err := a.lab.Resubmit(r.Context(), caller(r.Context()), id)
+	a.submit(w, r, res, err)
 }
 
 // LogsResult is a page of a job's log.
@@ -379,14 +339,14 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	total, err := a.st.LogCount(r.Context(), j.ID)
+	total, err := a.lab.LogCount(r.Context(), j)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
-	recs, err := a.st.ReadLogs(r.Context(), j.ID, int64(start), limit)
+	recs, err := a.lab.ReadLogs(r.Context(), j, int64(start), limit)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
 	res := LogsResult{JobID: j.ID, Start: int64(start), Next: int64(start), Total: total,
@@ -420,14 +380,14 @@ func (a *API) jobResults(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	suites, err := a.st.ListTestSuites(r.Context(), j.ID)
+	suites, err := a.lab.Suites(r.Context(), j)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
-	cases, err := a.st.ListTestCases(r.Context(), j.ID, r.URL.Query().Get("suite"), offset, limit)
+	cases, err := a.lab.TestCases(r.Context(), j, r.URL.Query().Get("suite"), offset, limit)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
 	res := ResultsResult{JobID: j.ID, Suites: make([]string, 0, len(suites)), Offset: offset, Limit: limit, Cases: make([]CaseView, 0, len(cases))}

@@ -169,7 +169,7 @@ func notFound(obj Object, name string) *Error {
 }
 
 func quoteName(obj Object, name string) string {
-	if obj == ObjJob {
+	if obj == ObjJob || obj == ObjToken {
 		return name
 	}
 	return fmt.Sprintf("%q", name)

@@ -119,3 +119,14 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (model.User, 
 	}
 	return u, nil
 }
+
+// Backend names the store's backend ("sqlite", "postgres").
+func (s *Service) Backend() string { return s.st.Backend() }
+
+// Ping checks that the store answers (a cheap read).
+func (s *Service) Ping(ctx context.Context) error {
+	if _, err := s.st.ListTags(ctx); err != nil {
+		return fmt.Errorf("the store does not answer: %w", err)
+	}
+	return nil
+}
