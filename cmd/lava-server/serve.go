@@ -115,7 +115,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	lavarpc.New(lavarpc.Options{Lab: svc, Logger: log}).Mount(root)
 	lavarest.New(lavarest.Options{Lab: svc, Logger: log}).Mount(root)
 	mets := metrics.New()
-	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
+	if err := mountWeb(root, svc, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
 		return err
 	}
 

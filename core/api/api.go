@@ -41,7 +41,6 @@ type Options struct {
 
 // API serves /api/v1 and /healthz.
 type API struct {
-	st      store.Store
 	log     *slog.Logger
 	version string
 	drivers Drivers
@@ -63,7 +62,7 @@ func NewAPI(o Options) *API {
 	if svc == nil {
 		svc = lab.New(lab.Options{Store: o.Store, Logger: log, DriverFor: DriverFor(o.Drivers)})
 	}
-	return &API{st: o.Store, log: log, version: v, drivers: o.Drivers, lab: svc}
+	return &API{log: log, version: v, drivers: o.Drivers, lab: svc}
 }
 
 // Lab is the service the API's handlers call.
@@ -179,15 +178,6 @@ const userKey ctxKey = 1
 func userFrom(ctx context.Context) *model.User {
 	u, _ := ctx.Value(userKey).(*model.User)
 	return u
-}
-
-// viewer is who reads, for the store's visibility rule.
-func viewer(ctx context.Context) store.Viewer {
-	u := userFrom(ctx)
-	if u == nil {
-		return store.Viewer{}
-	}
-	return store.Viewer{Username: u.Username, Admin: u.IsAdmin, Groups: u.Groups}
 }
 
 // authenticate resolves the Authorization header. No header: anonymous. A

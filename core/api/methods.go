@@ -1,10 +1,7 @@
 package api
 
 import (
-	"context"
-
 	"github.com/lavalab/lavalab/core/job"
-	"github.com/lavalab/lavalab/core/lab"
 )
 
 // DriverFor adapts a driver registry to core/lab's check of a job's
@@ -21,15 +18,4 @@ func DriverFor(d Drivers) func(string) (job.Driver, bool) {
 		desc := in.Description
 		return job.Driver{Name: in.Name, Version: in.Version, DeployMethods: desc.DeployMethods, BootMethods: desc.BootMethods}, true
 	}
-}
-
-// submitProblems are the lab's problems with a definition and the
-// submitter's (lab.GroupProblems).
-func (a *API) submitProblems(ctx context.Context, def *job.Definition, submitter string) ([]job.Issue, error) {
-	probs, err := a.lab.Problems(ctx, def)
-	if err != nil {
-		return nil, err
-	}
-	gp, err := lab.GroupProblems(ctx, a.st, def, submitter)
-	return append(probs, gp...), err
 }

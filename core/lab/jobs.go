@@ -199,7 +199,7 @@ func (s *Service) Resubmit(ctx context.Context, c Caller, ref string) (Submitted
 }
 
 func notOwner(c Caller, j model.Job, verb string) error {
-	if c.canChange(j) {
+	if c.CanChange(j) {
 		return nil
 	}
 	return &Error{Kind: KindForbidden, Reason: ReasonNotOwner, Object: ObjJob, Name: strconv.FormatInt(j.ID, 10),

@@ -101,9 +101,9 @@ func (c Caller) NeedAdmin() error {
 	return nil
 }
 
-// canChange is the rule for changing a job (cancel, resubmit): its
+// CanChange is the rule for changing a job (cancel, resubmit): its
 // submitter or an admin.
-func (c Caller) canChange(j model.Job) bool {
+func (c Caller) CanChange(j model.Job) bool {
 	return c.User != nil && (c.User.IsAdmin || c.User.Username == j.Submitter)
 }
 

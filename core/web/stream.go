@@ -47,7 +47,7 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 		from = n
 	}
 	// Subscribe before the first read, so no wake-up falls between them.
-	events, err := w.st.Subscribe(ctx, store.TopicLogs, store.TopicJobFinished)
+	events, err := w.lab.Subscribe(ctx, store.TopicLogs, store.TopicJobFinished)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d: subscribing to log events: %w", j.ID, err))
 		return
@@ -66,13 +66,13 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 		// Read the state before the records: a job seen finished has all
 		// its records stored (the server finishes a job only then).
 		finished := false
-		if cur, err := w.st.Job(ctx, store.System(), j.ID); err == nil {
+		if cur, err := w.lab.Refresh(ctx, j); err == nil {
 			finished = cur.State == model.JobFinished
 		} else if ctx.Err() == nil {
 			w.log.Warn("web: live log: reading job", "job", j.ID, "err", err)
 		}
 		for {
-			recs, err := w.st.ReadLogs(ctx, j.ID, from, StreamBatch)
+			recs, err := w.lab.ReadLogs(ctx, j, from, StreamBatch)
 			if err != nil {
 				if ctx.Err() == nil {
 					w.log.Warn("web: live log: reading records", "job", j.ID, "err", err)
