@@ -95,77 +95,86 @@ func (a *API) Routes() chi.Router {
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/system/version", a.systemVersion)
 
-	r.Route("/jobs", func(r chi.Router) {
-		r.Get("/", a.listJobs)
-		r.Post("/", a.submitJob)
-		r.Post("/validate", a.validateJob)
-		r.Route("/{id}", func(r chi.Router) {
-			r.Get("/", a.showJob)
-			r.Get("/definition", a.jobDefinition)
-			r.Post("/cancel", a.cancelJob)
-			r.Post("/resubmit", a.resubmitJob)
-			r.Get("/logs", a.jobLogs)
-			r.Get("/results", a.jobResults)
-		})
-	})
-
-	r.Route("/devices", func(r chi.Router) {
-		r.Get("/", a.listDevices)
-		r.With(a.adminOnly).Post("/", a.createDevice)
-		r.Get("/{hostname}", a.showDevice)
-		r.With(a.adminOnly).Patch("/{hostname}", a.updateDevice)
-		r.With(a.adminOnly).Post("/{hostname}/health", a.setDeviceHealth)
-		r.Get("/{hostname}/health-history", a.deviceHealthHistory)
-	})
-
-	r.Route("/device-types", func(r chi.Router) {
-		r.Get("/", a.listDeviceTypes)
-		r.With(a.adminOnly).Post("/", a.createDeviceType)
-		r.Get("/{name}", a.showDeviceType)
-		r.With(a.adminOnly).Patch("/{name}", a.updateDeviceType)
-		r.Get("/{name}/settings", a.deviceTypeSettings)
-		r.With(a.adminOnly).Put("/{name}/settings", a.replaceDeviceTypeSettings)
-		r.With(a.adminOnly).Patch("/{name}/settings", a.mergeDeviceTypeSettings)
-	})
-
-	r.Route("/drivers", func(r chi.Router) {
-		r.Get("/", a.listDrivers)
-		r.With(a.adminOnly).Post("/", a.uploadDriver)
-		r.Get("/{name}", a.showDriver)
-		r.With(a.adminOnly).Post("/{name}/activate", a.activateDriver)
-		r.With(a.adminOnly).Post("/{name}/rollback", a.rollbackDriver)
-		r.With(a.adminOnly).Get("/{sha256}/module", a.driverModule)
-	})
-
-	r.Route("/workers", func(r chi.Router) {
-		r.Get("/", a.listWorkers)
-		r.With(a.adminOnly).Post("/", a.createWorker)
-		r.Get("/{hostname}", a.showWorker)
-		r.With(a.adminOnly).Post("/{hostname}/token", a.rotateWorkerToken)
-	})
-
-	r.Route("/tags", func(r chi.Router) {
-		r.Get("/", a.listTags)
-		r.With(a.adminOnly).Post("/", a.createTag)
-		r.With(a.adminOnly).Delete("/{name}", a.deleteTag)
-	})
-
-	r.Route("/users", func(r chi.Router) {
-		r.With(a.adminOnly).Get("/", a.listUsers)
-		r.With(a.adminOnly).Post("/", a.createUser)
-		r.With(a.userOnly).Get("/me", a.me)
-		r.With(a.userOnly).Get("/me/tokens", a.listTokens)
-		r.With(a.userOnly).Post("/me/tokens", a.createToken)
-		r.With(a.userOnly).Delete("/me/tokens/{id}", a.deleteToken)
-	})
-
-	r.Route("/groups", func(r chi.Router) {
-		r.Use(a.adminOnly)
-		r.Get("/", a.listGroups)
-		r.Post("/", a.createGroup)
-		r.Post("/{name}/members", a.addGroupMember)
-	})
+	r.Route("/jobs", a.jobRoutes)
+	r.Route("/devices", a.deviceRoutes)
+	r.Route("/device-types", a.deviceTypeRoutes)
+	r.Route("/drivers", a.driverRoutes)
+	r.Route("/workers", a.workerRoutes)
+	r.Route("/tags", a.tagRoutes)
+	r.Route("/users", a.userRoutes)
+	r.Route("/groups", a.groupRoutes)
 	return r
+}
+
+func (a *API) jobRoutes(r chi.Router) {
+	r.Get("/", a.listJobs)
+	r.Post("/", a.submitJob)
+	r.Post("/validate", a.validateJob)
+	r.Route("/{id}", func(r chi.Router) {
+		r.Get("/", a.showJob)
+		r.Get("/definition", a.jobDefinition)
+		r.Post("/cancel", a.cancelJob)
+		r.Post("/resubmit", a.resubmitJob)
+		r.Get("/logs", a.jobLogs)
+		r.Get("/results", a.jobResults)
+	})
+}
+
+func (a *API) deviceRoutes(r chi.Router) {
+	r.Get("/", a.listDevices)
+	r.With(a.adminOnly).Post("/", a.createDevice)
+	r.Get("/{hostname}", a.showDevice)
+	r.With(a.adminOnly).Patch("/{hostname}", a.updateDevice)
+	r.With(a.adminOnly).Post("/{hostname}/health", a.setDeviceHealth)
+	r.Get("/{hostname}/health-history", a.deviceHealthHistory)
+}
+
+func (a *API) deviceTypeRoutes(r chi.Router) {
+	r.Get("/", a.listDeviceTypes)
+	r.With(a.adminOnly).Post("/", a.createDeviceType)
+	r.Get("/{name}", a.showDeviceType)
+	r.With(a.adminOnly).Patch("/{name}", a.updateDeviceType)
+	r.Get("/{name}/settings", a.deviceTypeSettings)
+	r.With(a.adminOnly).Put("/{name}/settings", a.replaceDeviceTypeSettings)
+	r.With(a.adminOnly).Patch("/{name}/settings", a.mergeDeviceTypeSettings)
+}
+
+func (a *API) driverRoutes(r chi.Router) {
+	r.Get("/", a.listDrivers)
+	r.With(a.adminOnly).Post("/", a.uploadDriver)
+	r.Get("/{name}", a.showDriver)
+	r.With(a.adminOnly).Post("/{name}/activate", a.activateDriver)
+	r.With(a.adminOnly).Post("/{name}/rollback", a.rollbackDriver)
+	r.With(a.adminOnly).Get("/{sha256}/module", a.driverModule)
+}
+
+func (a *API) workerRoutes(r chi.Router) {
+	r.Get("/", a.listWorkers)
+	r.With(a.adminOnly).Post("/", a.createWorker)
+	r.Get("/{hostname}", a.showWorker)
+	r.With(a.adminOnly).Post("/{hostname}/token", a.rotateWorkerToken)
+}
+
+func (a *API) tagRoutes(r chi.Router) {
+	r.Get("/", a.listTags)
+	r.With(a.adminOnly).Post("/", a.createTag)
+	r.With(a.adminOnly).Delete("/{name}", a.deleteTag)
+}
+
+func (a *API) userRoutes(r chi.Router) {
+	r.With(a.adminOnly).Get("/", a.listUsers)
+	r.With(a.adminOnly).Post("/", a.createUser)
+	r.With(a.userOnly).Get("/me", a.me)
+	r.With(a.userOnly).Get("/me/tokens", a.listTokens)
+	r.With(a.userOnly).Post("/me/tokens", a.createToken)
+	r.With(a.userOnly).Delete("/me/tokens/{id}", a.deleteToken)
+}
+
+func (a *API) groupRoutes(r chi.Router) {
+	r.Use(a.adminOnly)
+	r.Get("/", a.listGroups)
+	r.Post("/", a.createGroup)
+	r.Post("/{name}/members", a.addGroupMember)
 }
 
 // ---- middleware ----

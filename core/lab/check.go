@@ -37,6 +37,26 @@ func (s *Service) methodProblems(def *job.Definition) []job.Issue {
 // labProblems lists why a valid definition cannot run here (missing device
 // types, devices, tags or groups).
 func (s *Service) labProblems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
+	out, err := s.nameProblems(ctx, def)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	if def.IsMultinode() {
+		return s.multinodeProblems(ctx, def)
+	}
+	msg, err := s.available(ctx, def.DeviceType, def.Tags, 1)
+	if err != nil {
+		return nil, err
+	}
+	if msg != "" {
+		out = append(out, job.Issue{Path: "device_type", Message: msg})
+	}
+	return out, nil
+}
+
+// nameProblems lists the tags and groups a definition names that do not
+// exist.
+func (s *Service) nameProblems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
 	var out []job.Issue
 	if len(def.Tags) > 0 || def.IsMultinode() {
 		tags, err := s.st.ListTags(ctx)
@@ -70,19 +90,13 @@ func (s *Service) labProblems(ctx context.Context, def *job.Definition) ([]job.I
 			}
 		}
 	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	if !def.IsMultinode() {
-		msg, err := s.available(ctx, def.DeviceType, def.Tags, 1)
-		if err != nil {
-			return nil, err
-		}
-		if msg != "" {
-			out = append(out, job.Issue{Path: "device_type", Message: msg})
-		}
-		return out, nil
-	}
+	return out, nil
+}
+
+// multinodeProblems lists why the roles of a multinode definition cannot
+// have their devices.
+func (s *Service) multinodeProblems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
+	var out []job.Issue
 	need := map[string]int{}
 	var types []string
 	for _, r := range def.Roles {
