@@ -752,7 +752,7 @@ func (a *API) needAdmin(w http.ResponseWriter, r *http.Request) bool {
 	if u == nil {
 		return false
 	}
-	if !u.IsAdmin {
+	if !caller(r.Context()).IsAdmin() {
 		forbidden(w)
 		return false
 	}

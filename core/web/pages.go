@@ -648,7 +648,7 @@ func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	if !u.IsAdmin {
+	if !caller(r.Context()).IsAdmin() {
 		w.errorPage(rw, r, http.StatusForbidden, "Setting a device's health needs admin rights.")
 		return
 	}
@@ -867,7 +867,7 @@ func (w *Web) adminPost(rw http.ResponseWriter, r *http.Request, maxBytes int64)
 	if u == nil {
 		return nil
 	}
-	if !u.IsAdmin {
+	if !caller(r.Context()).IsAdmin() {
 		w.errorPage(rw, r, http.StatusForbidden, "Managing drivers needs admin rights.")
 		return nil
 	}
