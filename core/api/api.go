@@ -179,15 +179,8 @@ func (a *API) groupRoutes(r chi.Router) {
 
 // ---- middleware ----
 
-type ctxKey int
-
-const userKey ctxKey = 1
-
 // userFrom returns the authenticated user, or nil for anonymous.
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(userKey).(*model.User)
-	return u
-}
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
 // authenticate resolves the Authorization header. No header: anonymous. A
 // header that is malformed or names no token: 401, nothing else runs.
@@ -211,7 +204,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.internal(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, &u)))
+		next.ServeHTTP(w, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 

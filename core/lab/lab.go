@@ -130,3 +130,17 @@ func (s *Service) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+type userKey struct{}
+
+// WithUser returns ctx carrying the user a front-end authenticated (nil:
+// anonymous), for UserFrom.
+func WithUser(ctx context.Context, u *model.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// UserFrom is the user WithUser put in ctx, or nil (anonymous).
+func UserFrom(ctx context.Context) *model.User {
+	u, _ := ctx.Value(userKey{}).(*model.User)
+	return u
+}

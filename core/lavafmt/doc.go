@@ -1,6 +1,6 @@
 // Package lavafmt holds LAVA's conventions shared by the two LAVA-compatible
-// front-ends (XML-RPC in core/lavarpc, REST v0.2 in core/lavarest) and the
-// notification outbox: a job's log in output.yaml lines, result rows, the
+// front-ends (XML-RPC in core/lavarpc, REST v0.2 in core/lavarest), the
+// web pages' results downloads and the notification outbox: a job's log in output.yaml lines, result rows, the
 // display forms of ids, visibility, device status and metadata, log paging
 // as lavacli reads it, and the fault code and message LAVA answers for each
 // refusal of a core/lab operation.

@@ -75,12 +75,7 @@ func New(o Options) *API {
 // Mount adds /api/v0.2 to r.
 func (a *API) Mount(r chi.Router) { r.Mount("/api/v0.2", a.Routes()) }
 
-type ctxKey struct{}
-
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(ctxKey{}).(*model.User)
-	return u
-}
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
 // caller is who calls, for core/lab.
 func caller(ctx context.Context) lab.Caller { return lab.As(userFrom(ctx), "rest-v0.2") }
@@ -245,7 +240,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.internal(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &u)))
+		next.ServeHTTP(w, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 

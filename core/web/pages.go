@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/lab"
+	"github.com/lavalab/lavalab/core/lavafmt"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
@@ -366,7 +367,7 @@ func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
 			w.fail(rw, r, fmt.Errorf("job %d results: %w", j.ID, err))
 			return
 		}
-		rows = append(rows, rowsOf(j.ID, cases)...)
+		rows = append(rows, lavafmt.Rows(j.ID, cases)...)
 		if len(cases) < batch {
 			break
 		}
@@ -376,24 +377,6 @@ func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
 	if err := ex.write(rw, rows); err != nil {
 		w.log.Warn("web: writing results export", "job", j.ID, "err", err)
 	}
-}
-
-// rowsOf converts stored cases to the rows core/results exports.
-func rowsOf(jobID int64, cases []model.TestCase) []results.Row {
-	out := make([]results.Row, 0, len(cases))
-	for _, c := range cases {
-		var meta map[string]any
-		if len(c.Metadata) > 0 {
-			_ = json.Unmarshal(c.Metadata, &meta)
-		}
-		level, _ := meta["level"].(string)
-		ref, _ := meta["reference"].(string)
-		out = append(out, results.Row{ID: c.ID, Job: itoa(jobID), Logged: c.Logged, Case: results.Case{
-			Suite: c.Suite, Name: c.Name, Result: c.Result.String(), Measurement: c.Measurement,
-			Units: c.Units, Set: c.Set, Reference: ref, Level: level, LogStart: c.LogStart, LogEnd: c.LogEnd, Metadata: meta,
-		}})
-	}
-	return out
 }
 
 // postForm parses a POST form and checks its CSRF token; false means an

@@ -163,14 +163,7 @@ func (w *Web) Mount(r chi.Router) {
 
 // ---- request context ----
 
-type ctxKey int
-
-const userKey ctxKey = 1
-
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(userKey).(*model.User)
-	return u
-}
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
 // caller is who calls, for core/lab.
 func caller(ctx context.Context) lab.Caller { return lab.As(userFrom(ctx), "web") }
@@ -194,7 +187,7 @@ func (w *Web) authenticate(next http.Handler) http.Handler {
 			w.fail(rw, r, fmt.Errorf("session: %w", err))
 			return
 		}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), userKey, &u)))
+		next.ServeHTTP(rw, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 
