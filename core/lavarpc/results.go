@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/lavalab/lavalab/core/lavafmt"
+	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
 	"gopkg.in/yaml.v3"
 )
@@ -60,6 +61,16 @@ func (s *Server) rows(ctx context.Context, c *Caller, a args, suite, name string
 	return lavafmt.JobRows(ctx, s.lab, j, suite, name, offset, limit)
 }
 
+// jobSuite reads a job (argument 0) and a suite name (argument 1).
+func (s *Server) jobSuite(ctx context.Context, c *Caller, a args) (model.Job, string, error) {
+	j, err := s.job(ctx, c, a, 0)
+	if err != nil {
+		return model.Job{}, "", err
+	}
+	suite, err := a.str(1)
+	return j, suite, err
+}
+
 func jobResults(write writer) methodFunc {
 	return func(s *Server, ctx context.Context, c *Caller, a args) (any, error) {
 		rows, err := s.rows(ctx, c, a, "", "", 0, 0)
@@ -72,11 +83,7 @@ func jobResults(write writer) methodFunc {
 
 func suiteResults(write writer) methodFunc {
 	return func(s *Server, ctx context.Context, c *Caller, a args) (any, error) {
-		j, err := s.job(ctx, c, a, 0)
-		if err != nil {
-			return nil, err
-		}
-		suite, err := a.str(1)
+		j, suite, err := s.jobSuite(ctx, c, a)
 		if err != nil {
 			return nil, err
 		}
@@ -98,11 +105,7 @@ func suiteResults(write writer) methodFunc {
 
 func caseResults(write writer) methodFunc {
 	return func(s *Server, ctx context.Context, c *Caller, a args) (any, error) {
-		j, err := s.job(ctx, c, a, 0)
-		if err != nil {
-			return nil, err
-		}
-		suite, err := a.str(1)
+		j, suite, err := s.jobSuite(ctx, c, a)
 		if err != nil {
 			return nil, err
 		}
@@ -153,11 +156,7 @@ func (s *Server) jobMetadata(ctx context.Context, c *Caller, a args) (any, error
 }
 
 func (s *Server) suiteCount(ctx context.Context, c *Caller, a args) (any, error) {
-	j, err := s.job(ctx, c, a, 0)
-	if err != nil {
-		return nil, err
-	}
-	suite, err := a.str(1)
+	j, suite, err := s.jobSuite(ctx, c, a)
 	if err != nil {
 		return nil, err
 	}
