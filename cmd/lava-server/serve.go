@@ -18,6 +18,7 @@ import (
 
 	"github.com/lavalab/lavalab/cmd/internal/driverset"
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/lavarest"
 	"github.com/lavalab/lavalab/core/lavarpc"
 	"github.com/lavalab/lavalab/core/metrics"
@@ -108,12 +109,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	root := chi.NewRouter()
 	root.NotFound(api.NotFound)
 	root.MethodNotAllowed(api.MethodNotAllowed)
-	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.Registry}})
+	// One service layer under the four front-ends.
+	svc := lab.New(lab.Options{Store: st, Logger: log, DriverFor: api.DriverFor(apiDrivers{drv.Registry})})
+	a := api.NewAPI(api.Options{Lab: svc, Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.Registry}})
 	a.Mount(root)
-	lavarpc.New(lavarpc.Options{Store: st, Logger: log, Checker: a}).Mount(root)
-	lavarest.New(lavarest.Options{Store: st, Logger: log, Checker: a}).Mount(root)
+	lavarpc.New(lavarpc.Options{Lab: svc, Logger: log}).Mount(root)
+	lavarest.New(lavarest.Options{Lab: svc, Logger: log}).Mount(root)
 	mets := metrics.New()
-	if err := mountWeb(root, st, a, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
+	if err := mountWeb(root, svc, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
 		return err
 	}
 

@@ -9,8 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/api"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/metrics"
-	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/version"
 	"github.com/lavalab/lavalab/core/web"
 )
@@ -19,13 +19,13 @@ import (
 // The session key lives in the data directory (web-session.key); servers
 // sharing a PostgreSQL database must share that file for logins to carry
 // across instances. drivers may be nil.
-func mountWeb(r chi.Router, st store.Store, jobs web.JobService, drivers web.Drivers, m *metrics.Metrics,
+func mountWeb(r chi.Router, svc *lab.Service, drivers web.Drivers, m *metrics.Metrics,
 	log *slog.Logger, dataDir string, secure bool) error {
 	key, err := web.LoadOrCreateKey(filepath.Join(dataDir, web.KeyFile))
 	if err != nil {
 		return fmt.Errorf("web pages: %w", err)
 	}
-	w, err := web.New(web.Options{Store: st, Jobs: jobs, Drivers: drivers, Key: key, Secure: secure,
+	w, err := web.New(web.Options{Lab: svc, Drivers: drivers, Key: key, Secure: secure,
 		Logger: log.With("component", "web"), Version: version.Version, WorkerReports: m})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -32,16 +33,18 @@ type Options struct {
 	// Drivers is the driver registry (nil: the /drivers endpoints answer
 	// 503 and device-type settings are not checked).
 	Drivers Drivers
+	// Lab is the service the handlers call. Default: a core/lab service
+	// on Store with Drivers' methods checked; the server passes its own,
+	// shared by every front-end.
+	Lab *lab.Service
 }
 
 // API serves /api/v1 and /healthz.
 type API struct {
-	st      store.Store
 	log     *slog.Logger
 	version string
 	drivers Drivers
-	// avail remembers recent positive device availability answers.
-	avail *availCache
+	lab     *lab.Service
 }
 
 // NewAPI returns the API, to Mount on a router shared with other parts
@@ -55,8 +58,15 @@ func NewAPI(o Options) *API {
 	if v == "" {
 		v = "dev"
 	}
-	return &API{avail: newAvailCache(), st: o.Store, log: log, version: v, drivers: o.Drivers}
+	svc := o.Lab
+	if svc == nil {
+		svc = lab.New(lab.Options{Store: o.Store, Logger: log, DriverFor: DriverFor(o.Drivers)})
+	}
+	return &API{log: log, version: v, drivers: o.Drivers, lab: svc}
 }
+
+// Lab is the service the API's handlers call.
+func (a *API) Lab() *lab.Service { return a.lab }
 
 // New returns a handler serving the API alone: /api/v1/..., /healthz, and
 // JSON 404/405 answers everywhere else.
@@ -85,99 +95,92 @@ func (a *API) Routes() chi.Router {
 	r.Get("/openapi.json", serveOpenAPI)
 	r.Get("/system/version", a.systemVersion)
 
-	r.Route("/jobs", func(r chi.Router) {
-		r.Get("/", a.listJobs)
-		r.Post("/", a.submitJob)
-		r.Post("/validate", a.validateJob)
-		r.Route("/{id}", func(r chi.Router) {
-			r.Get("/", a.showJob)
-			r.Get("/definition", a.jobDefinition)
-			r.Post("/cancel", a.cancelJob)
-			r.Post("/resubmit", a.resubmitJob)
-			r.Get("/logs", a.jobLogs)
-			r.Get("/results", a.jobResults)
-		})
-	})
-
-	r.Route("/devices", func(r chi.Router) {
-		r.Get("/", a.listDevices)
-		r.With(a.adminOnly).Post("/", a.createDevice)
-		r.Get("/{hostname}", a.showDevice)
-		r.With(a.adminOnly).Patch("/{hostname}", a.updateDevice)
-		r.With(a.adminOnly).Post("/{hostname}/health", a.setDeviceHealth)
-		r.Get("/{hostname}/health-history", a.deviceHealthHistory)
-	})
-
-	r.Route("/device-types", func(r chi.Router) {
-		r.Get("/", a.listDeviceTypes)
-		r.With(a.adminOnly).Post("/", a.createDeviceType)
-		r.Get("/{name}", a.showDeviceType)
-		r.With(a.adminOnly).Patch("/{name}", a.updateDeviceType)
-		r.Get("/{name}/settings", a.deviceTypeSettings)
-		r.With(a.adminOnly).Put("/{name}/settings", a.replaceDeviceTypeSettings)
-		r.With(a.adminOnly).Patch("/{name}/settings", a.mergeDeviceTypeSettings)
-	})
-
-	r.Route("/drivers", func(r chi.Router) {
-		r.Get("/", a.listDrivers)
-		r.With(a.adminOnly).Post("/", a.uploadDriver)
-		r.Get("/{name}", a.showDriver)
-		r.With(a.adminOnly).Post("/{name}/activate", a.activateDriver)
-		r.With(a.adminOnly).Post("/{name}/rollback", a.rollbackDriver)
-		r.With(a.adminOnly).Get("/{sha256}/module", a.driverModule)
-	})
-
-	r.Route("/workers", func(r chi.Router) {
-		r.Get("/", a.listWorkers)
-		r.With(a.adminOnly).Post("/", a.createWorker)
-		r.Get("/{hostname}", a.showWorker)
-		r.With(a.adminOnly).Post("/{hostname}/token", a.rotateWorkerToken)
-	})
-
-	r.Route("/tags", func(r chi.Router) {
-		r.Get("/", a.listTags)
-		r.With(a.adminOnly).Post("/", a.createTag)
-		r.With(a.adminOnly).Delete("/{name}", a.deleteTag)
-	})
-
-	r.Route("/users", func(r chi.Router) {
-		r.With(a.adminOnly).Get("/", a.listUsers)
-		r.With(a.adminOnly).Post("/", a.createUser)
-		r.With(a.userOnly).Get("/me", a.me)
-		r.With(a.userOnly).Get("/me/tokens", a.listTokens)
-		r.With(a.userOnly).Post("/me/tokens", a.createToken)
-		r.With(a.userOnly).Delete("/me/tokens/{id}", a.deleteToken)
-	})
-
-	r.Route("/groups", func(r chi.Router) {
-		r.Use(a.adminOnly)
-		r.Get("/", a.listGroups)
-		r.Post("/", a.createGroup)
-		r.Post("/{name}/members", a.addGroupMember)
-	})
+	r.Route("/jobs", a.jobRoutes)
+	r.Route("/devices", a.deviceRoutes)
+	r.Route("/device-types", a.deviceTypeRoutes)
+	r.Route("/drivers", a.driverRoutes)
+	r.Route("/workers", a.workerRoutes)
+	r.Route("/tags", a.tagRoutes)
+	r.Route("/users", a.userRoutes)
+	r.Route("/groups", a.groupRoutes)
 	return r
+}
+
+func (a *API) jobRoutes(r chi.Router) {
+	r.Get("/", a.listJobs)
+	r.Post("/", a.submitJob)
+	r.Post("/validate", a.validateJob)
+	r.Route("/{id}", func(r chi.Router) {
+		r.Get("/", a.showJob)
+		r.Get("/definition", a.jobDefinition)
+		r.Post("/cancel", a.cancelJob)
+		r.Post("/resubmit", a.resubmitJob)
+		r.Get("/logs", a.jobLogs)
+		r.Get("/results", a.jobResults)
+	})
+}
+
+func (a *API) deviceRoutes(r chi.Router) {
+	r.Get("/", a.listDevices)
+	r.With(a.adminOnly).Post("/", a.createDevice)
+	r.Get("/{hostname}", a.showDevice)
+	r.With(a.adminOnly).Patch("/{hostname}", a.updateDevice)
+	r.With(a.adminOnly).Post("/{hostname}/health", a.setDeviceHealth)
+	r.Get("/{hostname}/health-history", a.deviceHealthHistory)
+}
+
+func (a *API) deviceTypeRoutes(r chi.Router) {
+	r.Get("/", a.listDeviceTypes)
+	r.With(a.adminOnly).Post("/", a.createDeviceType)
+	r.Get("/{name}", a.showDeviceType)
+	r.With(a.adminOnly).Patch("/{name}", a.updateDeviceType)
+	r.Get("/{name}/settings", a.deviceTypeSettings)
+	r.With(a.adminOnly).Put("/{name}/settings", a.replaceDeviceTypeSettings)
+	r.With(a.adminOnly).Patch("/{name}/settings", a.mergeDeviceTypeSettings)
+}
+
+func (a *API) driverRoutes(r chi.Router) {
+	r.Get("/", a.listDrivers)
+	r.With(a.adminOnly).Post("/", a.uploadDriver)
+	r.Get("/{name}", a.showDriver)
+	r.With(a.adminOnly).Post("/{name}/activate", a.activateDriver)
+	r.With(a.adminOnly).Post("/{name}/rollback", a.rollbackDriver)
+	r.With(a.adminOnly).Get("/{sha256}/module", a.driverModule)
+}
+
+func (a *API) workerRoutes(r chi.Router) {
+	r.Get("/", a.listWorkers)
+	r.With(a.adminOnly).Post("/", a.createWorker)
+	r.Get("/{hostname}", a.showWorker)
+	r.With(a.adminOnly).Post("/{hostname}/token", a.rotateWorkerToken)
+}
+
+func (a *API) tagRoutes(r chi.Router) {
+	r.Get("/", a.listTags)
+	r.With(a.adminOnly).Post("/", a.createTag)
+	r.With(a.adminOnly).Delete("/{name}", a.deleteTag)
+}
+
+func (a *API) userRoutes(r chi.Router) {
+	r.With(a.adminOnly).Get("/", a.listUsers)
+	r.With(a.adminOnly).Post("/", a.createUser)
+	r.With(a.userOnly).Get("/me", a.me)
+	r.With(a.userOnly).Get("/me/tokens", a.listTokens)
+	r.With(a.userOnly).Post("/me/tokens", a.createToken)
+	r.With(a.userOnly).Delete("/me/tokens/{id}", a.deleteToken)
+}
+
+func (a *API) groupRoutes(r chi.Router) {
+	r.Use(a.adminOnly)
+	r.Get("/", a.listGroups)
+	r.Post("/", a.createGroup)
+	r.Post("/{name}/members", a.addGroupMember)
 }
 
 // ---- middleware ----
 
-type ctxKey int
-
-const userKey ctxKey = 1
-
 // userFrom returns the authenticated user, or nil for anonymous.
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(userKey).(*model.User)
-	return u
-}
-
-// viewer is who reads, for the store's visibility rule.
-func viewer(ctx context.Context) store.Viewer {
-	u := userFrom(ctx)
-	if u == nil {
-		return store.Viewer{}
-	}
-	return store.Viewer{Username: u.Username, Admin: u.IsAdmin, Groups: u.Groups}
-}
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
 // authenticate resolves the Authorization header. No header: anonymous. A
 // header that is malformed or names no token: 401, nothing else runs.
@@ -192,8 +195,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
 			return
 		}
-		u, err := a.st.UserByTokenHash(r.Context(), auth.Hash(secret))
-		if errors.Is(err, store.ErrNotFound) {
+		u, err := a.lab.Authenticate(r.Context(), secret)
+		if lab.KindOf(err) == lab.KindUnauthenticated {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API token: no such token (it may have been deleted); make a new one with POST /api/v1/users/me/tokens or lava-server user add", nil)
 			return
 		}
@@ -201,15 +204,15 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.internal(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, &u)))
+		next.ServeHTTP(w, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 
 // userOnly refuses anonymous requests with 401.
 func (a *API) userOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if userFrom(r.Context()) == nil {
-			writeError(w, http.StatusUnauthorized, "unauthorized", "authentication required: send Authorization: Token <secret>", nil)
+		if err := caller(r.Context()).NeedUser(); err != nil {
+			a.labError(w, r, err, "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -219,8 +222,8 @@ func (a *API) userOnly(next http.Handler) http.Handler {
 // adminOnly refuses anonymous requests with 401 and non-admins with 403.
 func (a *API) adminOnly(next http.Handler) http.Handler {
 	return a.userOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := userFrom(r.Context()); !u.IsAdmin {
-			writeError(w, http.StatusForbidden, "forbidden", "user \""+u.Username+"\" is not an admin: this needs admin rights", nil)
+		if err := caller(r.Context()).NeedAdmin(); err != nil {
+			a.labError(w, r, err, "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -286,13 +289,13 @@ func (a *API) logRequests(next http.Handler) http.Handler {
 // ---- system ----
 
 func (a *API) systemVersion(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"version": a.version, "backend": a.st.Backend()})
+	writeJSON(w, http.StatusOK, map[string]any{"version": a.version, "backend": a.lab.Backend()})
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	if _, err := a.st.ListTags(ctx); err != nil {
+	if err := a.lab.Ping(ctx); err != nil {
 		a.log.Error("healthz: store unreachable", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the store does not answer", nil)
 		return

@@ -10,8 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lavalab/lavalab/core/auth"
-	"github.com/lavalab/lavalab/core/devdict"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -29,9 +28,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
 		}
 		f.IncludeRetired = b
 	}
-	devs, err := a.st.ListDevices(r.Context(), f)
+	devs, err := a.lab.ListDevices(r.Context(), caller(r.Context()), f)
 	if err != nil {
-		a.storeError(w, r, err, "devices")
+		a.labError(w, r, err, "devices")
 		return
 	}
 	out := make([]DeviceView, 0, len(devs))
@@ -43,14 +42,13 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
 	h := chi.URLParam(r, "hostname")
-	d, err := a.st.Device(r.Context(), h)
+	c := caller(r.Context())
+	d, err := a.lab.Device(r.Context(), c, h)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		a.labError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
-	// The dictionary may hold power-switch credentials: admins only.
-	u := userFrom(r.Context())
-	writeJSON(w, http.StatusOK, deviceView(d, u != nil && u.IsAdmin))
+	writeJSON(w, http.StatusOK, deviceView(d, c.CanSeeDictionary()))
 }
 
 // DeviceCreate is the body of POST /devices.
@@ -75,9 +73,6 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "hostname and device_type are required", nil)
 		return
 	}
-	if !checkDictionary(w, b.Dictionary) {
-		return
-	}
 	d := model.Device{Hostname: b.Hostname, DeviceType: b.DeviceType, Worker: b.Worker, Description: b.Description,
 		Dictionary: b.Dictionary, Tags: b.Tags, Health: model.DeviceUnknown}
 	if b.Health != "" {
@@ -88,42 +83,12 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Health = h
 	}
-	if _, err := a.st.DeviceType(r.Context(), b.DeviceType); errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("device type %q does not exist: create it first (POST /api/v1/device-types)", b.DeviceType), nil)
-		return
-	}
-	if b.Worker != "" {
-		if _, err := a.st.Worker(r.Context(), b.Worker); errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("worker %q does not exist: create it first (POST /api/v1/workers)", b.Worker), nil)
-			return
-		}
-	}
-	if err := a.st.CreateDevice(r.Context(), d); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", b.Hostname))
-		return
-	}
-	d, err := a.st.Device(r.Context(), b.Hostname)
+	d, err := a.lab.CreateDevice(r.Context(), caller(r.Context()), d)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", b.Hostname))
+		a.labError(w, r, err, fmt.Sprintf("device %q", b.Hostname))
 		return
 	}
-	a.log.Info("device created", "hostname", d.Hostname, "device_type", d.DeviceType, "by", userFrom(r.Context()).Username)
 	writeJSON(w, http.StatusCreated, deviceView(d, true))
-}
-
-// checkDictionary answers 400 invalid_dictionary and returns false when
-// text (empty is fine: the device type's settings alone) is not a device
-// dictionary the dispatcher can read, so a bad one is refused now rather
-// than failing the device's next job.
-func checkDictionary(w http.ResponseWriter, text string) bool {
-	if text == "" {
-		return true
-	}
-	if _, err := devdict.Parse([]byte(text)); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_dictionary", err.Error(), nil)
-		return false
-	}
-	return true
 }
 
 // DeviceUpdate is the body of PATCH /devices/{hostname}: absent fields
@@ -142,29 +107,10 @@ func (a *API) updateDevice(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, MaxBody, &b) {
 		return
 	}
-	if b.Dictionary != nil && !checkDictionary(w, *b.Dictionary) {
-		return
-	}
-	d, err := a.st.UpdateDevice(r.Context(), h, func(d *model.Device) error {
-		if b.Description != nil {
-			d.Description = *b.Description
-		}
-		if b.Worker != nil {
-			d.Worker = *b.Worker
-		}
-		if b.Dictionary != nil {
-			d.Dictionary = *b.Dictionary
-		}
-		if b.Tags != nil {
-			d.Tags = *b.Tags
-		}
-		if b.DeviceType != nil {
-			d.DeviceType = *b.DeviceType
-		}
-		return nil
-	})
+	d, err := a.lab.UpdateDevice(r.Context(), caller(r.Context()), h, lab.DeviceChange{Description: b.Description, Worker: b.Worker,
+		Dictionary: b.Dictionary, Tags: b.Tags, DeviceType: b.DeviceType})
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		a.labError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
 	writeJSON(w, http.StatusOK, deviceView(d, true))
@@ -203,9 +149,9 @@ func (a *API) deviceHealthHistory(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	hist, err := a.st.DeviceHealthHistory(r.Context(), h, limit)
+	hist, err := a.lab.DeviceHealthHistory(r.Context(), caller(r.Context()), h, limit)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		a.labError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
 	out := make([]HealthChangeView, 0, len(hist))
@@ -227,25 +173,20 @@ func (a *API) setDeviceHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "health: "+err.Error(), nil)
 		return
 	}
-	if len(b.Reason) > 1000 {
-		writeError(w, http.StatusBadRequest, "invalid", "reason: at most 1000 bytes", nil)
-		return
-	}
-	d, err := a.st.SetDeviceHealthBy(r.Context(), h, health, userFrom(r.Context()).Username, b.Reason)
+	d, err := a.lab.SetDeviceHealth(r.Context(), caller(r.Context()), h, health, b.Reason)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device %q", h))
+		a.labError(w, r, err, fmt.Sprintf("device %q", h))
 		return
 	}
-	a.log.Info("device health set", "hostname", h, "health", health, "by", userFrom(r.Context()).Username, "reason", b.Reason)
 	writeJSON(w, http.StatusOK, deviceView(d, true))
 }
 
 // ---- device types ----
 
 func (a *API) listDeviceTypes(w http.ResponseWriter, r *http.Request) {
-	dts, err := a.st.ListDeviceTypes(r.Context())
+	dts, err := a.lab.ListDeviceTypes(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "device types")
+		a.labError(w, r, err, "device types")
 		return
 	}
 	out := make([]DeviceTypeView, 0, len(dts))
@@ -257,9 +198,9 @@ func (a *API) listDeviceTypes(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) showDeviceType(w http.ResponseWriter, r *http.Request) {
 	n := chi.URLParam(r, "name")
-	dt, err := a.st.DeviceType(r.Context(), n)
+	dt, err := a.lab.DeviceType(r.Context(), caller(r.Context()), n)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		a.labError(w, r, err, fmt.Sprintf("device type %q", n))
 		return
 	}
 	writeJSON(w, http.StatusOK, deviceTypeView(dt))
@@ -293,34 +234,12 @@ func (a *API) createDeviceType(w http.ResponseWriter, r *http.Request) {
 	dt := model.DeviceType{Name: b.Name, Description: b.Description, HealthCheck: b.HealthCheck,
 		HealthFrequency: b.HealthFrequency, HealthDenominator: b.HealthDenominator, HealthDisabled: b.HealthDisabled,
 		Aliases: b.Aliases, Settings: b.Settings, Display: b.Display == nil || *b.Display, Driver: b.Driver}
-	if msg := checkHealth(dt); msg != "" {
-		writeError(w, http.StatusBadRequest, "invalid", msg, nil)
-		return
-	}
-	if err := a.st.CreateDeviceType(r.Context(), dt); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", b.Name))
-		return
-	}
-	dt, err := a.st.DeviceType(r.Context(), b.Name)
+	dt, err := a.lab.CreateDeviceType(r.Context(), caller(r.Context()), dt)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", b.Name))
+		a.labError(w, r, err, fmt.Sprintf("device type %q", b.Name))
 		return
 	}
 	writeJSON(w, http.StatusCreated, deviceTypeView(dt))
-}
-
-// checkHealth says what is wrong with a device type's health-check
-// fields ("" if nothing).
-func checkHealth(dt model.DeviceType) string {
-	if dt.HealthFrequency < 0 {
-		return "health_frequency must be >= 0"
-	}
-	switch dt.HealthDenominator {
-	case "", "hours", "jobs":
-	default:
-		return fmt.Sprintf("health_denominator %q: want hours or jobs", dt.HealthDenominator)
-	}
-	return ""
 }
 
 // DeviceTypeUpdate is the body of PATCH /device-types/{name}: absent
@@ -341,8 +260,7 @@ func (a *API) updateDeviceType(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, MaxBody, &b) {
 		return
 	}
-	var bad string
-	dt, err := a.st.UpdateDeviceType(r.Context(), n, func(dt *model.DeviceType) error {
+	dt, err := a.lab.UpdateDeviceType(r.Context(), caller(r.Context()), n, func(dt *model.DeviceType) {
 		set(&dt.Description, b.Description)
 		set(&dt.HealthCheck, b.HealthCheck)
 		set(&dt.HealthFrequency, b.HealthFrequency)
@@ -350,23 +268,13 @@ func (a *API) updateDeviceType(w http.ResponseWriter, r *http.Request) {
 		set(&dt.HealthDisabled, b.HealthDisabled)
 		set(&dt.Aliases, b.Aliases)
 		set(&dt.Display, b.Display)
-		if bad = checkHealth(*dt); bad != "" {
-			return errBadInput
-		}
-		return nil
 	})
-	if errors.Is(err, errBadInput) {
-		writeError(w, http.StatusBadRequest, "invalid", bad, nil)
-		return
-	}
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		a.labError(w, r, err, fmt.Sprintf("device type %q", n))
 		return
 	}
 	writeJSON(w, http.StatusOK, deviceTypeView(dt))
 }
-
-var errBadInput = errors.New("bad input")
 
 func set[T any](dst *T, v *T) {
 	if v != nil {
@@ -387,9 +295,9 @@ type SettingsResult struct {
 
 func (a *API) deviceTypeSettings(w http.ResponseWriter, r *http.Request) {
 	n := chi.URLParam(r, "name")
-	dt, err := a.st.DeviceType(r.Context(), n)
+	dt, err := a.lab.DeviceType(r.Context(), caller(r.Context()), n)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		a.labError(w, r, err, fmt.Sprintf("device type %q", n))
 		return
 	}
 	writeJSON(w, http.StatusOK, withDriver(SettingsResult{DeviceType: n, Settings: deviceTypeView(dt).Settings}, a.settingsDriver(n)))
@@ -428,16 +336,15 @@ func (a *API) changeSettings(w http.ResponseWriter, r *http.Request, fn func(old
 			return
 		}
 	}
-	dt, err := a.st.UpdateDeviceType(r.Context(), n, func(dt *model.DeviceType) error {
+	dt, err := a.lab.UpdateDeviceType(r.Context(), caller(r.Context()), n, func(dt *model.DeviceType) {
 		old := dt.Settings
 		if old == nil {
 			old = map[string]any{}
 		}
 		dt.Settings = fn(old, body)
-		return nil
 	})
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("device type %q", n))
+		a.labError(w, r, err, fmt.Sprintf("device type %q", n))
 		return
 	}
 	a.log.Info("device type settings changed", "device_type", n, "method", r.Method, "by", userFrom(r.Context()).Username)
@@ -468,9 +375,9 @@ func mergePatch(dst, patch map[string]any) map[string]any {
 // ---- workers ----
 
 func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) {
-	ws, err := a.st.ListWorkers(r.Context())
+	ws, err := a.lab.ListWorkers(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "workers")
+		a.labError(w, r, err, "workers")
 		return
 	}
 	out := make([]WorkerView, 0, len(ws))
@@ -482,9 +389,9 @@ func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) showWorker(w http.ResponseWriter, r *http.Request) {
 	h := chi.URLParam(r, "hostname")
-	wk, err := a.st.Worker(r.Context(), h)
+	wk, err := a.lab.Worker(r.Context(), caller(r.Context()), h)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
+		a.labError(w, r, err, fmt.Sprintf("worker %q", h))
 		return
 	}
 	writeJSON(w, http.StatusOK, workerView(wk))
@@ -506,23 +413,13 @@ func (a *API) createWorker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "hostname is required", nil)
 		return
 	}
-	if b.JobLimit < 0 {
-		writeError(w, http.StatusBadRequest, "invalid", "job_limit must be >= 0", nil)
-		return
-	}
-	secret, hash := auth.NewWorkerToken()
 	wk := model.Worker{Hostname: b.Hostname, Description: b.Description, JobLimit: b.JobLimit,
-		State: model.WorkerOffline, Health: model.WorkerActive, TokenHash: hash}
-	if err := a.st.CreateWorker(r.Context(), wk); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("worker %q", b.Hostname))
-		return
-	}
-	wk, err := a.st.Worker(r.Context(), b.Hostname)
+		State: model.WorkerOffline, Health: model.WorkerActive}
+	wk, secret, err := a.lab.CreateWorker(r.Context(), caller(r.Context()), wk)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("worker %q", b.Hostname))
+		a.labError(w, r, err, fmt.Sprintf("worker %q", b.Hostname))
 		return
 	}
-	a.log.Info("worker created", "hostname", b.Hostname, "by", userFrom(r.Context()).Username)
 	v := workerView(wk)
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)
@@ -530,17 +427,11 @@ func (a *API) createWorker(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) rotateWorkerToken(w http.ResponseWriter, r *http.Request) {
 	h := chi.URLParam(r, "hostname")
-	secret, hash := auth.NewWorkerToken()
-	if err := a.st.SetWorkerToken(r.Context(), h, hash); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
-		return
-	}
-	wk, err := a.st.Worker(r.Context(), h)
+	wk, secret, err := a.lab.RotateWorkerToken(r.Context(), caller(r.Context()), h)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("worker %q", h))
+		a.labError(w, r, err, fmt.Sprintf("worker %q", h))
 		return
 	}
-	a.log.Info("worker token replaced", "hostname", h, "by", userFrom(r.Context()).Username)
 	v := workerView(wk)
 	v.Token = secret
 	writeJSON(w, http.StatusOK, v)
@@ -555,9 +446,9 @@ type TagView struct {
 }
 
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
-	tags, err := a.st.ListTags(r.Context())
+	tags, err := a.lab.ListTags(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "tags")
+		a.labError(w, r, err, "tags")
 		return
 	}
 	out := make([]TagView, 0, len(tags))
@@ -576,8 +467,8 @@ func (a *API) createTag(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "name is required", nil)
 		return
 	}
-	if err := a.st.CreateTag(r.Context(), model.Tag(b)); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("tag %q", b.Name))
+	if err := a.lab.CreateTag(r.Context(), caller(r.Context()), model.Tag(b)); err != nil {
+		a.labError(w, r, err, fmt.Sprintf("tag %q", b.Name))
 		return
 	}
 	writeJSON(w, http.StatusCreated, b)
@@ -585,8 +476,8 @@ func (a *API) createTag(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteTag(w http.ResponseWriter, r *http.Request) {
 	n := chi.URLParam(r, "name")
-	if err := a.st.DeleteTag(r.Context(), n); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("tag %q", n))
+	if err := a.lab.DeleteTag(r.Context(), caller(r.Context()), n); err != nil {
+		a.labError(w, r, err, fmt.Sprintf("tag %q", n))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

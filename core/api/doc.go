@@ -7,16 +7,19 @@
 // Every error is JSON of one shape, {"error": {"code", "message",
 // "details"}}; request bodies are size-limited and JSON bodies refuse
 // unknown fields. Requests authenticate with "Authorization: Token <secret>"
-// (or Bearer); job visibility is decided by the store from a store.Viewer,
-// never here.
+// (or Bearer). Every handler translates its request to one core/lab
+// operation, which checks permissions and job visibility, and maps lab's
+// typed refusals to this API's statuses and codes (labError); no handler
+// calls the store.
 //
 // Device-type drivers (/drivers: list, show, upload, activate, rollback,
 // module bytes) are served through the Drivers interface defined here, which
 // the server implements over plugins/registry; device-type settings
 // overrides are checked against the active driver's declared settings.
 //
-// It imports core/model, core/store, core/job, core/auth, core/version and
-// the sdk (driver ABI types); it must not import a store backend (sqlite,
+// It imports core/lab, core/model, core/store (filter types and the
+// store's sentinel errors only), core/job, core/auth, core/version and the
+// sdk (driver ABI types); it must not import a store backend (sqlite,
 // postgres; tests excepted), the driver registry or hosts (plugins/...), the
 // scheduler, the worker protocol, the web pages or cmd/.
 package api

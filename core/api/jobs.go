@@ -1,20 +1,17 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -63,216 +60,6 @@ func readDefinition(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return text, true
 }
 
-// labProblems lists why a valid definition cannot run here (missing device
-// types, devices, tags or groups).
-func (a *API) labProblems(ctx context.Context, def *job.Definition) ([]job.Issue, error) {
-	var out []job.Issue
-	if len(def.Tags) > 0 || def.IsMultinode() {
-		tags, err := a.st.ListTags(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing tags: %w", err)
-		}
-		known := map[string]bool{}
-		for _, t := range tags {
-			known[t.Name] = true
-		}
-		check := func(path string, ts []string) {
-			for _, t := range ts {
-				if !known[t] {
-					out = append(out, job.Issue{Path: path, Message: fmt.Sprintf("Device tag %q does not exist.", t)})
-				}
-			}
-		}
-		check("tags", def.Tags)
-		for _, r := range def.Roles {
-			check("protocols.lava-multinode.roles."+r.Name+".tags", r.Tags)
-		}
-	}
-	if def.Visibility.Kind == model.VisibilityGroup {
-		groups, err := a.st.ListGroups(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing groups: %w", err)
-		}
-		for _, g := range def.Visibility.Groups {
-			if !slices.ContainsFunc(groups, func(x model.Group) bool { return x.Name == g }) {
-				out = append(out, job.Issue{Path: "visibility.group", Message: fmt.Sprintf("group %q does not exist", g)})
-			}
-		}
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	if !def.IsMultinode() {
-		msg, err := a.available(ctx, def.DeviceType, def.Tags, 1)
-		if err != nil {
-			return nil, err
-		}
-		if msg != "" {
-			out = append(out, job.Issue{Path: "device_type", Message: msg})
-		}
-		return out, nil
-	}
-	need := map[string]int{}
-	var types []string
-	for _, r := range def.Roles {
-		path := "protocols.lava-multinode.roles." + r.Name
-		if r.DeviceType == "" {
-			out = append(out, job.Issue{Path: path, Message: fmt.Sprintf("role %q: connection roles (no device_type) are not supported by this server", r.Name)})
-			continue
-		}
-		msg, err := a.available(ctx, r.DeviceType, r.Tags, max(r.Count, 1))
-		if err != nil {
-			return nil, err
-		}
-		if msg != "" {
-			out = append(out, job.Issue{Path: path + ".device_type", Message: fmt.Sprintf("role %q: %s", r.Name, msg)})
-			continue
-		}
-		if need[r.DeviceType] == 0 {
-			types = append(types, r.DeviceType)
-		}
-		need[r.DeviceType] += max(r.Count, 1)
-	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	// Roles of one type share its devices: together they need the sum.
-	for _, dt := range types {
-		msg, err := a.available(ctx, dt, nil, need[dt])
-		if err != nil {
-			return nil, err
-		}
-		if msg != "" {
-			out = append(out, job.Issue{Path: "protocols.lava-multinode.roles", Message: msg})
-		}
-	}
-	return out, nil
-}
-
-// available says why count devices of the type with all the tags cannot
-// be had ("" when they can): the type must exist and have enough devices
-// that are not Retired.
-func (a *API) available(ctx context.Context, deviceType string, tags []string, count int) (string, error) {
-	key := availKey(deviceType, tags, count)
-	if a.avail.ok(key) {
-		return "", nil
-	}
-	msg, err := a.checkAvailable(ctx, deviceType, tags, count)
-	if err == nil && msg == "" {
-		a.avail.remember(key)
-	}
-	return msg, err
-}
-
-// checkAvailable answers available from the store.
-func (a *API) checkAvailable(ctx context.Context, deviceType string, tags []string, count int) (string, error) {
-	if _, err := a.st.DeviceType(ctx, deviceType); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Sprintf("Device type %q does not exist.", deviceType), nil
-		}
-		return "", fmt.Errorf("device type %q: %w", deviceType, err)
-	}
-	devs, err := a.st.ListDevices(ctx, store.DeviceFilter{DeviceType: deviceType})
-	if err != nil {
-		return "", fmt.Errorf("devices of type %q: %w", deviceType, err)
-	}
-	n, tagged := 0, 0
-	for _, d := range devs {
-		if d.Health == model.DeviceRetired {
-			continue
-		}
-		n++
-		if hasAll(d.Tags, tags) {
-			tagged++
-		}
-	}
-	switch {
-	case n == 0:
-		return fmt.Sprintf("No devices of type %s are available.", deviceType), nil
-	case tagged == 0:
-		return fmt.Sprintf("No devices of type %s are available which have all of the tags '%s'.", deviceType, strings.Join(tags, ", ")), nil
-	case tagged < count && len(tags) == 0:
-		return fmt.Sprintf("Not enough devices of type %s are available: %d needed, %d exist.", deviceType, count, tagged), nil
-	case tagged < count:
-		return fmt.Sprintf("Not enough devices of type %s are available: %d needed, %d have all of the tags.", deviceType, count, tagged), nil
-	}
-	return "", nil
-}
-
-func hasAll(have, want []string) bool {
-	for _, t := range want {
-		if !slices.Contains(have, t) {
-			return false
-		}
-	}
-	return true
-}
-
-// GroupProblems refuses a job visible to groups its submitter is not a
-// member of (admins may name any group), as LAVA does: otherwise a user
-// could hand their job, and its secrets, to any group.
-func GroupProblems(ctx context.Context, st store.Users, def *job.Definition, submitter string) ([]job.Issue, error) {
-	if def.Visibility.Kind != model.VisibilityGroup || len(def.Visibility.Groups) == 0 {
-		return nil, nil
-	}
-	u, err := st.User(ctx, submitter)
-	if err != nil {
-		return nil, fmt.Errorf("the submitter %q: %w", submitter, err)
-	}
-	if u.IsAdmin {
-		return nil, nil
-	}
-	var out []job.Issue
-	for _, g := range def.Visibility.Groups {
-		if !slices.Contains(u.Groups, g) {
-			out = append(out, job.Issue{Path: "visibility.group", Message: fmt.Sprintf("%s is not a member of group %q: a job may be visible only to groups its submitter belongs to", submitter, g)})
-		}
-	}
-	return out, nil
-}
-
-// submitProblems are the lab's problems with a definition (problems) and
-// the submitter's (GroupProblems).
-func (a *API) submitProblems(ctx context.Context, def *job.Definition, submitter string) ([]job.Issue, error) {
-	probs, err := a.problems(ctx, def)
-	if err != nil {
-		return nil, err
-	}
-	gp, err := GroupProblems(ctx, a.st, def, submitter)
-	return append(probs, gp...), err
-}
-
-// jobsOf makes the jobs to store for a definition.
-func jobsOf(def *job.Definition, submitter string) []model.Job {
-	base := model.Job{
-		Description:   def.JobName,
-		Priority:      def.Priority,
-		Visibility:    def.Visibility.Kind,
-		ViewingGroups: slices.Clone(def.Visibility.Groups),
-		Submitter:     submitter,
-		QueueTimeout:  def.Timeouts.Queue,
-		// The store would parse the definition again for it.
-		Metadata: def.FlatMetadata(),
-	}
-	if !def.IsMultinode() {
-		j := base
-		j.Definition = string(def.Text)
-		j.RequestedDeviceType = def.DeviceType
-		j.Tags = slices.Clone(def.Tags)
-		return []model.Job{j}
-	}
-	var out []model.Job
-	for _, s := range def.Split() {
-		j := base
-		j.Metadata = maps.Clone(base.Metadata)
-		j.Definition = string(s.Text)
-		j.RequestedDeviceType = s.DeviceType
-		j.Tags = slices.Clone(s.Tags)
-		out = append(out, j)
-	}
-	return out
-}
-
 func invalidJob(w http.ResponseWriter, issues []job.Issue) {
 	msgs := make([]string, 0, len(issues))
 	for _, i := range issues {
@@ -292,42 +79,23 @@ type SubmitResult struct {
 	Warnings []job.Issue `json:"warnings,omitempty"`
 }
 
-// submit parses, checks and stores a definition for the user.
-func (a *API) submit(w http.ResponseWriter, r *http.Request, text []byte, submitter string) {
-	def, rep := job.Parse(text)
-	if !rep.OK() || def == nil {
-		invalidJob(w, rep.Errors)
-		return
-	}
-	probs, err := a.submitProblems(r.Context(), def, submitter)
+// submit answers a submission (or resubmission) of core/lab.
+func (a *API) submit(w http.ResponseWriter, r *http.Request, res lab.Submitted, err error) {
 	if err != nil {
-		a.internal(w, r, err)
+		a.labError(w, r, err, "job")
 		return
 	}
-	if len(probs) > 0 {
-		invalidJob(w, probs)
-		return
-	}
-	jobs, err := a.st.CreateJobs(r.Context(), jobsOf(def, submitter))
-	if err != nil {
-		a.storeError(w, r, err, "job")
-		return
-	}
-	res := SubmitResult{Warnings: rep.Warnings}
-	if def.IsMultinode() {
-		for _, j := range jobs {
-			res.IDs = append(res.IDs, j.ID)
-		}
+	out := SubmitResult{Warnings: res.Warnings}
+	if res.Multinode {
+		out.IDs = res.IDs()
 	} else {
-		res.ID = jobs[0].ID
+		out.ID = res.Jobs[0].ID
 	}
-	a.log.Info("job submitted", "id", jobs[0].ID, "jobs", len(jobs), "submitter", submitter, "device_type", jobs[0].RequestedDeviceType)
-	writeJSON(w, http.StatusCreated, res)
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "submitting a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
@@ -335,7 +103,8 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.submit(w, r, text, u.Username)
+	res, err := a.lab.Submit(r.Context(), caller(r.Context()), text)
+	a.submit(w, r, res, err)
 }
 
 // ValidateResult is the answer of /jobs/validate.
@@ -350,16 +119,12 @@ func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	def, rep := job.Parse(text)
-	res := ValidateResult{Errors: rep.Errors, Warnings: rep.Warnings}
-	if rep.OK() && def != nil {
-		probs, err := a.problems(r.Context(), def)
-		if err != nil {
-			a.internal(w, r, err)
-			return
-		}
-		res.Errors = append(res.Errors, probs...)
+	v, err := a.lab.Validate(r.Context(), text)
+	if err != nil {
+		a.internal(w, r, err)
+		return
 	}
+	res := ValidateResult{Errors: v.Errors, Warnings: v.Warnings}
 	if res.Errors == nil {
 		res.Errors = []job.Issue{}
 	}
@@ -418,9 +183,9 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	if f.Metadata, ok = metadataParams(w, q); !ok {
 		return
 	}
-	jobs, total, err := a.st.ListJobs(r.Context(), viewer(r.Context()), f)
+	jobs, total, err := a.lab.ListJobs(r.Context(), caller(r.Context()), f)
 	if err != nil {
-		a.storeError(w, r, err, "jobs")
+		a.labError(w, r, err, "jobs")
 		return
 	}
 	page := Page[JobView]{Count: total, Limit: f.Limit, Offset: f.Offset, Results: make([]JobView, 0, len(jobs))}
@@ -475,9 +240,9 @@ func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, boo
 		paramError(w, "id", fmt.Sprintf("%q is not a job id (a positive integer)", s))
 		return model.Job{}, false
 	}
-	j, err := a.st.Job(r.Context(), viewer(r.Context()), id)
+	j, err := a.lab.Job(r.Context(), caller(r.Context()), id)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", id))
+		a.labError(w, r, err, fmt.Sprintf("job %d", id))
 		return model.Job{}, false
 	}
 	return j, true
@@ -486,15 +251,13 @@ func (a *API) visibleJob(w http.ResponseWriter, r *http.Request) (model.Job, boo
 func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := a.visibleJob(w, r); ok {
 		v := jobView(j)
-		if ob, ok := a.st.(store.Outbox); ok {
-			ns, err := ob.JobNotifications(r.Context(), j.ID)
-			if err != nil {
-				a.storeError(w, r, err, fmt.Sprintf("notifications of job %d", j.ID))
-				return
-			}
-			if len(ns) > 0 {
-				v.Notifications = notificationViews(ns)
-			}
+		ns, err := a.lab.Notifications(r.Context(), j)
+		if err != nil {
+			a.labError(w, r, err, fmt.Sprintf("notifications of job %d", j.ID))
+			return
+		}
+		if len(ns) > 0 {
+			v.Notifications = notificationViews(ns)
 		}
 		if !a.addSubJobs(w, r, j, &v) { // issue 21: multinode.go
 			return
@@ -514,59 +277,44 @@ func (a *API) jobDefinition(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(j.Definition))
 }
 
+// jobID reads the {id} path parameter; false means an answer was written.
+func jobID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	s := chi.URLParam(r, "id")
+	if id, err := strconv.ParseInt(s, 10, 64); err != nil || id <= 0 {
+		paramError(w, "id", fmt.Sprintf("%q is not a job id (a positive integer)", s))
+		return "", false
+	}
+	return s, true
+}
+
 func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "canceling a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
-	j, ok := a.visibleJob(w, r)
+	id, ok := jobID(w, r)
 	if !ok {
 		return
 	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may cancel it", j.ID, j.Submitter), nil)
-		return
-	}
-	id := j.ID
-	j, err := a.st.CancelJob(r.Context(), id)
+	j, err := a.lab.Cancel(r.Context(), caller(r.Context()), id)
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("job %d cannot be canceled: it is already finished or being canceled", id), nil)
-			return
-		}
-		a.storeError(w, r, err, "job")
+		a.labError(w, r, err, "job "+id)
 		return
 	}
-	a.log.Info("job canceled", "id", j.ID, "by", u.Username)
 	writeJSON(w, http.StatusOK, jobView(j))
 }
 
 func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	if u == nil {
+	if userFrom(r.Context()) == nil {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "resubmitting a job needs a user: send Authorization: Token <secret>", nil)
 		return
 	}
-	j, ok := a.visibleJob(w, r)
+	id, ok := jobID(w, r)
 	if !ok {
 		return
 	}
-	if j.TargetGroup != "" {
-		writeError(w, http.StatusBadRequest, "not_resubmittable",
-			fmt.Sprintf("job %d is one sub-job of a multinode job: submit the whole multinode definition again", j.ID), nil)
-		return
-	}
-	if j.HealthCheck {
-		writeError(w, http.StatusBadRequest, "not_resubmittable",
-			fmt.Sprintf("job %d is a health check: the scheduler runs health checks itself", j.ID), nil)
-		return
-	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("job %d was submitted by %q: only its submitter or an admin may resubmit it", j.ID, j.Submitter), nil)
-		return
-	}
-	a.submit(w, r, []byte(j.Definition), u.Username)
+	res, err := a.lab.Resubmit(r.Context(), caller(r.Context()), id)
+	a.submit(w, r, res, err)
 }
 
 // LogsResult is a page of a job's log.
@@ -594,14 +342,14 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	total, err := a.st.LogCount(r.Context(), j.ID)
+	total, err := a.lab.LogCount(r.Context(), j)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
-	recs, err := a.st.ReadLogs(r.Context(), j.ID, int64(start), limit)
+	recs, err := a.lab.ReadLogs(r.Context(), j, int64(start), limit)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
 	res := LogsResult{JobID: j.ID, Start: int64(start), Next: int64(start), Total: total,
@@ -635,14 +383,14 @@ func (a *API) jobResults(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	suites, err := a.st.ListTestSuites(r.Context(), j.ID)
+	suites, err := a.lab.Suites(r.Context(), j)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
-	cases, err := a.st.ListTestCases(r.Context(), j.ID, r.URL.Query().Get("suite"), offset, limit)
+	cases, err := a.lab.TestCases(r.Context(), j, r.URL.Query().Get("suite"), offset, limit)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("job %d", j.ID))
 		return
 	}
 	res := ResultsResult{JobID: j.ID, Suites: make([]string, 0, len(suites)), Offset: offset, Limit: limit, Cases: make([]CaseView, 0, len(cases))}

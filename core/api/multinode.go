@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
-	"github.com/lavalab/lavalab/core/store"
 )
 
 // SubJobView is one sub-job of a multinode group.
@@ -25,21 +23,13 @@ type SubJobView struct {
 // addSubJobs fills v.SubJobs for a multinode sub-job; false means an error
 // answer was written.
 func (a *API) addSubJobs(w http.ResponseWriter, r *http.Request, j model.Job, v *JobView) bool {
-	mn, ok := a.st.(store.Multinode)
-	if j.TargetGroup == "" || !ok {
-		return true
-	}
-	jobs, err := mn.GroupJobs(r.Context(), j.TargetGroup)
+	subs, err := a.lab.SubJobs(r.Context(), caller(r.Context()), j)
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("multinode group of job %d", j.ID))
+		a.labError(w, r, err, fmt.Sprintf("multinode group of job %d", j.ID))
 		return false
 	}
-	for _, s := range jobs {
-		sv := SubJobView{ID: s.ID, SubID: s.SubID, State: s.State.String(), Health: s.Health.String(), ActualDevice: s.ActualDevice, Worker: s.Worker}
-		if f, _, err := job.ReadSubJob([]byte(s.Definition)); err == nil && f != nil {
-			sv.Role = f.Role
-		}
-		v.SubJobs = append(v.SubJobs, sv)
+	for _, s := range subs {
+		v.SubJobs = append(v.SubJobs, SubJobView{ID: s.ID, SubID: s.SubID, Role: s.Role, State: s.State.String(), Health: s.Health.String(), ActualDevice: s.ActualDevice, Worker: s.Worker})
 	}
 	return true
 }

@@ -8,14 +8,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lavalab/lavalab/core/auth"
 	"github.com/lavalab/lavalab/core/model"
 )
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := a.st.ListUsers(r.Context())
+	us, err := a.lab.ListUsers(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "users")
+		a.labError(w, r, err, "users")
 		return
 	}
 	out := make([]UserView, 0, len(us))
@@ -42,17 +41,11 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "username is required and may not hold spaces or slashes", nil)
 		return
 	}
-	u, err := a.st.CreateUser(r.Context(), model.User{Username: b.Username, Email: b.Email, IsAdmin: b.Admin, Groups: b.Groups})
+	u, secret, err := a.lab.CreateUser(r.Context(), caller(r.Context()), model.User{Username: b.Username, Email: b.Email, IsAdmin: b.Admin, Groups: b.Groups})
 	if err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("user %q", b.Username))
+		a.labError(w, r, err, fmt.Sprintf("user %q", b.Username))
 		return
 	}
-	secret, hash := auth.NewToken()
-	if _, err := a.st.CreateToken(r.Context(), u.Username, "created with the user", hash); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("user %q", b.Username))
-		return
-	}
-	a.log.Info("user created", "username", u.Username, "admin", u.IsAdmin, "by", userFrom(r.Context()).Username)
 	v := userView(u)
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)
@@ -63,10 +56,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
-	ts, err := a.st.ListTokens(r.Context(), u.Username)
+	ts, err := a.lab.Tokens(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "tokens")
+		a.labError(w, r, err, "tokens")
 		return
 	}
 	out := make([]TokenView, 0, len(ts))
@@ -92,11 +84,9 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	u := userFrom(r.Context())
-	secret, hash := auth.NewToken()
-	t, err := a.st.CreateToken(r.Context(), u.Username, b.Description, hash)
+	t, secret, err := a.lab.CreateToken(r.Context(), caller(r.Context()), b.Description)
 	if err != nil {
-		a.storeError(w, r, err, "token")
+		a.labError(w, r, err, "token")
 		return
 	}
 	v := tokenView(t)
@@ -111,9 +101,8 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
 		paramError(w, "id", fmt.Sprintf("%q is not a token id", s))
 		return
 	}
-	u := userFrom(r.Context())
-	if err := a.st.DeleteToken(r.Context(), u.Username, id); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("token %d", id))
+	if err := a.lab.DeleteToken(r.Context(), caller(r.Context()), id); err != nil {
+		a.labError(w, r, err, fmt.Sprintf("token %d", id))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -126,9 +115,9 @@ type GroupView struct {
 }
 
 func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
-	gs, err := a.st.ListGroups(r.Context())
+	gs, err := a.lab.ListGroups(r.Context(), caller(r.Context()))
 	if err != nil {
-		a.storeError(w, r, err, "groups")
+		a.labError(w, r, err, "groups")
 		return
 	}
 	out := make([]GroupView, 0, len(gs))
@@ -152,8 +141,8 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "name is required", nil)
 		return
 	}
-	if err := a.st.CreateGroup(r.Context(), b.Name); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("group %q", b.Name))
+	if err := a.lab.CreateGroup(r.Context(), caller(r.Context()), b.Name); err != nil {
+		a.labError(w, r, err, fmt.Sprintf("group %q", b.Name))
 		return
 	}
 	writeJSON(w, http.StatusCreated, GroupView{Name: b.Name, Members: []string{}})
@@ -170,8 +159,8 @@ func (a *API) addGroupMember(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, MaxBody, &b) {
 		return
 	}
-	if err := a.st.AddGroupMember(r.Context(), g, b.Username); err != nil {
-		a.storeError(w, r, err, fmt.Sprintf("group %q or user %q", g, b.Username))
+	if err := a.lab.AddGroupMember(r.Context(), caller(r.Context()), g, b.Username); err != nil {
+		a.labError(w, r, err, fmt.Sprintf("group %q or user %q", g, b.Username))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"group": g, "username": b.Username})

@@ -13,9 +13,9 @@
 //
 // CheckMethods is the one check of a parsed definition against the lab's
 // drivers: every deploy `to` and boot `method` must be one the active driver
-// of the action's device type declares. The submit paths (core/api, and
-// through it XML-RPC, REST v0.2 and the web form) and lava-run call it with
-// a lookup of their drivers.
+// of the action's device type declares. The submit path (core/lab, under
+// the REST APIs, XML-RPC and the web form) and lava-run call it with a
+// lookup of their drivers.
 //
 // The package is pure: no I/O, no logging, no global mutable state; store,
 // api, sched and dispatch import it, not the reverse. Its imports are

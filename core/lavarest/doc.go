@@ -7,11 +7,12 @@
 // {"detail": ...} errors, trailing-slash paths.
 //
 // Callers authenticate with "Authorization: Token <secret>"; no header is
-// anonymous. Job visibility is the store's (store.Viewer). The logic shared
-// with XML-RPC (submission, job lookup, logs, results rows, dictionaries)
-// is core/lavarpc's, called, not copied.
+// anonymous. Every handler calls core/lab (which checks permissions and job
+// visibility); what it shares with XML-RPC (LAVA's fault messages, logs in
+// output.yaml form, results rows, rendered dictionaries) is core/lavafmt's.
 //
-// It imports core/lavarpc, core/model, core/store, core/auth, core/results
-// and core/version; it must not import a store backend (tests excepted),
-// the scheduler, the worker protocol or cmd/.
+// It imports core/lab, core/lavafmt, core/model, core/store (filter types
+// only), core/auth, core/results and core/version; it must not call the
+// store, import a store backend (tests excepted), core/lavarpc or another
+// front-end, the scheduler, the worker protocol or cmd/.
 package lavarest

@@ -48,7 +48,7 @@ func TestSubmitUnsupportedMethod(t *testing.T) {
 	}
 	chk := api.NewAPI(api.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Drivers: apitest.QemuDrivers{}})
 	r := chi.NewRouter()
-	New(Options{Store: st, Checker: chk}).Mount(r)
+	New(Options{Lab: chk.Lab()}).Mount(r)
 	hs := httptest.NewServer(r)
 	defer hs.Close()
 

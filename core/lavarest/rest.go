@@ -20,7 +20,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
-	"github.com/lavalab/lavalab/core/lavarpc"
+	"github.com/lavalab/lavalab/core/lab"
+	"github.com/lavalab/lavalab/core/lavafmt"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
 	"github.com/lavalab/lavalab/core/store"
@@ -43,49 +44,41 @@ type Options struct {
 	// LAVAVersion is what /system/version/ answers (default
 	// version.LAVACompat).
 	LAVAVersion string
-	// Checker is the submission check (see lavarpc.Options.Checker).
-	Checker lavarpc.Checker
+	// Lab is the service the handlers call. Default: a core/lab service
+	// on Store (tests); the server passes its own, shared by every
+	// front-end.
+	Lab *lab.Service
 }
 
 // API serves /api/v0.2.
 type API struct {
-	st      store.Store
+	lab     *lab.Service
 	log     *slog.Logger
 	version string
-	// rpc shares the XML-RPC methods' logic where the answers agree.
-	rpcs *lavarpc.Server
 }
 
 // New returns the API.
 func New(o Options) *API {
-	a := &API{st: o.Store, log: o.Logger, version: o.LAVAVersion}
+	a := &API{lab: o.Lab, log: o.Logger, version: o.LAVAVersion}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	if a.version == "" {
 		a.version = version.LAVACompat
 	}
-	a.rpcs = lavarpc.New(lavarpc.Options{Store: a.st, Logger: a.log, LAVAVersion: a.version, Checker: o.Checker})
+	if a.lab == nil {
+		a.lab = lab.New(lab.Options{Store: o.Store, Logger: a.log})
+	}
 	return a
 }
 
 // Mount adds /api/v0.2 to r.
 func (a *API) Mount(r chi.Router) { r.Mount("/api/v0.2", a.Routes()) }
 
-type ctxKey struct{}
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(ctxKey{}).(*model.User)
-	return u
-}
-
-func viewer(ctx context.Context) store.Viewer {
-	u := userFrom(ctx)
-	if u == nil {
-		return store.Viewer{}
-	}
-	return store.Viewer{Username: u.Username, Admin: u.IsAdmin, Groups: u.Groups}
-}
+// caller is who calls, for core/lab.
+func caller(ctx context.Context) lab.Caller { return lab.As(userFrom(ctx), "rest-v0.2") }
 
 // Routes returns the /api/v0.2 router. Every path has a trailing slash, as
 // Django REST framework's router; the slash-less form is served too.
@@ -180,15 +173,35 @@ func (a *API) internal(w http.ResponseWriter, r *http.Request, err error) {
 	detail(w, http.StatusInternalServerError, "Internal server error.")
 }
 
-// fault answers an error from lavarpc's helpers: a fault keeps its code
-// as the HTTP status (400/401/403/404), with LAVA's message.
+// fault answers a refusal of core/lab with LAVA's fault code as the HTTP
+// status (400/401/403/404) and LAVA's message; other errors are internal.
 func (a *API) fault(w http.ResponseWriter, r *http.Request, err error) {
-	var f *lavarpc.Fault
-	if errors.As(err, &f) && f.Code >= 400 && f.Code < 500 {
-		detail(w, f.Code, f.Msg)
+	if e, ok := lab.AsError(err); ok {
+		code, msg := lavafmt.Fault(e, caller(r.Context()))
+		detail(w, code, msg)
 		return
 	}
 	a.internal(w, r, err)
+}
+
+// notFound answers DRF's 404 for a refusal that is "not found" (or, for a
+// job, not visible: DRF filters the queryset by visibility, so a job you
+// may not see does not exist); ok=false means an answer was written.
+func (a *API) notFound(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err == nil {
+		return true
+	}
+	if k := lab.KindOf(err); k == lab.KindNotFound || k == lab.KindForbidden {
+		detail(w, http.StatusNotFound, "Not found.")
+		return false
+	}
+	a.internal(w, r, err)
+	return false
+}
+
+// forbidden is DRF's answer to a user without the permission.
+func forbidden(w http.ResponseWriter) {
+	detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
 }
 
 func (a *API) recoverer(next http.Handler) http.Handler {
@@ -217,8 +230,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			detail(w, http.StatusUnauthorized, "Invalid token header.")
 			return
 		}
-		u, err := a.st.UserByTokenHash(r.Context(), auth.Hash(secret))
-		if errors.Is(err, store.ErrNotFound) {
+		u, err := a.lab.Authenticate(r.Context(), secret)
+		if lab.KindOf(err) == lab.KindUnauthenticated {
 			w.Header().Set("WWW-Authenticate", "Token")
 			detail(w, http.StatusUnauthorized, "Invalid token.")
 			return
@@ -227,7 +240,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.internal(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &u)))
+		next.ServeHTTP(w, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 
@@ -373,7 +386,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		f.HealthCheck = &b
 	}
-	jobs, total, err := a.st.ListJobs(r.Context(), viewer(r.Context()), f)
+	jobs, total, err := a.lab.ListJobs(r.Context(), caller(r.Context()), f)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -422,14 +435,6 @@ func definition(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return string(body), true
 }
 
-func submittedIDs(jobs []model.Job) []int64 {
-	ids := make([]int64, 0, len(jobs))
-	for _, j := range jobs {
-		ids = append(ids, j.ID)
-	}
-	return ids
-}
-
 func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	u := needUser(w, r)
 	if u == nil {
@@ -439,21 +444,20 @@ func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	jobs, err := a.rpcs.Submit(r.Context(), text, u.Username)
-	if err != nil {
-		var f *lavarpc.Fault
-		if errors.As(err, &f) {
-			msg := f.Msg
-			if f.Code == 400 && strings.HasPrefix(msg, "Device unavailable: ") {
-				msg = "Devices unavailable: " + strings.TrimPrefix(msg, "Device unavailable: ")
-			}
-			message(w, http.StatusBadRequest, msg)
-			return
+	res, err := a.lab.Submit(r.Context(), caller(r.Context()), []byte(text))
+	if e, ok := lab.AsError(err); ok {
+		code, msg := lavafmt.SubmitFault(e)
+		if code == 400 && strings.HasPrefix(msg, "Device unavailable: ") {
+			msg = "Devices unavailable: " + strings.TrimPrefix(msg, "Device unavailable: ")
 		}
+		message(w, http.StatusBadRequest, msg)
+		return
+	}
+	if err != nil {
 		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "job(s) successfully submitted", "job_ids": submittedIDs(jobs)})
+	writeJSON(w, http.StatusCreated, map[string]any{"message": "job(s) successfully submitted", "job_ids": res.IDs()})
 }
 
 func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
@@ -462,7 +466,7 @@ func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	strict := r.URL.Query().Get("strict") == "true"
-	if is := lavarpc.Validate(text, strict); len(is) > 0 {
+	if is := lab.ValidateSchema([]byte(text), strict); len(is) > 0 {
 		message(w, http.StatusOK, "Job invalid: "+is[0].String())
 		return
 	}
@@ -470,19 +474,8 @@ func (a *API) validateJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) job(w http.ResponseWriter, r *http.Request) (model.Job, bool) {
-	j, err := lavarpc.FindJob(r.Context(), a.st, viewer(r.Context()), chi.URLParam(r, "id"))
-	var f *lavarpc.Fault
-	if errors.As(err, &f) && (f.Code == 403 || f.Code == 404) {
-		// DRF filters the queryset by visibility: a job you may not see
-		// does not exist.
-		detail(w, http.StatusNotFound, "Not found.")
-		return model.Job{}, false
-	}
-	if err != nil {
-		a.fault(w, r, err)
-		return model.Job{}, false
-	}
-	return j, true
+	j, err := a.lab.FindJob(r.Context(), caller(r.Context()), chi.URLParam(r, "id"))
+	return j, a.notFound(w, r, err)
 }
 
 func (a *API) showJob(w http.ResponseWriter, r *http.Request) {
@@ -518,7 +511,7 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 	// The whole log (or the range) is answered, in chunks from the store.
 	var buf bytes.Buffer
 	for {
-		_, data, err := lavarpc.Logs(r.Context(), a.st, j, start, end)
+		_, data, err := lavafmt.Logs(r.Context(), a.lab, j, start, end)
 		if err != nil {
 			a.internal(w, r, err)
 			return
@@ -529,7 +522,7 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 		buf.Write(data)
 		n := int64(bytes.Count(data, []byte("\n")))
 		start += n
-		if n < lavarpc.MaxLogLines || (end != nil && start >= *end) {
+		if n < lavafmt.MaxLogLines || (end != nil && start >= *end) {
 			break
 		}
 	}
@@ -537,19 +530,21 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
-	u := needUser(w, r)
-	if u == nil {
+	if needUser(w, r) == nil {
 		return
 	}
-	j, ok := a.job(w, r)
-	if !ok {
-		return
-	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
-	}
-	if _, err := a.st.CancelJob(r.Context(), j.ID); err != nil && !errors.Is(err, store.ErrConflict) {
+	_, err := a.lab.Cancel(r.Context(), caller(r.Context()), chi.URLParam(r, "id"))
+	if e, ok := lab.AsError(err); ok {
+		switch e.Reason {
+		case lab.ReasonFinished: // a no-op, as LAVA's
+		case lab.ReasonNotOwner:
+			forbidden(w)
+			return
+		default:
+			a.notFound(w, r, err)
+			return
+		}
+	} else if err != nil {
 		a.internal(w, r, err)
 		return
 	}
@@ -557,33 +552,31 @@ func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) resubmitJob(w http.ResponseWriter, r *http.Request) {
-	u := needUser(w, r)
-	if u == nil {
+	if needUser(w, r) == nil {
 		return
 	}
 	j, ok := a.job(w, r)
 	if !ok {
 		return
 	}
-	if j.TargetGroup != "" || j.HealthCheck {
-		message(w, http.StatusBadRequest, fmt.Sprintf("job %d cannot be resubmitted: it is a multinode sub-job or a health check", j.ID))
-		return
-	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
-	}
-	jobs, err := a.rpcs.Submit(r.Context(), j.Definition, u.Username)
-	if err != nil {
-		var f *lavarpc.Fault
-		if errors.As(err, &f) {
-			message(w, http.StatusBadRequest, "job submission failed: "+f.Msg+".")
-			return
+	res, err := a.lab.Resubmit(r.Context(), caller(r.Context()), strconv.FormatInt(j.ID, 10))
+	if e, ok := lab.AsError(err); ok {
+		switch e.Reason {
+		case lab.ReasonMultinodeSub, lab.ReasonHealthCheck:
+			message(w, http.StatusBadRequest, fmt.Sprintf("job %d cannot be resubmitted: it is a multinode sub-job or a health check", j.ID))
+		case lab.ReasonNotOwner:
+			forbidden(w)
+		default:
+			_, msg := lavafmt.SubmitFault(e)
+			message(w, http.StatusBadRequest, "job submission failed: "+msg+".")
 		}
+		return
+	}
+	if err != nil {
 		a.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"message": "job(s) successfully submitted", "job_ids": submittedIDs(jobs)})
+	writeJSON(w, http.StatusCreated, map[string]any{"message": "job(s) successfully submitted", "job_ids": res.IDs()})
 }
 
 // suiteName resolves {sid}: a suite id or a suite name.
@@ -592,7 +585,7 @@ func (a *API) suiteName(w http.ResponseWriter, r *http.Request, j model.Job) (st
 	if sid == "" {
 		return "", true
 	}
-	suites, err := a.st.ListTestSuites(r.Context(), j.ID)
+	suites, err := a.lab.Suites(r.Context(), j)
 	if err != nil {
 		a.internal(w, r, err)
 		return "", false
@@ -615,7 +608,7 @@ func (a *API) rows(w http.ResponseWriter, r *http.Request, limit, offset int) (m
 	if !ok {
 		return j, nil, false
 	}
-	rows, err := lavarpc.JobRows(r.Context(), a.st, j, suite, "", offset, limit)
+	rows, err := lavafmt.JobRows(r.Context(), a.lab, j, suite, "", offset, limit)
 	if err != nil {
 		a.fault(w, r, err)
 		return j, nil, false
@@ -651,7 +644,7 @@ func (a *API) jobSuites(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	suites, err := a.st.ListTestSuites(r.Context(), j.ID)
+	suites, err := a.lab.Suites(r.Context(), j)
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -696,7 +689,7 @@ func deviceView(d model.Device) any {
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	devs, err := a.st.ListDevices(r.Context(), store.DeviceFilter{DeviceType: q.Get("device_type"), Worker: q.Get("worker_host"), IncludeRetired: true})
+	devs, err := a.lab.ListDevices(r.Context(), caller(r.Context()), store.DeviceFilter{DeviceType: q.Get("device_type"), Worker: q.Get("worker_host"), IncludeRetired: true})
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -711,16 +704,8 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) device(w http.ResponseWriter, r *http.Request) (model.Device, bool) {
-	d, err := a.st.Device(r.Context(), chi.URLParam(r, "name"))
-	if errors.Is(err, store.ErrNotFound) {
-		detail(w, http.StatusNotFound, "Not found.")
-		return d, false
-	}
-	if err != nil {
-		a.internal(w, r, err)
-		return d, false
-	}
-	return d, true
+	d, err := a.lab.Device(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
+	return d, a.notFound(w, r, err)
 }
 
 func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
@@ -731,46 +716,46 @@ func (a *API) showDevice(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getDictionary(w http.ResponseWriter, r *http.Request) {
 	// The dictionary may hold power-switch credentials: admins only.
+	if !a.needAdmin(w, r) {
+		return
+	}
+	render := r.URL.Query().Get("render") == "true"
+	d, err := a.lab.DeviceDictionary(r.Context(), caller(r.Context()), chi.URLParam(r, "name"), render)
+	if e, ok := lab.AsError(err); ok && e.Reason != lab.ReasonNoDictionary && e.Reason != lab.ReasonDictionary {
+		a.notFound(w, r, err)
+		return
+	}
+	if err != nil {
+		a.fault(w, r, err)
+		return
+	}
+	if !render {
+		writeText(w, "text/plain", []byte(d.Device.Dictionary))
+		return
+	}
+	b, err := lavafmt.RenderDictionary(d)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeText(w, "application/yaml", b)
+}
+
+// needAdmin answers DRF's 401 or 403 unless the caller is an admin.
+func (a *API) needAdmin(w http.ResponseWriter, r *http.Request) bool {
 	u := needUser(w, r)
 	if u == nil {
-		return
+		return false
 	}
-	if !u.IsAdmin {
-		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
-		return
+	if !caller(r.Context()).IsAdmin() {
+		forbidden(w)
+		return false
 	}
-	d, ok := a.device(w, r)
-	if !ok {
-		return
-	}
-	if strings.TrimSpace(d.Dictionary) == "" {
-		detail(w, http.StatusNotFound, fmt.Sprintf("Device '%s' does not have a configuration", d.Hostname))
-		return
-	}
-	if r.URL.Query().Get("render") == "true" {
-		dt, err := a.st.DeviceType(r.Context(), d.DeviceType)
-		if err != nil {
-			a.internal(w, r, err)
-			return
-		}
-		b, err := lavarpc.RenderDictionary(dt, d.Dictionary)
-		if err != nil {
-			a.fault(w, r, err)
-			return
-		}
-		writeText(w, "application/yaml", b)
-		return
-	}
-	writeText(w, "text/plain", []byte(d.Dictionary))
+	return true
 }
 
 func (a *API) setDictionary(w http.ResponseWriter, r *http.Request) {
-	u := needUser(w, r)
-	if u == nil {
-		return
-	}
-	if !u.IsAdmin {
-		detail(w, http.StatusForbidden, "You do not have permission to perform this action.")
+	if !a.needAdmin(w, r) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
@@ -787,9 +772,8 @@ func (a *API) setDictionary(w http.ResponseWriter, r *http.Request) {
 		}
 		text = vals.Get("dictionary")
 	}
-	_, f := a.rpcs.Call(r.Context(), &lavarpc.Caller{User: u}, &lavarpc.Call{Method: "scheduler.devices.set_dictionary", Params: []any{chi.URLParam(r, "name"), text}})
-	if f != nil {
-		a.fault(w, r, f)
+	if err := a.lab.SetDictionary(r.Context(), caller(r.Context()), chi.URLParam(r, "name"), text); err != nil {
+		a.fault(w, r, err)
 		return
 	}
 	message(w, http.StatusOK, "Device dictionary updated.")
@@ -806,7 +790,7 @@ func deviceTypeView(dt model.DeviceType) any {
 }
 
 func (a *API) listDeviceTypes(w http.ResponseWriter, r *http.Request) {
-	dts, err := a.st.ListDeviceTypes(r.Context())
+	dts, err := a.lab.ListDeviceTypes(r.Context(), caller(r.Context()))
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -815,16 +799,8 @@ func (a *API) listDeviceTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deviceType(w http.ResponseWriter, r *http.Request) (model.DeviceType, bool) {
-	dt, err := a.st.DeviceType(r.Context(), chi.URLParam(r, "name"))
-	if errors.Is(err, store.ErrNotFound) {
-		detail(w, http.StatusNotFound, "Not found.")
-		return dt, false
-	}
-	if err != nil {
-		a.internal(w, r, err)
-		return dt, false
-	}
-	return dt, true
+	dt, err := a.lab.DeviceType(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
+	return dt, a.notFound(w, r, err)
 }
 
 func (a *API) showDeviceType(w http.ResponseWriter, r *http.Request) {
@@ -833,27 +809,27 @@ func (a *API) showDeviceType(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// rpc runs an XML-RPC method for a REST answer that shares its logic.
-func (a *API) rpc(r *http.Request, method string, params ...any) (any, *lavarpc.Fault) {
-	return a.rpcs.Call(r.Context(), &lavarpc.Caller{User: userFrom(r.Context())}, &lavarpc.Call{Method: method, Params: params})
-}
-
 func (a *API) getTemplate(w http.ResponseWriter, r *http.Request) {
-	v, f := a.rpc(r, "scheduler.device_types.get_template", chi.URLParam(r, "name"))
-	if f != nil {
-		a.fault(w, r, f)
+	dt, err := a.lab.DeviceType(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
+	if err != nil {
+		a.fault(w, r, err)
 		return
 	}
-	writeText(w, "application/yaml", v.(lavarpc.Binary))
+	b, err := lavafmt.Template(dt)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeText(w, "application/yaml", b)
 }
 
 func (a *API) getHealthCheck(w http.ResponseWriter, r *http.Request) {
-	v, f := a.rpc(r, "scheduler.device_types.get_health_check", chi.URLParam(r, "name"))
-	if f != nil {
-		a.fault(w, r, f)
+	hc, err := a.lab.HealthCheck(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
+	if err != nil {
+		a.fault(w, r, err)
 		return
 	}
-	writeText(w, "application/yaml", v.(lavarpc.Binary))
+	writeText(w, "application/yaml", []byte(hc))
 }
 
 func workerView(wk model.Worker) any {
@@ -862,7 +838,7 @@ func workerView(wk model.Worker) any {
 }
 
 func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) {
-	ws, err := a.st.ListWorkers(r.Context())
+	ws, err := a.lab.ListWorkers(r.Context(), caller(r.Context()))
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -871,13 +847,8 @@ func (a *API) listWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showWorker(w http.ResponseWriter, r *http.Request) {
-	wk, err := a.st.Worker(r.Context(), chi.URLParam(r, "name"))
-	if errors.Is(err, store.ErrNotFound) {
-		detail(w, http.StatusNotFound, "Not found.")
-		return
-	}
-	if err != nil {
-		a.internal(w, r, err)
+	wk, err := a.lab.Worker(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
+	if !a.notFound(w, r, err) {
 		return
 	}
 	writeJSON(w, http.StatusOK, workerView(wk))
@@ -888,7 +859,7 @@ func tagView(t model.Tag) any {
 }
 
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
-	tags, err := a.st.ListTags(r.Context())
+	tags, err := a.lab.ListTags(r.Context(), caller(r.Context()))
 	if err != nil {
 		a.internal(w, r, err)
 		return
@@ -897,7 +868,7 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showTag(w http.ResponseWriter, r *http.Request) {
-	tags, err := a.st.ListTags(r.Context())
+	tags, err := a.lab.ListTags(r.Context(), caller(r.Context()))
 	if err != nil {
 		a.internal(w, r, err)
 		return

@@ -12,12 +12,15 @@
 // bounded (request size and nesting depth) and fuzzed.
 //
 // Callers authenticate with HTTP Basic username:token (what lavacli sends
-// from an identity); no header is anonymous. Job visibility is the store's
-// (store.Viewer); submission checks are core/job's and core/api's
-// (api.Problems). Logs are served in LAVA's output.yaml line format
-// (WriteOutputYAML), results through core/results.
+// from an identity); no header is anonymous. Every method is a small named
+// function in a table (jobMethods, deviceMethods, ...) that reads its
+// arguments, calls one core/lab operation (which checks permissions and
+// job visibility) and shapes LAVA's answer; a refusal of core/lab becomes
+// LAVA's fault through core/lavafmt. Logs are served in LAVA's output.yaml
+// line format (core/lavafmt), results through core/results.
 //
-// It imports core/model, core/store, core/job, core/api, core/auth,
-// core/devdict, core/results and core/version; it must not import a store
-// backend (tests excepted), the scheduler, the worker protocol or cmd/.
+// It imports core/lab, core/lavafmt, core/model, core/store (filter types
+// only), core/results and core/version; it must not call the store, import
+// a store backend (tests excepted), another front-end, the scheduler, the
+// worker protocol or cmd/.
 package lavarpc

@@ -21,7 +21,7 @@ func TestSubmitUnsupportedMethod(t *testing.T) {
 	e := newEnv(t)
 	chk := api.NewAPI(api.Options{Store: e.st, Logger: slog.New(slog.DiscardHandler), Drivers: apitest.QemuDrivers{}})
 	r := chi.NewRouter()
-	New(Options{Store: e.st, Checker: chk}).Mount(r)
+	New(Options{Lab: chk.Lab()}).Mount(r)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL + "/RPC2"

@@ -15,16 +15,18 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lavalab/lavalab/core/api"
-	"github.com/lavalab/lavalab/core/auth"
-	"github.com/lavalab/lavalab/core/job"
-	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/lab"
+	"github.com/lavalab/lavalab/core/lavafmt"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/core/version"
 )
 
 // Options configure the XML-RPC server.
 type Options struct {
+	// Lab is the service the methods call. Default: a core/lab service
+	// on Store (tests); the server passes its own, shared by every
+	// front-end.
+	Lab    *lab.Service
 	Store  store.Store
 	Logger *slog.Logger
 	// LAVAVersion is what system.version() answers; lavacli parses it to
@@ -32,25 +34,15 @@ type Options struct {
 	LAVAVersion string
 	// Now is the clock (default time.Now), for `since` in jobs.list.
 	Now func() time.Time
-	// Checker applies the submission checks beyond the job schema (device
-	// types, devices, tags, groups). Default: a core/api API on Store;
-	// the server passes its own so both share one availability cache.
-	Checker Checker
-}
-
-// Checker is the submission check of core/api (api.API satisfies it).
-type Checker interface {
-	Problems(ctx context.Context, def *job.Definition) ([]job.Issue, error)
 }
 
 // Server serves LAVA's XML-RPC API at /RPC2.
 type Server struct {
-	st      store.Store
+	lab     *lab.Service
 	log     *slog.Logger
 	version string
 	now     func() time.Time
 	methods map[string]*method
-	chk     Checker
 }
 
 // method is one XML-RPC method.
@@ -61,38 +53,24 @@ type method struct {
 	help string
 	// min and max bound the number of arguments.
 	min, max int
-	fn       func(ctx context.Context, c *Caller, a args) (any, error)
+	fn       methodFunc
 }
+
+// methodFunc is a method's body: it reads its arguments, calls core/lab
+// and shapes the answer.
+type methodFunc func(s *Server, ctx context.Context, c *Caller, a args) (any, error)
 
 // Caller is who calls: a nil User is anonymous.
-type Caller struct {
-	User *model.User
-}
-
-// Viewer is the caller as the store sees it, for job visibility.
-func (c *Caller) Viewer() store.Viewer {
-	if c.User == nil {
-		return store.Viewer{}
-	}
-	return store.Viewer{Username: c.User.Username, Admin: c.User.IsAdmin, Groups: c.User.Groups}
-}
-
-// name is the user's name as LAVA prints it in messages.
-func (c *Caller) name() string {
-	if c.User == nil {
-		return "AnonymousUser"
-	}
-	return c.User.Username
-}
+type Caller = lab.Caller
 
 // New returns the server.
 func New(o Options) *Server {
-	s := &Server{st: o.Store, log: o.Logger, version: o.LAVAVersion, now: o.Now, chk: o.Checker}
-	if s.chk == nil {
-		s.chk = api.NewAPI(api.Options{Store: o.Store, Logger: o.Logger})
-	}
+	s := &Server{lab: o.Lab, log: o.Logger, version: o.LAVAVersion, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.lab == nil {
+		s.lab = lab.New(lab.Options{Store: o.Store, Logger: s.log})
 	}
 	if s.version == "" {
 		s.version = version.LAVACompat
@@ -101,7 +79,11 @@ func New(o Options) *Server {
 		s.now = time.Now
 	}
 	s.methods = map[string]*method{}
-	s.register()
+	for _, group := range methodTables {
+		for i := range group {
+			s.add(&group[i])
+		}
+	}
 	return s
 }
 
@@ -128,6 +110,14 @@ func (s *Server) Methods() []string {
 	return out
 }
 
+// callerName is the user's name as LAVA prints it in messages.
+func callerName(c *Caller) string {
+	if c.User == nil {
+		return "AnonymousUser"
+	}
+	return c.User.Username
+}
+
 // httpError answers a plain-text HTTP error, as LAVA does for bad
 // Authorization headers.
 func httpError(w http.ResponseWriter, code int, msg string) {
@@ -144,7 +134,7 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, bool) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return &Caller{}, true
+		return &Caller{Via: "xml-rpc"}, true
 	}
 	scheme, rest, found := strings.Cut(strings.TrimSpace(h), " ")
 	if !found || strings.TrimSpace(rest) == "" {
@@ -165,8 +155,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		httpError(w, http.StatusBadRequest, "Corrupted HTTP_AUTHORIZATION header, no user:pass")
 		return nil, false
 	}
-	u, err := s.st.UserByTokenHash(r.Context(), auth.Hash(token))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Username != username) {
+	u, err := s.lab.Authenticate(r.Context(), token)
+	if lab.KindOf(err) == lab.KindUnauthenticated || (err == nil && u.Username != username) {
 		httpError(w, http.StatusUnauthorized, "Invalid token")
 		return nil, false
 	}
@@ -175,7 +165,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*Caller, 
 		httpError(w, http.StatusInternalServerError, "Internal error")
 		return nil, false
 	}
-	return &Caller{User: &u}, true
+	return &Caller{User: &u, Via: "xml-rpc"}, true
 }
 
 // ServeHTTP answers one XML-RPC request.
@@ -210,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out.Bytes())
 	lvl := slog.LevelDebug
-	attrs := []any{"method", methodName, "user", c.name(), "duration", time.Since(start)}
+	attrs := []any{"method", methodName, "user", callerName(c), "duration", time.Since(start)}
 	if f != nil {
 		attrs = append(attrs, "fault", f.Code, "msg", f.Msg)
 		if f.Code == CodeInternal {
@@ -239,10 +229,14 @@ func (s *Server) Call(ctx context.Context, c *Caller, call *Call) (v any, f *Fau
 			v, f = nil, Faultf(CodeInternal, "Internal error")
 		}
 	}()
-	v, err := m.fn(ctx, c, args{method: call.Method, p: call.Params})
+	v, err := m.fn(s, ctx, c, args{method: call.Method, p: call.Params})
 	if err != nil {
 		if errors.As(err, &f) {
 			return nil, f
+		}
+		if e, ok := lab.AsError(err); ok {
+			code, msg := lavafmt.Fault(e, *c)
+			return nil, Faultf(code, "%s", msg)
 		}
 		s.log.Error("xml-rpc method failed", "method", call.Method, "err", err)
 		return nil, Faultf(CodeInternal, "Internal error")
@@ -307,6 +301,17 @@ func (a args) optStr(i int, def string) (string, error) {
 		return def, nil
 	}
 	return a.str(i)
+}
+
+// ignoredStr checks the optional string arguments from..to that LAVA
+// takes and this lab ignores.
+func (a args) ignoredStr(from, to int) error {
+	for i := from; i <= to; i++ {
+		if _, err := a.optStr(i, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // optStrPtr reads an optional string: nil when absent or None.

@@ -517,6 +517,28 @@ func encodeValue(b *bytes.Buffer, v any, depth int) error {
 		return fmt.Errorf("value nested deeper than %d", MaxDepth)
 	}
 	b.WriteString("<value>")
+	var err error
+	switch v := v.(type) {
+	case []string:
+		err = encodeArray(b, v, depth)
+	case []any:
+		err = encodeArray(b, v, depth)
+	case []map[string]any:
+		err = encodeArray(b, v, depth)
+	case map[string]any:
+		err = encodeStruct(b, v, depth)
+	default:
+		err = encodeScalar(b, v)
+	}
+	if err != nil {
+		return err
+	}
+	b.WriteString("</value>")
+	return nil
+}
+
+// encodeScalar writes the inside of a <value> that holds no other values.
+func encodeScalar(b *bytes.Buffer, v any) error {
 	switch v := v.(type) {
 	case nil, Nil:
 		b.WriteString("<nil/>")
@@ -551,54 +573,41 @@ func encodeValue(b *bytes.Buffer, v any, depth int) error {
 		}
 	case Binary:
 		b.WriteString("<base64>\n" + base64.StdEncoding.EncodeToString(v) + "\n</base64>")
-	case []string:
-		b.WriteString("<array><data>\n")
-		for _, s := range v {
-			if err := encodeValue(b, s, depth+1); err != nil {
-				return err
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("</data></array>")
-	case []any:
-		b.WriteString("<array><data>\n")
-		for _, e := range v {
-			if err := encodeValue(b, e, depth+1); err != nil {
-				return err
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("</data></array>")
-	case []map[string]any:
-		b.WriteString("<array><data>\n")
-		for _, e := range v {
-			if err := encodeValue(b, e, depth+1); err != nil {
-				return err
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("</data></array>")
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b.WriteString("<struct>\n")
-		for _, k := range keys {
-			b.WriteString("<member>\n<name>")
-			escape(b, k)
-			b.WriteString("</name>\n")
-			if err := encodeValue(b, v[k], depth+1); err != nil {
-				return err
-			}
-			b.WriteString("\n</member>\n")
-		}
-		b.WriteString("</struct>")
 	default:
 		return fmt.Errorf("cannot encode %T as XML-RPC", v)
 	}
-	b.WriteString("</value>")
+	return nil
+}
+
+func encodeArray[T any](b *bytes.Buffer, v []T, depth int) error {
+	b.WriteString("<array><data>\n")
+	for _, e := range v {
+		if err := encodeValue(b, e, depth+1); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("</data></array>")
+	return nil
+}
+
+func encodeStruct(b *bytes.Buffer, v map[string]any, depth int) error {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b.WriteString("<struct>\n")
+	for _, k := range keys {
+		b.WriteString("<member>\n<name>")
+		escape(b, k)
+		b.WriteString("</name>\n")
+		if err := encodeValue(b, v[k], depth+1); err != nil {
+			return err
+		}
+		b.WriteString("\n</member>\n")
+	}
+	b.WriteString("</struct>")
 	return nil
 }
 

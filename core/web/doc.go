@@ -9,10 +9,10 @@
 // /devices..., /device-types..., /workers and /drivers; the JSON API, the
 // worker protocol and /metrics are mounted beside it by cmd/lava-server.
 //
-// It reads only through core/store, with the store's Viewer for job
-// visibility (no second visibility rule here), validates and submits jobs
-// through a JobService (core/api's, so a definition gets exactly the API's
-// checks) and exports results with core/results. Drivers come through the
+// It reads and changes the lab only through core/lab (which checks
+// permissions and job visibility, and validates and submits jobs with the
+// API's checks; no second rule here) and exports results with
+// core/results. Drivers come through the
 // small Drivers interface, so the pages work without a driver registry.
 //
 // It must not import cmd/, plugins/ (drivers are seen through Drivers) or

@@ -95,7 +95,7 @@ func newEnv(t testing.TB, drivers Drivers) *env {
 	reports := metrics.New()
 	reports.ObserveWorkerReport("w1", metrics.WorkerReport{At: time.Now(), SpoolBacklogRecords: 42, SpoolBacklogBytes: 3 << 10,
 		HasHost: true, DiskFreeBytes: 5 << 30, ArtifactCacheBytes: 1536 << 20, ArtifactCacheHits: 7, ArtifactCacheMisses: 2, JobsRunning: 1})
-	w, err := New(Options{Store: st, Jobs: a, Drivers: drivers, Key: []byte(strings.Repeat("k", 32)), Logger: log,
+	w, err := New(Options{Lab: a.Lab(), Drivers: drivers, Key: []byte(strings.Repeat("k", 32)), Logger: log,
 		Version: "test-1", Heartbeat: 200 * time.Millisecond, WorkerReports: reports})
 	must(t, err)
 	r := chi.NewRouter()

@@ -25,7 +25,7 @@ func TestSubmitUnsupportedMethod(t *testing.T) {
 	// The same pages, on an API that knows the qemu driver.
 	log := slog.New(slog.DiscardHandler)
 	a := api.NewAPI(api.Options{Store: e.st, Logger: log, Version: "test-1", Drivers: apitest.QemuDrivers{}})
-	w, err := New(Options{Store: e.st, Jobs: a, Key: []byte(strings.Repeat("k", 32)), Logger: log, Version: "test-1"})
+	w, err := New(Options{Lab: a.Lab(), Key: []byte(strings.Repeat("k", 32)), Logger: log, Version: "test-1"})
 	must(t, err)
 	r := chi.NewRouter()
 	a.Mount(r)

@@ -5,9 +5,7 @@ package web
 import (
 	"context"
 
-	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
-	"github.com/lavalab/lavalab/core/store"
 )
 
 // SubJob is one sub-job of a multinode group on the job page.
@@ -22,22 +20,14 @@ type SubJob struct {
 // subJobs lists the group of a multinode sub-job (nil otherwise, or when
 // the store cannot list groups).
 func (w *Web) subJobs(ctx context.Context, j model.Job) []SubJob {
-	mn, ok := w.st.(store.Multinode)
-	if j.TargetGroup == "" || !ok {
-		return nil
-	}
-	jobs, err := mn.GroupJobs(ctx, j.TargetGroup)
+	subs, err := w.lab.SubJobs(ctx, caller(ctx), j)
 	if err != nil {
 		w.log.Warn("listing a multinode group", "group", j.TargetGroup, "err", err)
 		return nil
 	}
-	out := make([]SubJob, 0, len(jobs))
-	for _, s := range jobs {
-		sj := SubJob{ID: s.ID, SubID: s.SubID, State: s.State, Health: s.Health}
-		if f, _, err := job.ReadSubJob([]byte(s.Definition)); err == nil && f != nil {
-			sj.Role = f.Role
-		}
-		out = append(out, sj)
+	out := make([]SubJob, 0, len(subs))
+	for _, s := range subs {
+		out = append(out, SubJob{ID: s.ID, SubID: s.SubID, Role: s.Role, State: s.State, Health: s.Health})
 	}
 	return out
 }

@@ -13,7 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/lab"
+	"github.com/lavalab/lavalab/core/lavafmt"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/results"
@@ -59,15 +60,15 @@ type homeData struct {
 
 func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	v := viewer(ctx)
-	types, err := w.st.ListDeviceTypes(ctx)
+	c := caller(ctx)
+	types, err := w.lab.ListDeviceTypes(ctx, caller(ctx))
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device types: %w", err))
 		return
 	}
 	d := homeData{DeviceCount: map[string]map[string]int{}}
 	for _, dt := range types {
-		_, n, err := w.st.ListJobs(ctx, v, store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name,
+		_, n, err := w.lab.ListJobs(ctx, c, store.JobFilter{States: []model.JobState{model.JobSubmitted}, DeviceType: dt.Name,
 			Limit: 1, CountLimit: QueueCountLimit + 1})
 		if err != nil {
 			w.fail(rw, r, fmt.Errorf("queue of %s: %w", dt.Name, err))
@@ -78,7 +79,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 		d.QueueTotal += q.Queue
 		d.QueueMore = d.QueueMore || q.More
 	}
-	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{IncludeRetired: true})
+	devs, err := w.lab.ListDevices(ctx, caller(ctx), store.DeviceFilter{IncludeRetired: true})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("devices: %w", err))
 		return
@@ -94,7 +95,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 		d.DeviceCount[dev.Health.String()][dev.State.String()]++
 	}
 	d.Devices = len(devs)
-	if d.Workers, err = w.st.ListWorkers(ctx); err != nil {
+	if d.Workers, err = w.lab.ListWorkers(ctx, caller(ctx)); err != nil {
 		w.fail(rw, r, fmt.Errorf("workers: %w", err))
 		return
 	}
@@ -103,7 +104,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 			d.Online++
 		}
 	}
-	if d.Jobs, _, err = w.st.ListJobs(ctx, v, store.JobFilter{Limit: RecentJobs, CountLimit: -1}); err != nil {
+	if d.Jobs, _, err = w.lab.ListJobs(ctx, c, store.JobFilter{Limit: RecentJobs, CountLimit: -1}); err != nil {
 		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
 		return
 	}
@@ -161,7 +162,7 @@ func (w *Web) jobList(rw http.ResponseWriter, r *http.Request) {
 	// every visible job (tens of ms at 100,000 jobs).
 	f.CountLimit = f.Offset + CountPagesAhead*JobsPerPage + 1
 	var err error
-	if d.Jobs, d.Total, err = w.st.ListJobs(ctx, viewer(ctx), f); err != nil {
+	if d.Jobs, d.Total, err = w.lab.ListJobs(ctx, caller(ctx), f); err != nil {
 		w.fail(rw, r, fmt.Errorf("jobs: %w", err))
 		return
 	}
@@ -178,7 +179,7 @@ func (w *Web) jobList(rw http.ResponseWriter, r *http.Request) {
 	for h := model.JobUnknown; h <= model.JobCanceled; h++ {
 		d.Healths = append(d.Healths, h.String())
 	}
-	types, err := w.st.ListDeviceTypes(ctx)
+	types, err := w.lab.ListDeviceTypes(ctx, caller(ctx))
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device types: %w", err))
 		return
@@ -198,8 +199,8 @@ func (w *Web) visibleJob(rw http.ResponseWriter, r *http.Request) (model.Job, bo
 		w.notFound(rw, r, "Job "+strconv.Quote(s))
 		return model.Job{}, false
 	}
-	j, err := w.st.Job(r.Context(), viewer(r.Context()), id)
-	if errors.Is(err, store.ErrNotFound) {
+	j, err := w.lab.Job(r.Context(), caller(r.Context()), id)
+	if k := lab.KindOf(err); k == lab.KindNotFound || k == lab.KindForbidden {
 		w.notFound(rw, r, "Job "+s)
 		return model.Job{}, false
 	}
@@ -260,10 +261,6 @@ func liveCases(recs []model.LogRecord) []model.TestCase {
 	return out
 }
 
-func canChange(u *model.User, j model.Job) bool {
-	return u != nil && (u.IsAdmin || u.Username == j.Submitter)
-}
-
 func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 	j, ok := w.visibleJob(rw, r)
 	if !ok {
@@ -274,11 +271,11 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := jobPageData{Job: j, Q: url.Values{}, LogPrev: -1,
 		Live:      j.State != model.JobFinished,
-		CanCancel: canChange(u, j) && j.State != model.JobFinished && j.State != model.JobCanceling,
-		CanResub:  u != nil && j.TargetGroup == "" && !j.HealthCheck && w.jobs != nil}
+		CanCancel: caller(ctx).CanChange(j) && j.State != model.JobFinished && j.State != model.JobCanceling,
+		CanResub:  u != nil && j.TargetGroup == "" && !j.HealthCheck}
 	d.SubJobs = w.subJobs(ctx, j) // issue 21: multinode.go
 	var err error
-	if d.LogTotal, err = w.st.LogCount(ctx, j.ID); err != nil {
+	if d.LogTotal, err = w.lab.LogCount(ctx, j); err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d log: %w", j.ID, err))
 		return
 	}
@@ -287,7 +284,7 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 		d.LogStart = s
 		d.Q.Set("log_start", q.Get("log_start"))
 	}
-	recs, err := w.st.ReadLogs(ctx, j.ID, d.LogStart, LogPerPage)
+	recs, err := w.lab.ReadLogs(ctx, j, d.LogStart, LogPerPage)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d log: %w", j.ID, err))
 		return
@@ -308,7 +305,7 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 	// long log and then the live records.
 	d.Follow = !explicit && (d.Live || d.LogNext < d.LogTotal)
 
-	suites, err := w.st.ListTestSuites(ctx, j.ID)
+	suites, err := w.lab.Suites(ctx, j)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d suites: %w", j.ID, err))
 		return
@@ -319,7 +316,7 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 	if o, err := strconv.Atoi(q.Get("results_offset")); err == nil && o > 0 {
 		d.CaseOff = o
 	}
-	cases, err := w.st.ListTestCases(ctx, j.ID, "", d.CaseOff, CasesPerPage+1)
+	cases, err := w.lab.TestCases(ctx, j, "", d.CaseOff, CasesPerPage+1)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d results: %w", j.ID, err))
 		return
@@ -334,11 +331,9 @@ func (w *Web) jobPage(rw http.ResponseWriter, r *http.Request) {
 		// ones it streams).
 		d.Cases, d.LiveCases = liveCases(recs), true
 	}
-	if ob, ok := w.st.(store.Outbox); ok {
-		if d.Notifications, err = ob.JobNotifications(ctx, j.ID); err != nil {
-			w.fail(rw, r, fmt.Errorf("job %d notifications: %w", j.ID, err))
-			return
-		}
+	if d.Notifications, err = w.lab.Notifications(ctx, j); err != nil {
+		w.fail(rw, r, fmt.Errorf("job %d notifications: %w", j.ID, err))
+		return
 	}
 	w.render(rw, r, 0, "job", fmt.Sprintf("Job %d", j.ID), "jobs", d)
 }
@@ -370,12 +365,12 @@ func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
 	var rows []results.Row
 	const batch = 5000
 	for off := 0; ; off += batch {
-		cases, err := w.st.ListTestCases(r.Context(), j.ID, "", off, batch)
+		cases, err := w.lab.TestCases(r.Context(), j, "", off, batch)
 		if err != nil {
 			w.fail(rw, r, fmt.Errorf("job %d results: %w", j.ID, err))
 			return
 		}
-		rows = append(rows, rowsOf(j.ID, cases)...)
+		rows = append(rows, lavafmt.Rows(j.ID, cases)...)
 		if len(cases) < batch {
 			break
 		}
@@ -385,24 +380,6 @@ func (w *Web) resultsExport(rw http.ResponseWriter, r *http.Request) {
 	if err := ex.write(rw, rows); err != nil {
 		w.log.Warn("web: writing results export", "job", j.ID, "err", err)
 	}
-}
-
-// rowsOf converts stored cases to the rows core/results exports.
-func rowsOf(jobID int64, cases []model.TestCase) []results.Row {
-	out := make([]results.Row, 0, len(cases))
-	for _, c := range cases {
-		var meta map[string]any
-		if len(c.Metadata) > 0 {
-			_ = json.Unmarshal(c.Metadata, &meta)
-		}
-		level, _ := meta["level"].(string)
-		ref, _ := meta["reference"].(string)
-		out = append(out, results.Row{ID: c.ID, Job: itoa(jobID), Logged: c.Logged, Case: results.Case{
-			Suite: c.Suite, Name: c.Name, Result: c.Result.String(), Measurement: c.Measurement,
-			Units: c.Units, Set: c.Set, Reference: ref, Level: level, LogStart: c.LogStart, LogEnd: c.LogEnd, Metadata: meta,
-		}})
-	}
-	return out
 }
 
 // postForm parses a POST form and checks its CSRF token; false means an
@@ -444,68 +421,61 @@ func (w *Web) cancel(rw http.ResponseWriter, r *http.Request) {
 	if !w.postForm(rw, r, 1<<16) {
 		return
 	}
-	u := w.needUser(rw, r)
-	if u == nil {
+	if w.needUser(rw, r) == nil {
 		return
 	}
 	j, ok := w.visibleJob(rw, r)
 	if !ok {
 		return
 	}
-	if !canChange(u, j) {
-		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may cancel it.", j.ID, j.Submitter))
+	if _, err := w.lab.Cancel(r.Context(), caller(r.Context()), strconv.FormatInt(j.ID, 10)); err != nil {
+		w.jobRefused(rw, r, j, "cancel", err)
 		return
 	}
-	if _, err := w.st.CancelJob(r.Context(), j.ID); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			w.errorPage(rw, r, http.StatusConflict, fmt.Sprintf("Job %d cannot be canceled: it is already finished or being canceled.", j.ID))
-			return
-		}
-		w.fail(rw, r, fmt.Errorf("canceling job %d: %w", j.ID, err))
-		return
-	}
-	w.log.Info("job canceled", "id", j.ID, "by", u.Username, "via", "web")
 	redirect(rw, r, fmt.Sprintf("/jobs/%d?flash=%s", j.ID, url.QueryEscape("Cancel requested.")))
+}
+
+// jobRefused answers core/lab's refusal to change job j (verb: cancel,
+// resubmit).
+func (w *Web) jobRefused(rw http.ResponseWriter, r *http.Request, j model.Job, verb string, err error) {
+	e, ok := lab.AsError(err)
+	switch {
+	case !ok:
+		w.fail(rw, r, fmt.Errorf("%s job %d: %w", verb, j.ID, err))
+	case e.Reason == lab.ReasonNotOwner:
+		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may %s it.", j.ID, j.Submitter, verb))
+	case e.Reason == lab.ReasonFinished:
+		w.errorPage(rw, r, http.StatusConflict, fmt.Sprintf("Job %d cannot be canceled: it is already finished or being canceled.", j.ID))
+	case e.Reason == lab.ReasonMultinodeSub, e.Reason == lab.ReasonHealthCheck:
+		w.errorPage(rw, r, http.StatusBadRequest, fmt.Sprintf("Job %d is a multinode sub-job or a health check: it cannot be resubmitted alone.", j.ID))
+	case len(e.Issues) > 0:
+		msgs := make([]string, 0, len(e.Issues))
+		for _, is := range e.AllIssues() {
+			msgs = append(msgs, is.String())
+		}
+		w.errorPage(rw, r, http.StatusBadRequest, "The definition is refused now: "+strings.Join(msgs, "; "))
+	default:
+		w.labError(rw, r, err, "Job "+strconv.FormatInt(j.ID, 10))
+	}
 }
 
 func (w *Web) resubmit(rw http.ResponseWriter, r *http.Request) {
 	if !w.postForm(rw, r, 1<<16) {
 		return
 	}
-	u := w.needUser(rw, r)
-	if u == nil {
+	if w.needUser(rw, r) == nil {
 		return
 	}
 	j, ok := w.visibleJob(rw, r)
 	if !ok {
 		return
 	}
-	if w.jobs == nil {
-		w.errorPage(rw, r, http.StatusServiceUnavailable, "Submitting is not configured on this server.")
-		return
-	}
-	if j.TargetGroup != "" || j.HealthCheck {
-		w.errorPage(rw, r, http.StatusBadRequest, fmt.Sprintf("Job %d is a multinode sub-job or a health check: it cannot be resubmitted alone.", j.ID))
-		return
-	}
-	if !u.IsAdmin && u.Username != j.Submitter {
-		w.errorPage(rw, r, http.StatusForbidden, fmt.Sprintf("Job %d was submitted by %s: only its submitter or an admin may resubmit it.", j.ID, j.Submitter))
-		return
-	}
-	ids, errs, _, err := w.jobs.SubmitJob(r.Context(), []byte(j.Definition), u.Username)
+	res, err := w.lab.Resubmit(r.Context(), caller(r.Context()), strconv.FormatInt(j.ID, 10))
 	if err != nil {
-		w.fail(rw, r, fmt.Errorf("resubmitting job %d: %w", j.ID, err))
+		w.jobRefused(rw, r, j, "resubmit", err)
 		return
 	}
-	if len(errs) > 0 {
-		msgs := make([]string, 0, len(errs))
-		for _, e := range errs {
-			msgs = append(msgs, e.String())
-		}
-		w.errorPage(rw, r, http.StatusBadRequest, "The definition is refused now: "+strings.Join(msgs, "; "))
-		return
-	}
-	redirect(rw, r, fmt.Sprintf("/jobs/%d?flash=%s", ids[0], url.QueryEscape(fmt.Sprintf("Resubmitted job %d.", j.ID))))
+	redirect(rw, r, fmt.Sprintf("/jobs/%d?flash=%s", res.Jobs[0].ID, url.QueryEscape(fmt.Sprintf("Resubmitted job %d.", j.ID))))
 }
 
 // ---- login ----
@@ -535,18 +505,13 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		fail("Paste an API token (make one with lava-server user add, or POST /api/v1/users/me/tokens).")
 		return
 	}
-	hash := auth.Hash(secret)
-	u, err := w.st.UserByTokenHash(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	sess, sessHash := newSession()
+	u, err := w.lab.Login(r.Context(), secret, sessHash, w.now().Add(SessionTTL))
+	if lab.KindOf(err) == lab.KindUnauthenticated {
 		fail("No such API token (it may have been deleted).")
 		return
 	}
 	if err != nil {
-		w.fail(rw, r, fmt.Errorf("login: %w", err))
-		return
-	}
-	sess, sessHash := newSession()
-	if err := w.st.CreateSession(r.Context(), sessHash, hash, w.now().Add(SessionTTL)); err != nil {
 		w.fail(rw, r, fmt.Errorf("login: %w", err))
 		return
 	}
@@ -560,7 +525,7 @@ func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		if err := w.st.DeleteSession(r.Context(), sessionHash(c.Value)); err != nil {
+		if err := w.lab.Logout(r.Context(), sessionHash(c.Value)); err != nil {
 			w.fail(rw, r, fmt.Errorf("logout: %w", err))
 			return
 		}
@@ -582,14 +547,11 @@ func (w *Web) jobRef(r *http.Request, id int64) (jobRef, error) {
 	if id == 0 {
 		return jobRef{}, nil
 	}
-	_, err := w.st.Job(r.Context(), viewer(r.Context()), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return jobRef{ID: id}, nil
-	}
+	ok, err := w.lab.CanSeeJob(r.Context(), caller(r.Context()), id)
 	if err != nil {
-		return jobRef{}, fmt.Errorf("job %d: %w", id, err)
+		return jobRef{}, err
 	}
-	return jobRef{ID: id, Visible: true}, nil
+	return jobRef{ID: id, Visible: ok}, nil
 }
 
 type deviceRow struct {
@@ -600,7 +562,7 @@ type deviceRow struct {
 func (w *Web) deviceList(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	dt := r.URL.Query().Get("device_type")
-	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{DeviceType: dt, Worker: r.URL.Query().Get("worker"), IncludeRetired: r.URL.Query().Get("retired") != ""})
+	devs, err := w.lab.ListDevices(ctx, caller(ctx), store.DeviceFilter{DeviceType: dt, Worker: r.URL.Query().Get("worker"), IncludeRetired: r.URL.Query().Get("retired") != ""})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("devices: %w", err))
 		return
@@ -620,8 +582,8 @@ func (w *Web) deviceList(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	host := chi.URLParam(r, "hostname")
-	d, err := w.st.Device(ctx, host)
-	if errors.Is(err, store.ErrNotFound) {
+	d, err := w.lab.Device(ctx, caller(ctx), host)
+	if lab.KindOf(err) == lab.KindNotFound {
 		w.notFound(rw, r, "Device "+strconv.Quote(host))
 		return
 	}
@@ -634,19 +596,19 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, err)
 		return
 	}
-	v := viewer(ctx)
-	recent, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, Limit: DeviceJobsShow, CountLimit: -1})
+	c := caller(ctx)
+	recent, _, err := w.lab.ListJobs(ctx, c, store.JobFilter{Device: host, Limit: DeviceJobsShow, CountLimit: -1})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device %s jobs: %w", host, err))
 		return
 	}
 	yes := true
-	checks, _, err := w.st.ListJobs(ctx, v, store.JobFilter{Device: host, HealthCheck: &yes, Limit: DeviceJobsShow, CountLimit: -1})
+	checks, _, err := w.lab.ListJobs(ctx, c, store.JobFilter{Device: host, HealthCheck: &yes, Limit: DeviceJobsShow, CountLimit: -1})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device %s health checks: %w", host, err))
 		return
 	}
-	history, err := w.st.DeviceHealthHistory(ctx, host, DeviceJobsShow)
+	history, err := w.lab.DeviceHealthHistory(ctx, c, host, DeviceJobsShow)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device %s health history: %w", host, err))
 		return
@@ -656,8 +618,7 @@ func (w *Web) devicePage(rw http.ResponseWriter, r *http.Request) {
 		healths = append(healths, h.String())
 	}
 	// The dictionary may hold power-switch credentials: admins only.
-	u := userFrom(ctx)
-	showDict := u != nil && u.IsAdmin
+	showDict := c.CanSeeDictionary()
 	if !showDict {
 		d.Dictionary = ""
 	}
@@ -673,7 +634,7 @@ func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	if !u.IsAdmin {
+	if !caller(r.Context()).IsAdmin() {
 		w.errorPage(rw, r, http.StatusForbidden, "Setting a device's health needs admin rights.")
 		return
 	}
@@ -684,19 +645,14 @@ func (w *Web) setHealth(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if len(reason) > 1000 {
+	if len(reason) > lab.MaxHealthReason {
 		w.errorPage(rw, r, http.StatusBadRequest, "The reason is too long (at most 1000 bytes).")
 		return
 	}
-	if _, err := w.st.SetDeviceHealthBy(r.Context(), host, h, u.Username, reason); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			w.notFound(rw, r, "Device "+strconv.Quote(host))
-			return
-		}
-		w.fail(rw, r, fmt.Errorf("device %s health: %w", host, err))
+	if _, err := w.lab.SetDeviceHealth(r.Context(), caller(r.Context()), host, h, reason); err != nil {
+		w.labError(rw, r, err, "Device "+strconv.Quote(host))
 		return
 	}
-	w.log.Info("device health set", "device", host, "health", h, "by", u.Username, "reason", reason, "via", "web")
 	redirect(rw, r, "/devices/"+url.PathEscape(host)+"?flash="+url.QueryEscape("Health set to "+h.String()+"."))
 }
 
@@ -731,12 +687,12 @@ func (w *Web) activeDrivers(r *http.Request) (map[string]*DriverInfo, []DriverIn
 
 func (w *Web) deviceTypeList(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	types, err := w.st.ListDeviceTypes(ctx)
+	types, err := w.lab.ListDeviceTypes(ctx, caller(ctx))
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("device types: %w", err))
 		return
 	}
-	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{})
+	devs, err := w.lab.ListDevices(ctx, caller(ctx), store.DeviceFilter{})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("devices: %w", err))
 		return
@@ -769,8 +725,8 @@ type settingRow struct {
 func (w *Web) deviceTypePage(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := chi.URLParam(r, "name")
-	t, err := w.st.DeviceType(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
+	t, err := w.lab.DeviceType(ctx, caller(ctx), name)
+	if lab.KindOf(err) == lab.KindNotFound {
 		w.notFound(rw, r, "Device type "+strconv.Quote(name))
 		return
 	}
@@ -803,7 +759,7 @@ func (w *Web) deviceTypePage(rw http.ResponseWriter, r *http.Request) {
 	for _, k := range extra {
 		rows = append(rows, settingRow{Key: k, Help: "(not declared by the active driver)", Override: t.Settings[k], HasOverride: true})
 	}
-	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{DeviceType: name, IncludeRetired: true})
+	devs, err := w.lab.ListDevices(ctx, caller(ctx), store.DeviceFilter{DeviceType: name, IncludeRetired: true})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("devices: %w", err))
 		return
@@ -825,12 +781,12 @@ type workerRow struct {
 
 func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	workers, err := w.st.ListWorkers(ctx)
+	workers, err := w.lab.ListWorkers(ctx, caller(ctx))
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("workers: %w", err))
 		return
 	}
-	devs, err := w.st.ListDevices(ctx, store.DeviceFilter{})
+	devs, err := w.lab.ListDevices(ctx, caller(ctx), store.DeviceFilter{})
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("devices: %w", err))
 		return
@@ -897,7 +853,7 @@ func (w *Web) adminPost(rw http.ResponseWriter, r *http.Request, maxBytes int64)
 	if u == nil {
 		return nil
 	}
-	if !u.IsAdmin {
+	if !caller(r.Context()).IsAdmin() {
 		w.errorPage(rw, r, http.StatusForbidden, "Managing drivers needs admin rights.")
 		return nil
 	}

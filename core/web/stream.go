@@ -38,16 +38,9 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	from := int64(0)
-	if s := r.Header.Get("Last-Event-ID"); s != "" {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-			from = n + 1
-		}
-	} else if n, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64); err == nil && n > 0 {
-		from = n
-	}
+	from := streamFrom(r)
 	// Subscribe before the first read, so no wake-up falls between them.
-	events, err := w.st.Subscribe(ctx, store.TopicLogs, store.TopicJobFinished)
+	events, err := w.lab.Subscribe(ctx, store.TopicLogs, store.TopicJobFinished)
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d: subscribing to log events: %w", j.ID, err))
 		return
@@ -66,59 +59,87 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 		// Read the state before the records: a job seen finished has all
 		// its records stored (the server finishes a job only then).
 		finished := false
-		if cur, err := w.st.Job(ctx, store.System(), j.ID); err == nil {
+		if cur, err := w.lab.Refresh(ctx, j); err == nil {
 			finished = cur.State == model.JobFinished
 		} else if ctx.Err() == nil {
 			w.log.Warn("web: live log: reading job", "job", j.ID, "err", err)
 		}
-		for {
-			recs, err := w.st.ReadLogs(ctx, j.ID, from, StreamBatch)
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Warn("web: live log: reading records", "job", j.ID, "err", err)
-				}
-				return
-			}
-			for _, rec := range recs {
-				b, _ := json.Marshal(streamRecord{I: rec.Index, T: rec.Time.UTC().Format("15:04:05.000"), L: rec.Level, M: rec.Message})
-				_, _ = fmt.Fprintf(rw, "id: %d\ndata: %s\n\n", rec.Index, b)
-				from = rec.Index + 1
-			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-			if len(recs) < StreamBatch {
-				break
-			}
+		if from, ok = w.sendRecords(rw, r, rc, j, from); !ok {
+			return
 		}
 		if finished {
 			_, _ = fmt.Fprintf(rw, "event: end\ndata: %d\n\n", from)
 			_ = rc.Flush()
 			return
 		}
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-events:
-				if !ok {
-					return
-				}
-				if ev.Key == key {
-					break wait
-				}
-			case <-beat.C:
-				// A comment keeps proxies from closing an idle stream,
-				// and the re-read catches a missed event.
-				if _, err := fmt.Fprintf(rw, ": keep-alive\n\n"); err != nil {
-					return
-				}
-				if err := rc.Flush(); err != nil {
-					return
-				}
-				break wait
+		if !waitForRecords(rw, r, rc, events, beat, key) {
+			return
+		}
+	}
+}
+
+// streamFrom is the first record to send: after the Last-Event-ID of a
+// reconnecting browser, else ?from=, else 0.
+func streamFrom(r *http.Request) int64 {
+	if s := r.Header.Get("Last-Event-ID"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+			return n + 1
+		}
+		return 0
+	}
+	if n, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return 0
+}
+
+// sendRecords sends every stored record of j from index from, a batch at
+// a time, and returns the next index; false means the stream is over.
+func (w *Web) sendRecords(rw http.ResponseWriter, r *http.Request, rc *http.ResponseController, j model.Job, from int64) (int64, bool) {
+	ctx := r.Context()
+	for {
+		recs, err := w.lab.ReadLogs(ctx, j, from, StreamBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("web: live log: reading records", "job", j.ID, "err", err)
 			}
+			return from, false
+		}
+		for _, rec := range recs {
+			b, _ := json.Marshal(streamRecord{I: rec.Index, T: rec.Time.UTC().Format("15:04:05.000"), L: rec.Level, M: rec.Message})
+			_, _ = fmt.Fprintf(rw, "id: %d\ndata: %s\n\n", rec.Index, b)
+			from = rec.Index + 1
+		}
+		if err := rc.Flush(); err != nil {
+			return from, false
+		}
+		if len(recs) < StreamBatch {
+			return from, true
+		}
+	}
+}
+
+// waitForRecords waits for an event of the job (key) or the heartbeat;
+// false means the stream is over.
+func waitForRecords(rw http.ResponseWriter, r *http.Request, rc *http.ResponseController, events <-chan store.Event, beat *time.Ticker, key string) bool {
+	for {
+		select {
+		case <-r.Context().Done():
+			return false
+		case ev, ok := <-events:
+			if !ok {
+				return false
+			}
+			if ev.Key == key {
+				return true
+			}
+		case <-beat.C:
+			// A comment keeps proxies from closing an idle stream, and the
+			// re-read catches a missed event.
+			if _, err := fmt.Fprintf(rw, ": keep-alive\n\n"); err != nil {
+				return false
+			}
+			return rc.Flush() == nil
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lab"
 )
 
 // MaxDefinition is the largest definition the submit page takes (the
@@ -34,10 +35,10 @@ type submitData struct {
 }
 
 func (w *Web) submitPage(rw http.ResponseWriter, r *http.Request) {
-	d := submitData{Enabled: w.jobs != nil}
+	d := submitData{Enabled: true}
 	if s := r.URL.Query().Get("from"); s != "" {
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			if j, err := w.st.Job(r.Context(), viewer(r.Context()), id); err == nil {
+			if j, err := w.lab.Job(r.Context(), caller(r.Context()), id); err == nil {
 				d.Definition = j.Definition
 			}
 		}
@@ -47,10 +48,6 @@ func (w *Web) submitPage(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) submit(rw http.ResponseWriter, r *http.Request) {
 	if !w.postForm(rw, r, MaxDefinition+1<<16) {
-		return
-	}
-	if w.jobs == nil {
-		w.errorPage(rw, r, http.StatusServiceUnavailable, "Submitting is not configured on this server.")
 		return
 	}
 	text := strings.ReplaceAll(r.PostFormValue("definition"), "\r\n", "\n")
@@ -63,11 +60,12 @@ func (w *Web) submit(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var err error
 	if r.PostFormValue("action") != "submit" {
-		d.Errors, d.Warnings, err = w.jobs.ValidateJob(ctx, []byte(text))
+		v, err := w.lab.Validate(ctx, []byte(text))
 		if err != nil {
 			w.fail(rw, r, fmt.Errorf("validating: %w", err))
 			return
 		}
+		d.Errors, d.Warnings = v.Errors, v.Warnings
 		status := http.StatusOK
 		if len(d.Errors) > 0 {
 			status = http.StatusUnprocessableEntity
@@ -75,20 +73,20 @@ func (w *Web) submit(rw http.ResponseWriter, r *http.Request) {
 		w.showSubmit(rw, r, status, d)
 		return
 	}
-	u := w.needUser(rw, r)
-	if u == nil {
+	if w.needUser(rw, r) == nil {
 		return
 	}
-	ids, errs, warns, err := w.jobs.SubmitJob(ctx, []byte(text), u.Username)
+	res, err := w.lab.Submit(ctx, caller(ctx), []byte(text))
+	if e, ok := lab.AsError(err); ok && e.Kind == lab.KindInvalid && len(e.Issues) > 0 {
+		d.Errors, d.Warnings = e.AllIssues(), e.Warnings
+		w.showSubmit(rw, r, http.StatusUnprocessableEntity, d)
+		return
+	}
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("submitting: %w", err))
 		return
 	}
-	if len(errs) > 0 {
-		d.Errors, d.Warnings = errs, warns
-		w.showSubmit(rw, r, http.StatusUnprocessableEntity, d)
-		return
-	}
+	ids := res.IDs()
 	msg := fmt.Sprintf("Submitted job %d.", ids[0])
 	if len(ids) > 1 {
 		msg = fmt.Sprintf("Submitted multinode jobs %v.", ids)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/lavalab/lavalab/core/job"
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/metrics"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
@@ -27,19 +27,13 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// JobService validates and submits job definitions with the API's checks
-// (core/api's *API implements it).
-type JobService interface {
-	ValidateJob(ctx context.Context, text []byte) (errs, warnings []job.Issue, err error)
-	SubmitJob(ctx context.Context, text []byte, submitter string) (ids []int64, errs, warnings []job.Issue, err error)
-}
-
 // Options configure the pages.
 type Options struct {
+	// Lab is the service the pages call (it validates and submits with
+	// the API's checks). Default: a core/lab service on Store (tests);
+	// the server passes its own, shared by every front-end.
+	Lab   *lab.Service
 	Store store.Store
-	// Jobs validates and submits (required for the submit page and
-	// resubmit; without it they answer 503).
-	Jobs JobService
 	// Drivers is the driver registry (optional).
 	Drivers Drivers
 	// Key signs session cookies and CSRF tokens (at least 32 bytes; see
@@ -67,8 +61,7 @@ type WorkerReports interface {
 
 // Web serves the pages.
 type Web struct {
-	st        store.Store
-	jobs      JobService
+	lab       *lab.Service
 	drivers   Drivers
 	key       []byte
 	secure    bool
@@ -82,19 +75,22 @@ type Web struct {
 
 // New parses the templates and returns the pages.
 func New(o Options) (*Web, error) {
-	if o.Store == nil {
-		return nil, errors.New("web: a store is required")
+	if o.Lab == nil && o.Store == nil {
+		return nil, errors.New("web: a service (or a store) is required")
 	}
 	if len(o.Key) < 32 {
 		return nil, errors.New("web: the session key must be at least 32 bytes")
 	}
-	w := &Web{st: o.Store, jobs: o.Jobs, drivers: o.Drivers, key: o.Key, secure: o.Secure,
+	w := &Web{lab: o.Lab, drivers: o.Drivers, key: o.Key, secure: o.Secure,
 		log: o.Logger, version: o.Version, now: o.Now, heartbeat: o.Heartbeat, reports: o.WorkerReports}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	if w.now == nil {
 		w.now = time.Now
+	}
+	if w.lab == nil {
+		w.lab = lab.New(lab.Options{Store: o.Store, Logger: w.log})
 	}
 	if w.heartbeat <= 0 {
 		w.heartbeat = 15 * time.Second
@@ -167,22 +163,10 @@ func (w *Web) Mount(r chi.Router) {
 
 // ---- request context ----
 
-type ctxKey int
+func userFrom(ctx context.Context) *model.User { return lab.UserFrom(ctx) }
 
-const userKey ctxKey = 1
-
-func userFrom(ctx context.Context) *model.User {
-	u, _ := ctx.Value(userKey).(*model.User)
-	return u
-}
-
-func viewer(ctx context.Context) store.Viewer {
-	u := userFrom(ctx)
-	if u == nil {
-		return store.Viewer{}
-	}
-	return store.Viewer{Username: u.Username, Admin: u.IsAdmin, Groups: u.Groups}
-}
+// caller is who calls, for core/lab.
+func caller(ctx context.Context) lab.Caller { return lab.As(userFrom(ctx), "web") }
 
 // authenticate resolves the session cookie to a user: a session the
 // server keeps, not expired, whose API token still exists.
@@ -193,8 +177,8 @@ func (w *Web) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(rw, r)
 			return
 		}
-		u, err := w.st.SessionUser(r.Context(), sessionHash(c.Value))
-		if errors.Is(err, store.ErrNotFound) {
+		u, err := w.lab.SessionUser(r.Context(), sessionHash(c.Value))
+		if lab.KindOf(err) == lab.KindUnauthenticated {
 			http.SetCookie(rw, w.cookie(r, SessionCookie, "", -1))
 			next.ServeHTTP(rw, r)
 			return
@@ -203,7 +187,7 @@ func (w *Web) authenticate(next http.Handler) http.Handler {
 			w.fail(rw, r, fmt.Errorf("session: %w", err))
 			return
 		}
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), userKey, &u)))
+		next.ServeHTTP(rw, r.WithContext(lab.WithUser(r.Context(), &u)))
 	})
 }
 
@@ -302,4 +286,26 @@ func (w *Web) notFound(rw http.ResponseWriter, r *http.Request, what string) {
 // redirect answers 303 See Other to path.
 func redirect(rw http.ResponseWriter, r *http.Request, path string) {
 	http.Redirect(rw, r, path, http.StatusSeeOther)
+}
+
+// labError answers a refusal of core/lab as a page (what names the object
+// of a "not found"); other errors are internal.
+func (w *Web) labError(rw http.ResponseWriter, r *http.Request, err error, what string) {
+	e, ok := lab.AsError(err)
+	if !ok {
+		w.fail(rw, r, fmt.Errorf("%s: %w", what, err))
+		return
+	}
+	switch e.Kind {
+	case lab.KindNotFound:
+		w.notFound(rw, r, what)
+	case lab.KindUnauthenticated:
+		w.errorPage(rw, r, http.StatusUnauthorized, "Log in first.")
+	case lab.KindForbidden:
+		w.errorPage(rw, r, http.StatusForbidden, "Refused: "+e.Msg+".")
+	case lab.KindConflict, lab.KindExists:
+		w.errorPage(rw, r, http.StatusConflict, "Refused: "+e.Msg+".")
+	default:
+		w.errorPage(rw, r, http.StatusBadRequest, "Refused: "+e.Msg+".")
+	}
 }

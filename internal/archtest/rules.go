@@ -137,6 +137,32 @@ var Rules = []Rule{
 		Why:       "the web pages are one front-end among others; nothing builds on them",
 	},
 	{
+		Packages:  []string{"core/api/..."},
+		Forbidden: []string{"core/web/...", "core/lavarpc/...", "core/lavarest/..."},
+		Why:       frontEnds,
+	},
+	{
+		Packages:  []string{"core/web/..."},
+		Forbidden: []string{"core/api/...", "core/lavarpc/...", "core/lavarest/..."},
+		Why:       frontEnds,
+	},
+	{
+		Packages:  []string{"core/lavarpc/..."},
+		Forbidden: []string{"core/api/...", "core/web/...", "core/lavarest/..."},
+		Why:       frontEnds,
+	},
+	{
+		Packages:  []string{"core/lavarest/..."},
+		Forbidden: []string{"core/api/...", "core/web/...", "core/lavarpc/..."},
+		Why:       frontEnds,
+	},
+	{
+		Packages:  []string{"core/lab"},
+		Forbidden: []string{"core/api/...", "core/web/...", "core/lavarpc/...", "core/lavarest/...", "core/lavafmt", "core/workerserver", "core/worker"},
+		Why: "the service layer holds the rules (permissions, visibility, state changes) once, for every front-end; " +
+			"it knows no wire format",
+	},
+	{
 		Packages: []string{"core/sched"},
 		Forbidden: []string{"core/api/...", "core/web/...", "core/lavarpc/...", "core/lavarest/...",
 			"core/workerproto/...", "core/workerserver", "core/worker", "core/dispatch/..."},
@@ -182,3 +208,7 @@ type Rule struct {
 	// Why is the reason, printed with every violation.
 	Why string
 }
+
+// frontEnds is why no front-end imports another.
+const frontEnds = "the four front-ends are thin translations of their wire format to core/lab's operations; " +
+	"one never builds on another (REST v0.2 once did on XML-RPC; the LAVA formats they share are core/lavafmt)"

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lavalab/lavalab/core/lavarpc"
+	"github.com/lavalab/lavalab/core/lavafmt"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/notify"
 	"github.com/lavalab/lavalab/core/results"
@@ -342,7 +342,7 @@ func (s *Sender) log(ctx context.Context, j model.Job) ([]byte, error) {
 		if len(recs) == 0 {
 			break
 		}
-		if err := lavarpc.WriteOutputYAML(b, recs); err != nil {
+		if err := lavafmt.WriteOutputYAML(b, recs); err != nil {
 			return nil, fmt.Errorf("job %d log: %w", j.ID, err)
 		}
 		from += int64(len(recs))
@@ -363,7 +363,7 @@ func (s *Sender) results(ctx context.Context, j model.Job) (map[string]string, e
 	out := make(map[string]string, len(by))
 	for suite, cs := range by {
 		var b bytes.Buffer
-		if err := results.WriteYAML(&b, lavarpc.Rows(j.ID, cs)); err != nil {
+		if err := results.WriteYAML(&b, lavafmt.Rows(j.ID, cs)); err != nil {
 			return nil, fmt.Errorf("job %d results: %w", j.ID, err)
 		}
 		out[suite] = b.String()

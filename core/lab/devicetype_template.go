@@ -1,4 +1,4 @@
-package lavarpc
+package lab
 
 import (
 	"context"
@@ -8,12 +8,16 @@ import (
 	"github.com/lavalab/lavalab/core/model"
 )
 
-// importTemplate is set_template with a LAVA device-type template (issue
-// 16): the text is imported as the type's template, its parents looked up
-// among the templates imported before (every stored type's chain), and the
-// type bound to its base's driver. A refusal is a 400 fault with the
-// verdict.
-func (s *Server) importTemplate(ctx context.Context, name, text string) error {
+// ImportDeviceTypeTemplate imports a LAVA device-type template (issue 16)
+// as the type name's template: its parents are looked up among the
+// templates imported before (every stored type's chain), and the type is
+// bound to its base's driver. What XML-RPC set_template does when it is
+// given a Jinja2 template (lavacli device-types template set). Admins
+// only; a template refused gets an invalid error with the verdict.
+func (s *Service) ImportDeviceTypeTemplate(ctx context.Context, c Caller, name, text string) error {
+	if err := c.NeedAdmin(); err != nil {
+		return err
+	}
 	types, err := s.st.ListDeviceTypes(ctx)
 	if err != nil {
 		return fmt.Errorf("listing device types: %w", err)
@@ -32,7 +36,7 @@ func (s *Server) importTemplate(ctx context.Context, name, text string) error {
 		return parents(n)
 	})
 	if err != nil {
-		return Faultf(400, "Bad request: device-type template %s: %v", name, err)
+		return invalid("device-type template %s: %v", name, err)
 	}
 	tmpl, err := typ.Marshal()
 	if err != nil {
@@ -42,14 +46,14 @@ func (s *Server) importTemplate(ctx context.Context, name, text string) error {
 		dt.Driver, dt.Template = typ.Driver, tmpl
 		return nil
 	}); err != nil {
-		return storeFault(err, fmt.Sprintf("Device-type '%s'", name))
+		return storeErr(err, ObjDeviceType, name)
 	}
 	return nil
 }
 
-// importedTemplate is the text of the LAVA template a type was imported
+// ImportedTemplate is the text of the LAVA template a type was imported
 // from (false when none).
-func importedTemplate(dt model.DeviceType) ([]byte, bool) {
+func ImportedTemplate(dt model.DeviceType) ([]byte, bool) {
 	if dt.Template == "" {
 		return nil, false
 	}

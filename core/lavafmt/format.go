@@ -1,4 +1,4 @@
-package lavarpc
+package lavafmt
 
 import (
 	"bytes"
