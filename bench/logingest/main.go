@@ -69,6 +69,7 @@ type config struct {
 	keep        bool
 	pprof       string
 	pgData      string
+	workerPprof string
 }
 
 func main() {
@@ -84,6 +85,7 @@ func main() {
 	flag.DurationVar(&c.followEvery, "follow-every", 250*time.Millisecond, "how often a followed job's log is read through the API")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dirs (server and worker logs)")
 	flag.StringVar(&c.pgData, "pg-data", "", "PostgreSQL data directory (its postmaster.pid): also report the database's CPU (postmaster and backends); the cluster should serve only this bench")
+	flag.StringVar(&c.workerPprof, "worker-pprof", "", "serve net/http/pprof on ADDR in the synthetic worker (profile it while it runs)")
 	flag.StringVar(&c.pprof, "pprof", "", "pass --pprof-listen ADDR to the server (profile it while it runs)")
 	flag.Parse()
 	for _, f := range strings.Split(*jobs, ",") {
@@ -262,7 +264,7 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	interval := time.Second / time.Duration(c.rate)
 	wk, err := proc.Start(c.workerBin, []string{"--url", base, "--name", "w1", "--token-file", wtokenFile,
 		"--work-dir", filepath.Join(dir, "worker"), "--log-interval", c.logInterval.String(), "--log-level", "warn", "--allow-tool", "sh@local"},
-		[]string{"LAVA_SYNTH_LINES=" + strconv.Itoa(lines), "LAVA_SYNTH_INTERVAL=" + interval.String()},
+		[]string{"LAVA_SYNTH_LINES=" + strconv.Itoa(lines), "LAVA_SYNTH_INTERVAL=" + interval.String(), "LAVA_SYNTH_PPROF_LISTEN=" + c.workerPprof},
 		filepath.Join(dir, "worker.log"))
 	if err != nil {
 		return res, err

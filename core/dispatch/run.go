@@ -44,8 +44,8 @@ type run struct {
 	eng     *expect.Engine
 	prompts []string // the shell prompts the boot reached
 
-	nbd *nbdServer // issue 17: the job's nbd-server (step_nbd.go)
-	mn *multinodeJob // a multinode sub-job's group (issue 21), else nil
+	nbd *nbdServer    // issue 17: the job's nbd-server (step_nbd.go)
+	mn  *multinodeJob // a multinode sub-job's group (issue 21), else nil
 }
 
 // Run runs one job and always returns its outcome. Cancelling ctx cancels

@@ -100,6 +100,7 @@ type Worker struct {
 
 	spoolStats spoolStats
 	host       hostProbe
+	ship       *logShipper // the jobs' log batches, a request for many jobs (logship.go)
 	// lastContact is the Unix time (ns) of the last poll the server
 	// answered (0: none yet); reachable says whether the last poll got
 	// an answer.
@@ -169,7 +170,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	if err := os.MkdirAll(filepath.Join(o.WorkDir, "jobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("worker: work dir: %w", err)
 	}
-	return &Worker{o: o, log: o.Logger, jobs: map[int64]*job{}}, nil
+	return &Worker{o: o, log: o.Logger, jobs: map[int64]*job{}, ship: &logShipper{c: o.Client}}, nil
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
@@ -470,13 +471,18 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan workerproto.En
 			continue
 		}
 		if len(recs) > 0 {
-			next, err := w.o.Client.SendLogs(ctx, id, j.start.Token, first, recs)
+			sent := time.Now()
+			next, err := w.ship.send(ctx, id, j.start.Token, first, recs)
 			var e *Error
 			switch {
 			case err == nil:
 				j.sp.ack(next)
 				backoff = w.o.RetryMin
-				if len(recs) < w.o.BatchSize && !w.gather(ctx, ended, &rep) {
+				// The next batch leaves --log-interval after this one
+				// left, not after its answer: a record waits one interval
+				// for its batch at most, however long the round trip (the
+				// shipper puts the batches of every job in one request).
+				if len(recs) < w.o.BatchSize && !w.gather(ctx, ended, &rep, w.o.LogInterval-time.Since(sent)) {
 					return
 				}
 			case errors.As(err, &e) && e.Code == workerproto.CodeLogGap:
@@ -503,7 +509,7 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan workerproto.En
 				rep = &r
 				continue // flush what came with the end
 			case <-j.sp.notify:
-				if !w.gather(ctx, ended, &rep) {
+				if !w.gather(ctx, ended, &rep, w.o.LogInterval) {
 					return
 				}
 				continue
@@ -544,16 +550,16 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan workerproto.En
 	}
 }
 
-// gather waits --log-interval for more records to batch, or less when the
+// gather waits wait (at most --log-interval) for more records to batch, or less when the
 // job's end report arrives first (it is stored in *rep): a job's last
 // records and its end are sent at once, not an interval or two later. Once
 // the job has ended it does not wait. It returns false when ctx ends or the
 // job never started.
-func (w *Worker) gather(ctx context.Context, ended <-chan workerproto.EndReport, rep **workerproto.EndReport) bool {
-	if *rep != nil {
+func (w *Worker) gather(ctx context.Context, ended <-chan workerproto.EndReport, rep **workerproto.EndReport, wait time.Duration) bool {
+	if *rep != nil || wait <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(w.o.LogInterval)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -65,6 +65,12 @@ const (
 	MaxBatchRecords = 5000
 	// MaxBodyBytes bounds a request body (a log batch or an end report).
 	MaxBodyBytes = 8 << 20
+	// MaxWorkerLogsBytes bounds a POST /worker/v1/logs body: the batches
+	// of a worker's jobs, one JSON object per line (NDJSON).
+	MaxWorkerLogsBytes = 64 << 20
+	// MaxWorkerLogsJobs is the most job batches one POST /worker/v1/logs
+	// may carry.
+	MaxWorkerLogsJobs = 4096
 	// MaxMessageBytes bounds one record's message (LAVA: 10^6 chars).
 	MaxMessageBytes = 1 << 20
 )
@@ -156,6 +162,28 @@ type LogBatch struct {
 	// First is the index of Records[0] in the job log (0-based).
 	First   int64    `json:"first"`
 	Records []Record `json:"records"`
+	// Job and Token name the job and carry its token in a line of POST
+	// /worker/v1/logs (the worker's batches of many jobs in one request);
+	// empty in POST /worker/v1/jobs/{id}/logs.
+	Job   int64  `json:"job,omitempty"`
+	Token string `json:"token,omitempty"`
+}
+
+// WorkerLogsAck answers POST /worker/v1/logs: one entry per line of the
+// request (a job's batch), in the request's order. A job's batch refused
+// (wrong token, log gap, ...) has its Error, as the per-job endpoint would
+// have answered it; the others are stored all the same.
+type WorkerLogsAck struct {
+	Jobs []JobLogAck `json:"jobs"`
+}
+
+// JobLogAck is one job's answer in a WorkerLogsAck.
+type JobLogAck struct {
+	Job int64 `json:"job"`
+	// Next is the index of the next record the server expects.
+	Next   int64      `json:"next"`
+	Status int        `json:"status,omitempty"` // the HTTP status the per-job endpoint would have answered, with Error
+	Error  *ErrorInfo `json:"error,omitempty"`
 }
 
 // LogAck answers a stored (or already stored) batch.

@@ -75,6 +75,8 @@ const (
 	fieldUnknown = iota
 	fieldFirst
 	fieldRecords
+	fieldJob
+	fieldToken
 	fieldDT
 	fieldLevel
 	fieldMessage
@@ -213,6 +215,16 @@ func (d *batchDecoder) batch(out *workerproto.LogBatch) error {
 			if err := d.int64(&out.First); err != nil {
 				return err
 			}
+		case fieldJob:
+			d.field = "job"
+			if err := d.int64(&out.Job); err != nil {
+				return err
+			}
+		case fieldToken:
+			d.field = "token"
+			if err := d.stringField(&out.Token); err != nil {
+				return err
+			}
 		case fieldRecords:
 			if seenRecords {
 				// encoding/json decodes a second array over the elements
@@ -340,12 +352,20 @@ func batchField(key []byte) int {
 		return fieldFirst
 	case "records":
 		return fieldRecords
+	case "job":
+		return fieldJob
+	case "token":
+		return fieldToken
 	}
 	switch {
 	case foldEqual(key, "FIRST"):
 		return fieldFirst
 	case foldEqual(key, "RECORDS"):
 		return fieldRecords
+	case foldEqual(key, "JOB"):
+		return fieldJob
+	case foldEqual(key, "TOKEN"):
+		return fieldToken
 	}
 	return fieldUnknown
 }

@@ -186,6 +186,7 @@ func (s *Server) Mount(r chi.Router) {
 		r.Group(func(r chi.Router) {
 			r.Use(s.recoverer, s.authenticate)
 			r.Post("/poll", s.poll)
+			r.Post("/logs", s.workerLogs)
 			r.Get("/drivers/{sha256}", s.driverModule)
 			r.Get("/binaries/{goos}/{goarch}", s.binary)
 			r.Route("/jobs/{id}", func(r chi.Router) {
@@ -733,40 +734,53 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, workerproto.CodeBadRequest, "invalid JSON body: "+err.Error(), nil)
 		return
 	}
-	if b.First < 0 {
-		writeError(w, http.StatusBadRequest, workerproto.CodeBadRequest, fmt.Sprintf("first %d: a record index is >= 0", b.First), nil)
+	next, status, refused, err := s.appendBatch(ctx, id, b)
+	if err != nil {
+		s.internal(w, r, err)
 		return
 	}
-	if len(b.Records) > workerproto.MaxBatchRecords {
-		writeError(w, http.StatusBadRequest, workerproto.CodeBadRequest, fmt.Sprintf("%d records: a batch carries at most %d", len(b.Records), workerproto.MaxBatchRecords), nil)
+	if refused != nil {
+		writeError(w, status, refused.Code, refused.Message, refused.Details)
 		return
+	}
+	writeJSON(w, http.StatusOK, workerproto.LogAck{Next: next})
+}
+
+// appendBatch stores job id's batch b: the next record index the server
+// expects, or the refusal the worker gets (with its HTTP status), or an
+// internal error.
+func (s *Server) appendBatch(ctx context.Context, id int64, b workerproto.LogBatch) (next int64, status int, refused *workerproto.ErrorInfo, err error) {
+	bad := func(msg string) (int64, int, *workerproto.ErrorInfo, error) {
+		return 0, http.StatusBadRequest, &workerproto.ErrorInfo{Code: workerproto.CodeBadRequest, Message: msg}, nil
+	}
+	if b.First < 0 {
+		return bad(fmt.Sprintf("first %d: a record index is >= 0", b.First))
+	}
+	if len(b.Records) > workerproto.MaxBatchRecords {
+		return bad(fmt.Sprintf("%d records: a batch carries at most %d", len(b.Records), workerproto.MaxBatchRecords))
 	}
 	recs := make([]model.LogRecord, len(b.Records))
 	for i, rec := range b.Records {
 		var err error
 		if recs[i], err = workerproto.FromRecord(b.First+int64(i), rec); err != nil {
-			writeError(w, http.StatusBadRequest, workerproto.CodeBadRequest, "log batch: "+err.Error(), nil)
-			return
+			return bad("log batch: " + err.Error())
 		}
 	}
-	next, err := s.st.AppendLogs(ctx, id, b.First, recs)
+	next, err = s.st.AppendLogs(ctx, id, b.First, recs)
 	if errors.Is(err, store.ErrConflict) {
 		n, cerr := s.st.LogCount(ctx, id)
 		if cerr != nil {
-			s.internal(w, r, cerr)
-			return
+			return 0, 0, nil, cerr
 		}
-		writeError(w, http.StatusConflict, workerproto.CodeLogGap,
-			fmt.Sprintf("job %d: batch starts at record %d, the next expected record is %d: resend from there", id, b.First, n),
-			&workerproto.ErrorDetail{Expected: &n})
-		return
+		return 0, http.StatusConflict, &workerproto.ErrorInfo{Code: workerproto.CodeLogGap,
+			Message: fmt.Sprintf("job %d: batch starts at record %d, the next expected record is %d: resend from there", id, b.First, n),
+			Details: &workerproto.ErrorDetail{Expected: &n}}, nil
 	}
 	if err != nil {
-		s.internal(w, r, err)
-		return
+		return 0, 0, nil, err
 	}
 	s.observeLogs(id, b.First, recs, next)
-	writeJSON(w, http.StatusOK, workerproto.LogAck{Next: next})
+	return next, http.StatusOK, nil, nil
 }
 
 func (s *Server) end(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -27,6 +29,11 @@ import (
 )
 
 func main() {
+	// LAVA_SYNTH_PPROF_LISTEN=ADDR serves net/http/pprof (bench/logingest
+	// -worker-pprof profiles the worker while it runs).
+	if addr := os.Getenv("LAVA_SYNTH_PPROF_LISTEN"); addr != "" {
+		go func() { _ = http.ListenAndServe(addr, nil) }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := worker.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, newRunner)
 	stop()
