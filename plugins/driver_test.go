@@ -98,7 +98,7 @@ func TestNegotiateABI(t *testing.T) {
 			}
 		})
 	}
-	if got := sdk.HostABIVersions(); len(got) != 2 || got[0] != 1 || got[1] != sdk.ABIVersion {
+	if got := sdk.HostABIVersions(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != sdk.ABIVersion {
 		t.Fatalf("host versions %v", got)
 	}
 }

@@ -16,7 +16,16 @@ import (
 // allowed host tool, host steps name a user command of the dictionary, and
 // host tools are tool steps (a tool name and an argument list, no shell) that
 // a worker runs only where its admin allowed the tool.
-const ABIVersion = 2
+//
+// Version 3 adds steps a version 2 host does not know, so a driver of this
+// SDK is refused by one (a clear ABI error, not a failed step): monitor (a
+// test action's monitors on the console), mass_storage (copy to a board's
+// USB mass storage), tool_files (files written for one tool step), fit (a
+// FIT image assembled by the host), file (a small file beside a deployed
+// artifact), serve.nbd (an NBD export), and the power operations
+// recovery_mode and recovery_exit. A version 3 host runs version 1 and 2
+// drivers as before.
+const ABIVersion = 3
 
 // MinABIVersion is the oldest ABI version a host of this SDK still speaks.
 // Version 1 plans are accepted under version 2's rules: a command line in a
