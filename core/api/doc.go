@@ -17,9 +17,5 @@
 // the server implements over plugins/registry; device-type settings
 // overrides are checked against the active driver's declared settings.
 //
-// It imports core/lab, core/model, core/store (filter types and the
-// store's sentinel errors only), core/job, core/auth, core/version and the
-// sdk (driver ABI types); it must not import a store backend (sqlite,
-// postgres; tests excepted), the driver registry or hosts (plugins/...), the
-// scheduler, the worker protocol, the web pages or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package api

@@ -11,8 +11,5 @@
 // visibility); what it shares with XML-RPC (LAVA's fault messages, logs in
 // output.yaml form, results rows, rendered dictionaries) is core/lavafmt's.
 //
-// It imports core/lab, core/lavafmt, core/model, core/store (filter types
-// only), core/auth, core/results and core/version; it must not call the
-// store, import a store backend (tests excepted), core/lavarpc or another
-// front-end, the scheduler, the worker protocol or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package lavarest

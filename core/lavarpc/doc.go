@@ -19,8 +19,5 @@
 // LAVA's fault through core/lavafmt. Logs are served in LAVA's output.yaml
 // line format (core/lavafmt), results through core/results.
 //
-// It imports core/lab, core/lavafmt, core/model, core/store (filter types
-// only), core/results and core/version; it must not call the store, import
-// a store backend (tests excepted), another front-end, the scheduler, the
-// worker protocol or cmd/.
+// Its imports are checked by internal/archtest (rules.go).
 package lavarpc

@@ -15,6 +15,5 @@
 // core/results. Drivers come through the
 // small Drivers interface, so the pages work without a driver registry.
 //
-// It must not import cmd/, plugins/ (drivers are seen through Drivers) or
-// the store backends.
+// Its imports are checked by internal/archtest (rules.go).
 package web
