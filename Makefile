@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X github.com/lavalab/lavalab/core/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Drivers: every devicetypes/<name>/ folder with a main.go.
 DRIVERS := $(patsubst devicetypes/%/main.go,%,$(wildcard devicetypes/*/main.go))
-COMMANDS := $(patsubst cmd/%/,%,$(wildcard cmd/*/))
+COMMANDS := $(filter-out internal,$(patsubst cmd/%/,%,$(wildcard cmd/*/)))
 FUZZTIME ?= 20s
 # Go modules beside the main one and sdk/: the driver test kit and the
 # skeleton driver (each with its own go.mod, see sdk/README.md).
