@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/core/goldentest"
+	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/sdk"
 )
 

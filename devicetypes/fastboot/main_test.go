@@ -11,8 +11,8 @@ import (
 
 	"github.com/lavalab/lavalab/core/artifacts"
 	"github.com/lavalab/lavalab/core/devdict"
-	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/goldentest"
+	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/sdk"
 )
 

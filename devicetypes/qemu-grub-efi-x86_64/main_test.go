@@ -9,4 +9,6 @@ import (
 func TestDescribe(t *testing.T) { goldentest.Describe(t, driver(), settings) }
 
 // Golden plans of the example board pc-grub-efi-01 (goldentest.PCBoard).
-func TestPlans(t *testing.T) { goldentest.PCBoard(t, driver(), "qemu-grub-efi-x86_64", "pc-grub-efi-01", "grub-efi") }
+func TestPlans(t *testing.T) {
+	goldentest.PCBoard(t, driver(), "qemu-grub-efi-x86_64", "pc-grub-efi-01", "grub-efi")
+}

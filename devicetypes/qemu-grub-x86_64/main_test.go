@@ -9,4 +9,6 @@ import (
 func TestDescribe(t *testing.T) { goldentest.Describe(t, driver(), settings) }
 
 // Golden plans of the example board pc-grub-01 (goldentest.PCBoard).
-func TestPlans(t *testing.T) { goldentest.PCBoard(t, driver(), "qemu-grub-x86_64", "pc-grub-01", "grub") }
+func TestPlans(t *testing.T) {
+	goldentest.PCBoard(t, driver(), "qemu-grub-x86_64", "pc-grub-01", "grub")
+}

@@ -9,4 +9,6 @@ import (
 func TestDescribe(t *testing.T) { goldentest.Describe(t, driver(), settings) }
 
 // Golden plans of the example board pc-ipxe-01 (goldentest.PCBoard).
-func TestPlans(t *testing.T) { goldentest.PCBoard(t, driver(), "qemu-ipxe-x86_64", "pc-ipxe-01", "ipxe") }
+func TestPlans(t *testing.T) {
+	goldentest.PCBoard(t, driver(), "qemu-ipxe-x86_64", "pc-ipxe-01", "ipxe")
+}

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/lavalab/lavalab/core/devdict"
+	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/core/lavatemplate"
 	"github.com/lavalab/lavalab/core/testenv"
-	"github.com/lavalab/lavalab/core/goldentest"
 	"github.com/lavalab/lavalab/sdk"
 	"github.com/lavalab/lavalab/sdk/uboot"
 )
