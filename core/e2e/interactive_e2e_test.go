@@ -76,7 +76,7 @@ func TestInteractiveUBoot(t *testing.T) {
 		"0_uboot-checks/missing-variable":  "fail",
 		"0_uboot-checks/prompt-only":       "pass",
 		"lava/0_uboot-checks":              "pass",
-		"lava/bootloader-boot":             "pass",
+		"lava/boot-bootloader-retry":       "pass", // LAVA's name (core/dispatch/stagenames17.go)
 		"lava/lava-test-interactive-retry": "pass",
 	})
 	wantLog(t, id, l.logs(id), `Matched a success: "U-Boot \(\?P<UBOOT_VERSION>`, `Matched a failure: "Unknown command"`)

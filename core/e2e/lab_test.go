@@ -324,6 +324,9 @@ func (l *lab) startWorkerNamed(name string) {
 	if name == "w1" {
 		l.worker = cmd
 	}
+	if l.workers == nil { // a lab built by hand (pc_e2e_test.go)
+		l.workers = map[string]*exec.Cmd{}
+	}
 	l.workers[name] = cmd
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
