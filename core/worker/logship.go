@@ -139,14 +139,6 @@ func appendJobBatch(b []byte, sh *shipment) []byte {
 	b = strconv.AppendInt(b, sh.job, 10)
 	b = append(b, `,"token":`...)
 	b = jsontext.AppendString(b, sh.token)
-	b = append(b, `,"first":`...)
-	b = strconv.AppendInt(b, sh.first, 10)
-	b = append(b, `,"records":[`...)
-	for i, r := range sh.recs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendRecord(b, r)
-	}
-	return append(b, "]}\n"...)
+	b = append(b, ',')
+	return append(appendBatchFields(b, sh.first, sh.recs), '\n')
 }

@@ -33,7 +33,13 @@ func appendRecord(b []byte, r workerproto.Record) []byte {
 
 // appendLogBatch appends the body of a log batch.
 func appendLogBatch(b []byte, first int64, recs []workerproto.Record) []byte {
-	b = append(b, `{"first":`...)
+	return appendBatchFields(append(b, '{'), first, recs)
+}
+
+// appendBatchFields appends a log batch's first and records and closes
+// its object (the caller wrote the opening brace and any fields before).
+func appendBatchFields(b []byte, first int64, recs []workerproto.Record) []byte {
+	b = append(b, `"first":`...)
 	b = strconv.AppendInt(b, first, 10)
 	b = append(b, `,"records":[`...)
 	for i, r := range recs {
