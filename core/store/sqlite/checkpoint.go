@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,9 +39,7 @@ type checkpointer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	log    *slog.Logger
-
-	mu   sync.Mutex
-	runs int64 // checkpoints run, for tests
+	runs   atomic.Int64 // checkpoints run
 }
 
 // startCheckpointer opens the checkpointer's connection to path and starts
@@ -110,18 +108,12 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
 		return fmt.Errorf("wal_checkpoint: %w", err)
 	}
-	c.mu.Lock()
-	c.runs++
-	c.mu.Unlock()
+	c.runs.Add(1)
 	return nil
 }
 
 // Runs returns how many checkpoints have run.
-func (c *checkpointer) Runs() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runs
-}
+func (c *checkpointer) Runs() int64 { return c.runs.Load() }
 
 // stop ends the goroutine and closes the connection.
 func (c *checkpointer) stop() error {
