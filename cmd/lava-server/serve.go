@@ -110,13 +110,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	root.NotFound(api.NotFound)
 	root.MethodNotAllowed(api.MethodNotAllowed)
 	// One service layer under the four front-ends.
-	svc := lab.New(lab.Options{Store: st, Logger: log, DriverFor: api.DriverFor(apiDrivers{drv.Registry})})
-	a := api.NewAPI(api.Options{Lab: svc, Store: st, Logger: log, Version: version.Version, Drivers: apiDrivers{drv.Registry}})
+	svc := lab.New(lab.Options{Store: st, Logger: log, Drivers: apiDrivers{drv.Registry}})
+	a := api.NewAPI(api.Options{Lab: svc, Store: st, Logger: log, Version: version.Version})
 	a.Mount(root)
 	lavarpc.New(lavarpc.Options{Lab: svc, Logger: log}).Mount(root)
 	lavarest.New(lavarest.Options{Lab: svc, Logger: log}).Mount(root)
 	mets := metrics.New()
-	if err := mountWeb(root, svc, webDrivers{apiDrivers{drv.Registry}}, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
+	if err := mountWeb(root, svc, mets, log, *dataDir, *tlsCert != "" || *secureCookies); err != nil {
 		return err
 	}
 

@@ -30,12 +30,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the server's version, answered by /api/v1/system/version.
 	Version string
-	// Drivers is the driver registry (nil: the /drivers endpoints answer
-	// 503 and device-type settings are not checked).
+	// Drivers is the driver registry of the default Lab (nil: the
+	// /drivers endpoints answer 503 and device-type settings are not
+	// checked). Unused when Lab is given: the server's service has its own.
 	Drivers Drivers
 	// Lab is the service the handlers call. Default: a core/lab service
-	// on Store with Drivers' methods checked; the server passes its own,
-	// shared by every front-end.
+	// on Store and Drivers; the server passes its own, shared by every
+	// front-end.
 	Lab *lab.Service
 }
 
@@ -43,7 +44,6 @@ type Options struct {
 type API struct {
 	log     *slog.Logger
 	version string
-	drivers Drivers
 	lab     *lab.Service
 }
 
@@ -60,9 +60,9 @@ func NewAPI(o Options) *API {
 	}
 	svc := o.Lab
 	if svc == nil {
-		svc = lab.New(lab.Options{Store: o.Store, Logger: log, DriverFor: DriverFor(o.Drivers)})
+		svc = lab.New(lab.Options{Store: o.Store, Logger: log, Drivers: o.Drivers})
 	}
-	return &API{log: log, version: v, drivers: o.Drivers, lab: svc}
+	return &API{log: log, version: v, lab: svc}
 }
 
 // Lab is the service the API's handlers call.

@@ -13,8 +13,8 @@
 // calls the store.
 //
 // Device-type drivers (/drivers: list, show, upload, activate, rollback,
-// module bytes) are served through the Drivers interface defined here, which
-// the server implements over plugins/registry; device-type settings
+// module bytes) are core/lab operations over its Drivers (the server
+// adapts plugins/registry to it); device-type settings
 // overrides are checked against the active driver's declared settings.
 //
 // Its imports are checked by internal/archtest (rules.go).

@@ -11,70 +11,30 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/sdk"
 )
 
 // MaxDriverBody is the largest driver module accepted by POST /drivers.
 const MaxDriverBody = 64 << 20
 
-// Errors a Drivers implementation wraps so the API answers the right status.
-var (
-	// ErrDriverNotFound: no such driver, version or module (404).
-	ErrDriverNotFound = errors.New("not found")
-	// ErrDriverRefused: the module failed its checks; the message says why (422).
-	ErrDriverRefused = errors.New("refused")
-	// ErrDriverConflict: the change is not possible now, e.g. no earlier
-	// version to roll back to (409).
-	ErrDriverConflict = errors.New("conflict")
+// The driver registry as the lab sees it (core/lab): the API answers its
+// types and maps its errors.
+type (
+	DriverInfo    = lab.DriverInfo
+	DriverRefusal = lab.DriverRefusal
+	Drivers       = lab.Drivers
 )
 
-// DriverInfo describes one driver version (the fields of the registry's
-// own Info, so the server converts one to the other).
-type DriverInfo struct {
-	Name        string          `json:"name"`
-	Version     string          `json:"version"`
-	SHA256      string          `json:"sha256"`
-	Kind        string          `json:"kind"`
-	DeviceTypes []string        `json:"device_types"`
-	Source      string          `json:"source"`
-	Path        string          `json:"path,omitempty"`
-	Active      bool            `json:"active"`
-	LoadedAt    time.Time       `json:"loaded_at"`
-	Description sdk.Description `json:"description"`
-}
-
-// DriverRefusal is a file of the drivers directory that failed its checks.
-type DriverRefusal struct {
-	Path   string    `json:"path"`
-	SHA256 string    `json:"sha256"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
-}
-
-// Drivers is the driver registry as the API uses it. The server adapts
-// plugins/registry to it; errors wrap ErrDriverNotFound, ErrDriverRefused
-// or ErrDriverConflict where those apply.
-type Drivers interface {
-	// List returns every known version, by name then load time.
-	List() []DriverInfo
-	// Refused lists the directory's files that failed their checks.
-	Refused() []DriverRefusal
-	// Install checks a WASM module with describe and activates it; name,
-	// if not empty, must be the name the module gives.
-	Install(ctx context.Context, name string, module []byte) (DriverInfo, error)
-	// Activate makes a known version the active one of its name.
-	Activate(ctx context.Context, name, sha string) (DriverInfo, error)
-	// Rollback re-activates the version active before the current one.
-	Rollback(ctx context.Context, name string) (DriverInfo, error)
-	// Module returns a WASM module's bytes by SHA-256.
-	Module(ctx context.Context, sha string) ([]byte, error)
-	// ForDeviceType returns the active version serving a device type.
-	ForDeviceType(devType string) (DriverInfo, error)
-}
+// Errors a Drivers implementation wraps so the API answers the right status.
+var (
+	ErrDriverNotFound = lab.ErrDriverNotFound // 404
+	ErrDriverRefused  = lab.ErrDriverRefused  // 422
+	ErrDriverConflict = lab.ErrDriverConflict // 409
+)
 
 // DriverList is the answer of GET /drivers.
 type DriverList struct {
@@ -98,7 +58,7 @@ type ActivateRequest struct {
 
 // noDrivers answers 503 when the server runs without a driver registry.
 func (a *API) noDrivers(w http.ResponseWriter) bool {
-	if a.drivers != nil {
+	if a.lab.HasDrivers() {
 		return false
 	}
 	writeError(w, http.StatusServiceUnavailable, "unavailable", "this server runs without a driver registry", nil)
@@ -107,7 +67,13 @@ func (a *API) noDrivers(w http.ResponseWriter) bool {
 
 // driverError answers an error of the Drivers interface.
 func (a *API) driverError(w http.ResponseWriter, r *http.Request, err error) {
+	if _, ok := lab.AsError(err); ok {
+		a.labError(w, r, err, "driver")
+		return
+	}
 	switch {
+	case errors.Is(err, lab.ErrNoDrivers):
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
 	case errors.Is(err, ErrDriverNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error(), nil)
 	case errors.Is(err, ErrDriverRefused):
@@ -125,8 +91,12 @@ func (a *API) listDrivers(w http.ResponseWriter, r *http.Request) {
 	if a.noDrivers(w) {
 		return
 	}
-	list := orEmpty(a.drivers.List())
-	writeJSON(w, http.StatusOK, DriverList{Count: len(list), Results: list, Refused: orEmpty(a.drivers.Refused())})
+	list, refused, err := a.lab.ListDrivers(r.Context(), caller(r.Context()))
+	if err != nil {
+		a.driverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, DriverList{Count: len(list), Results: orEmpty(list), Refused: orEmpty(refused)})
 }
 
 func (a *API) showDriver(w http.ResponseWriter, r *http.Request) {
@@ -134,22 +104,12 @@ func (a *API) showDriver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	d := DriverDetail{Name: name, Versions: []DriverInfo{}}
-	for _, in := range a.drivers.List() {
-		if in.Name != name {
-			continue
-		}
-		d.Versions = append(d.Versions, in)
-		if in.Active {
-			act := in
-			d.Active = &act
-		}
-	}
-	if len(d.Versions) == 0 {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("driver %q not found", name), nil)
+	active, versions, err := a.lab.Driver(r.Context(), caller(r.Context()), name)
+	if err != nil {
+		a.labError(w, r, err, fmt.Sprintf("driver %q", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, DriverDetail{Name: name, Active: active, Versions: versions})
 }
 
 // uploadDriver (POST /drivers): the body is the .wasm module. It is checked
@@ -176,14 +136,11 @@ func (a *API) uploadDriver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.URL.Query().Get("name")
-	in, err := a.drivers.Install(r.Context(), name, body)
-	by := userFrom(r.Context()).Username
+	in, err := a.lab.InstallDriver(r.Context(), caller(r.Context()), name, body)
 	if err != nil {
-		a.log.Warn("driver upload refused", "name", name, "bytes", len(body), "by", by, "err", err)
 		a.driverError(w, r, err)
 		return
 	}
-	a.log.Info("driver uploaded and activated", "driver", in.Name, "version", in.Version, "sha256", in.SHA256, "by", by)
 	writeJSON(w, http.StatusCreated, in)
 }
 
@@ -200,12 +157,11 @@ func (a *API) activateDriver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
-	in, err := a.drivers.Activate(r.Context(), name, strings.ToLower(b.SHA256))
+	in, err := a.lab.ActivateDriver(r.Context(), caller(r.Context()), name, strings.ToLower(b.SHA256))
 	if err != nil {
 		a.driverError(w, r, err)
 		return
 	}
-	a.log.Info("driver activated", "driver", in.Name, "version", in.Version, "sha256", in.SHA256, "by", userFrom(r.Context()).Username)
 	writeJSON(w, http.StatusOK, in)
 }
 
@@ -213,12 +169,11 @@ func (a *API) rollbackDriver(w http.ResponseWriter, r *http.Request) {
 	if a.noDrivers(w) {
 		return
 	}
-	in, err := a.drivers.Rollback(r.Context(), chi.URLParam(r, "name"))
+	in, err := a.lab.RollbackDriver(r.Context(), caller(r.Context()), chi.URLParam(r, "name"))
 	if err != nil {
 		a.driverError(w, r, err)
 		return
 	}
-	a.log.Info("driver rolled back", "driver", in.Name, "version", in.Version, "sha256", in.SHA256, "by", userFrom(r.Context()).Username)
 	writeJSON(w, http.StatusOK, in)
 }
 
@@ -240,7 +195,7 @@ func (a *API) ServeDriverModule(w http.ResponseWriter, r *http.Request, sha stri
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	b, err := a.drivers.Module(r.Context(), sha)
+	b, err := a.lab.DriverModule(r.Context(), sha)
 	if err != nil {
 		a.driverError(w, r, err)
 		return
@@ -412,10 +367,7 @@ func EffectiveSettings(specs []sdk.SettingSpec, overrides map[string]any) []Effe
 // settingsDriver returns the active driver serving devType, or nil when
 // there is no registry or no driver for it (settings are then not checked).
 func (a *API) settingsDriver(devType string) *DriverInfo {
-	if a.drivers == nil {
-		return nil
-	}
-	in, err := a.drivers.ForDeviceType(devType)
+	in, err := a.lab.DriverForDeviceType(devType)
 	if err != nil {
 		return nil
 	}

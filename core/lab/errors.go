@@ -110,6 +110,7 @@ const (
 	ObjUser       Object = "user"
 	ObjToken      Object = "token"
 	ObjGroup      Object = "group"
+	ObjDriver     Object = "driver"
 )
 
 // Error is an operation's refusal. Any other error from an operation is

@@ -23,6 +23,9 @@ type Options struct {
 	// (nil, or ok=false for a type: its deploy and boot methods are not
 	// checked at submission; the job waits for a driver).
 	DriverFor func(deviceType string) (job.Driver, bool)
+	// Drivers is the driver registry (nil: the driver operations answer
+	// ErrNoDrivers). When DriverFor is nil, the submission check uses it.
+	Drivers Drivers
 }
 
 // Service is the lab's operations over its store.
@@ -31,13 +34,17 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	driverFor func(string) (job.Driver, bool)
+	drivers   Drivers
 	// avail remembers recent positive device availability answers.
 	avail *availCache
 }
 
 // New returns the Service.
 func New(o Options) *Service {
-	s := &Service{st: o.Store, log: o.Logger, now: o.Now, driverFor: o.DriverFor, avail: newAvailCache()}
+	s := &Service{st: o.Store, log: o.Logger, now: o.Now, driverFor: o.DriverFor, drivers: o.Drivers, avail: newAvailCache()}
+	if s.driverFor == nil {
+		s.driverFor = DriverFor(o.Drivers)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -12,8 +12,8 @@
 // It reads and changes the lab only through core/lab (which checks
 // permissions and job visibility, and validates and submits jobs with the
 // API's checks; no second rule here) and exports results with
-// core/results. Drivers come through the
-// small Drivers interface, so the pages work without a driver registry.
+// core/results. Drivers are core/lab operations too; the pages work without
+// a driver registry.
 //
 // Its imports are checked by internal/archtest (rules.go).
 package web

@@ -90,12 +90,13 @@ func newEnv(t testing.TB, drivers Drivers) *env {
 		Dictionary: "{% extends 'qemu.jinja2' %}\n{% set arch = 'amd64' %}\n", Tags: []string{"usb"}}))
 	must(t, st.CreateDevice(ctx, model.Device{Hostname: "qemu-02", DeviceType: "qemu", Worker: "w1", Health: model.DeviceGood}))
 	log := slog.New(slog.DiscardHandler)
-	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: "test-1"})
+	// The service holds the driver registry, as the server's does.
+	a := api.NewAPI(api.Options{Store: st, Logger: log, Version: "test-1", Drivers: drivers})
 	// w1's last report of its spools and host (the workers page).
 	reports := metrics.New()
 	reports.ObserveWorkerReport("w1", metrics.WorkerReport{At: time.Now(), SpoolBacklogRecords: 42, SpoolBacklogBytes: 3 << 10,
 		HasHost: true, DiskFreeBytes: 5 << 30, ArtifactCacheBytes: 1536 << 20, ArtifactCacheHits: 7, ArtifactCacheMisses: 2, JobsRunning: 1})
-	w, err := New(Options{Lab: a.Lab(), Drivers: drivers, Key: []byte(strings.Repeat("k", 32)), Logger: log,
+	w, err := New(Options{Lab: a.Lab(), Key: []byte(strings.Repeat("k", 32)), Logger: log,
 		Version: "test-1", Heartbeat: 200 * time.Millisecond, WorkerReports: reports})
 	must(t, err)
 	r := chi.NewRouter()

@@ -664,25 +664,17 @@ type typeRow struct {
 	Driver  *DriverInfo
 }
 
-// activeDrivers maps device type → active driver ("" error when there is
-// no registry).
+// activeDrivers maps device type → active driver (empty when there is no
+// registry).
 func (w *Web) activeDrivers(r *http.Request) (map[string]*DriverInfo, []DriverInfo, error) {
-	out := map[string]*DriverInfo{}
-	if w.drivers == nil {
-		return out, nil, nil
+	if !w.lab.HasDrivers() {
+		return map[string]*DriverInfo{}, nil, nil
 	}
-	all, err := w.drivers.ListDrivers(r.Context())
+	active, all, err := w.lab.ActiveDrivers(r.Context(), caller(r.Context()))
 	if err != nil {
 		return nil, nil, fmt.Errorf("drivers: %w", err)
 	}
-	for i := range all {
-		if all[i].Active {
-			for _, dt := range all[i].DeviceTypes {
-				out[dt] = &all[i]
-			}
-		}
-	}
-	return out, all, nil
+	return active, all, nil
 }
 
 func (w *Web) deviceTypeList(rw http.ResponseWriter, r *http.Request) {
@@ -712,7 +704,7 @@ func (w *Web) deviceTypeList(rw http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, typeRow{t, n, drv[t.Name]})
 	}
-	w.render(rw, r, 0, "device_types", "Device types", "device-types", map[string]any{"Types": rows, "Registry": w.drivers != nil})
+	w.render(rw, r, 0, "device_types", "Device types", "device-types", map[string]any{"Types": rows, "Registry": w.lab.HasDrivers()})
 }
 
 type settingRow struct {
@@ -765,7 +757,7 @@ func (w *Web) deviceTypePage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.render(rw, r, 0, "device_type", "Device type "+name, "device-types", map[string]any{
-		"Type": t, "Driver": d, "Settings": rows, "Devices": devs, "Registry": w.drivers != nil})
+		"Type": t, "Driver": d, "Settings": rows, "Devices": devs, "Registry": w.lab.HasDrivers()})
 }
 
 // ---- workers ----
@@ -821,8 +813,8 @@ func (w *Web) workerList(rw http.ResponseWriter, r *http.Request) {
 // ---- drivers ----
 
 func (w *Web) driverList(rw http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"Registry": w.drivers != nil}
-	if w.drivers != nil {
+	data := map[string]any{"Registry": w.lab.HasDrivers()}
+	if w.lab.HasDrivers() {
 		_, all, err := w.activeDrivers(r)
 		if err != nil {
 			w.fail(rw, r, err)
@@ -834,7 +826,7 @@ func (w *Web) driverList(rw http.ResponseWriter, r *http.Request) {
 			}
 			return b.LoadedAt.Compare(a.LoadedAt)
 		})
-		refused, err := w.drivers.RefusedDrivers(r.Context())
+		_, refused, err := w.lab.ListDrivers(r.Context(), caller(r.Context()))
 		if err != nil {
 			w.fail(rw, r, fmt.Errorf("refused drivers: %w", err))
 			return
@@ -857,7 +849,7 @@ func (w *Web) adminPost(rw http.ResponseWriter, r *http.Request, maxBytes int64)
 		w.errorPage(rw, r, http.StatusForbidden, "Managing drivers needs admin rights.")
 		return nil
 	}
-	if w.drivers == nil {
+	if !w.lab.HasDrivers() {
 		w.errorPage(rw, r, http.StatusServiceUnavailable, "This server runs without a driver registry.")
 		return nil
 	}
@@ -869,7 +861,6 @@ func (w *Web) driverDone(rw http.ResponseWriter, r *http.Request, u *model.User,
 		w.errorPage(rw, r, http.StatusBadRequest, what+" refused: "+err.Error())
 		return
 	}
-	w.log.Info("driver "+what, "driver", info.Name, "version", info.Version, "sha256", info.SHA256, "by", u.Username, "via", "web")
 	redirect(rw, r, "/drivers?flash="+url.QueryEscape(fmt.Sprintf("%s: %s %s (%s) is active.", what, info.Name, info.Version, shortSHA(info.SHA256))))
 }
 
@@ -878,7 +869,7 @@ func (w *Web) driverActivate(rw http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	info, err := w.drivers.ActivateDriver(r.Context(), r.PostFormValue("name"), r.PostFormValue("sha256"))
+	info, err := w.lab.ActivateDriver(r.Context(), caller(r.Context()), r.PostFormValue("name"), r.PostFormValue("sha256"))
 	w.driverDone(rw, r, u, "Activate", info, err)
 }
 
@@ -887,7 +878,7 @@ func (w *Web) driverRollback(rw http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	info, err := w.drivers.RollbackDriver(r.Context(), r.PostFormValue("name"))
+	info, err := w.lab.RollbackDriver(r.Context(), caller(r.Context()), r.PostFormValue("name"))
 	w.driverDone(rw, r, u, "Roll back", info, err)
 }
 
@@ -914,6 +905,6 @@ func (w *Web) driverUpload(rw http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = strings.TrimSuffix(hdr.Filename, ".wasm")
 	}
-	info, err := w.drivers.InstallDriver(r.Context(), name, buf)
+	info, err := w.lab.InstallDriver(r.Context(), caller(r.Context()), name, buf)
 	w.driverDone(rw, r, u, "Upload", info, err)
 }

@@ -34,7 +34,8 @@ type Options struct {
 	// the server passes its own, shared by every front-end.
 	Lab   *lab.Service
 	Store store.Store
-	// Drivers is the driver registry (optional).
+	// Drivers is the driver registry of the default Lab (optional; unused
+	// when Lab is given: the server's service has its own).
 	Drivers Drivers
 	// Key signs session cookies and CSRF tokens (at least 32 bytes; see
 	// LoadOrCreateKey).
@@ -62,7 +63,6 @@ type WorkerReports interface {
 // Web serves the pages.
 type Web struct {
 	lab       *lab.Service
-	drivers   Drivers
 	key       []byte
 	secure    bool
 	log       *slog.Logger
@@ -81,7 +81,7 @@ func New(o Options) (*Web, error) {
 	if len(o.Key) < 32 {
 		return nil, errors.New("web: the session key must be at least 32 bytes")
 	}
-	w := &Web{lab: o.Lab, drivers: o.Drivers, key: o.Key, secure: o.Secure,
+	w := &Web{lab: o.Lab, key: o.Key, secure: o.Secure,
 		log: o.Logger, version: o.Version, now: o.Now, heartbeat: o.Heartbeat, reports: o.WorkerReports}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -90,7 +90,7 @@ func New(o Options) (*Web, error) {
 		w.now = time.Now
 	}
 	if w.lab == nil {
-		w.lab = lab.New(lab.Options{Store: o.Store, Logger: w.log})
+		w.lab = lab.New(lab.Options{Store: o.Store, Logger: w.log, Drivers: o.Drivers})
 	}
 	if w.heartbeat <= 0 {
 		w.heartbeat = 15 * time.Second

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lavalab/lavalab/core/lab"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 	"github.com/lavalab/lavalab/sdk"
@@ -19,11 +21,11 @@ import (
 // registry adapter lives in cmd/lava-server.
 type fakeDrivers struct{ list []DriverInfo }
 
-func (f *fakeDrivers) ListDrivers(context.Context) ([]DriverInfo, error) { return f.list, nil }
-func (f *fakeDrivers) RefusedDrivers(context.Context) ([]DriverRefusal, error) {
-	return []DriverRefusal{{Path: "/drivers/broken.wasm", Reason: "describe: trap"}}, nil
+func (f *fakeDrivers) List() []DriverInfo { return f.list }
+func (f *fakeDrivers) Refused() []DriverRefusal {
+	return []DriverRefusal{{Path: "/drivers/broken.wasm", Reason: "describe: trap"}}
 }
-func (f *fakeDrivers) ActivateDriver(_ context.Context, name, sha string) (DriverInfo, error) {
+func (f *fakeDrivers) Activate(_ context.Context, name, sha string) (DriverInfo, error) {
 	var out DriverInfo
 	for i := range f.list {
 		if f.list[i].Name == name {
@@ -38,12 +40,26 @@ func (f *fakeDrivers) ActivateDriver(_ context.Context, name, sha string) (Drive
 	}
 	return out, nil
 }
-func (f *fakeDrivers) RollbackDriver(context.Context, string) (DriverInfo, error) {
+func (f *fakeDrivers) Rollback(context.Context, string) (DriverInfo, error) {
 	return DriverInfo{}, fmt.Errorf("nothing to roll back to")
 }
-func (f *fakeDrivers) InstallDriver(context.Context, string, []byte) (DriverInfo, error) {
+func (f *fakeDrivers) Install(context.Context, string, []byte) (DriverInfo, error) {
 	return DriverInfo{}, fmt.Errorf("not a wasm module")
 }
+func (f *fakeDrivers) Module(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("no modules: %w", ErrNoModule)
+}
+func (f *fakeDrivers) ForDeviceType(devType string) (DriverInfo, error) {
+	for _, d := range f.list {
+		if d.Active && slices.Contains(d.DeviceTypes, devType) {
+			return d, nil
+		}
+	}
+	return DriverInfo{}, fmt.Errorf("no driver for %s: %w", devType, ErrNoModule)
+}
+
+// ErrNoModule stands for lab.ErrDriverNotFound in the fake.
+var ErrNoModule = lab.ErrDriverNotFound
 
 func newDrivers() *fakeDrivers {
 	desc := sdk.Description{Name: "qemu-drv", Version: "1.2.0", DeviceTypes: []string{"qemu"}, Summary: "QEMU boards",
