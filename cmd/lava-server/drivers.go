@@ -90,7 +90,7 @@ func seedDriversDir(dir, src string, log *slog.Logger) error {
 	return nil
 }
 
-// apiDrivers adapts the registry to core/api's Drivers.
+// apiDrivers adapts the registry to core/lab's Drivers (the service every front-end calls).
 type apiDrivers struct{ reg *registry.Registry }
 
 // kindErr keeps an error's message and adds the API sentinel it maps to.

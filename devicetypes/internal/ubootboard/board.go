@@ -155,18 +155,15 @@ func (b Board) Commands(req sdk.PlanRequest, s sdk.Values) ([]string, error) {
 	return cmds, nil
 }
 
-func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
-	cmds, err := b.Commands(req, s)
-	if err != nil {
-		return sdk.Plan{}, err
-	}
-	// The host opens the console the device dictionary gives
-	// (connection_command, ...): a driver never names a program.
-	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
+// toPrompt is how every U-Boot method starts: open the console the device
+// dictionary gives (connection_command, ...: a driver never names a
+// program), power-cycle the board and stop U-Boot at its prompt. It
+// returns the steps, the prompt and the error messages of the board.
+func toPrompt(s sdk.Values) (steps []sdk.Step, prompt string, errs []string) {
+	steps = []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
 	steps = append(steps, PowerCycle(s)...)
-
-	prompt := s.String("bootloader_prompt", "=>")
-	errs := ErrorMessages(s)
+	prompt = s.String("bootloader_prompt", "=>")
+	errs = ErrorMessages(s)
 	if s.Bool("uboot_needs_interrupt", true) {
 		steps = append(steps, sdk.Step{Kind: sdk.StepInterrupt, Name: "bootloader-interrupt", Interrupt: &sdk.InterruptStep{
 			Prompt:           s.String("interrupt_prompt", "Hit any key to stop autoboot"),
@@ -178,6 +175,15 @@ func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 	} else {
 		steps = append(steps, sdk.Step{Kind: sdk.StepExpect, Name: "bootloader-prompt", Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{Regex: prompt}}}})
 	}
+	return steps, prompt, errs
+}
+
+func (b Board) boot(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
+	cmds, err := b.Commands(req, s)
+	if err != nil {
+		return sdk.Plan{}, err
+	}
+	steps, prompt, errs := toPrompt(s)
 	var final []string
 	if m := s.String("uboot_final_message", "Starting kernel"); m != "" {
 		final = []string{m}

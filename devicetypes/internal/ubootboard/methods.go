@@ -26,21 +26,7 @@ func (b Board) bootloader(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 			return sdk.Plan{}, err
 		}
 	}
-	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "connect-device", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
-	steps = append(steps, PowerCycle(s)...)
-	prompt := s.String("bootloader_prompt", "=>")
-	errs := ErrorMessages(s)
-	if s.Bool("uboot_needs_interrupt", true) {
-		steps = append(steps, sdk.Step{Kind: sdk.StepInterrupt, Name: "bootloader-interrupt", Interrupt: &sdk.InterruptStep{
-			Prompt:           s.String("interrupt_prompt", "Hit any key to stop autoboot"),
-			Char:             s.String("interrupt_char", ""),
-			Newline:          s.Bool("uboot_interrupt_newline", true),
-			BootloaderPrompt: prompt,
-			Errors:           errs,
-		}})
-	} else {
-		steps = append(steps, sdk.Step{Kind: sdk.StepExpect, Name: "bootloader-prompt", Expect: &sdk.ExpectStep{Patterns: []sdk.Pattern{{Regex: prompt}}}})
-	}
+	steps, prompt, errs := toPrompt(s)
 	if len(cmds) > 0 {
 		// The last command's prompt too: the board is left at it.
 		steps = append(steps,
