@@ -58,7 +58,8 @@ func TestLogShipperCoalesces(t *testing.T) {
 	defer hs.Close()
 	s := &logShipper{c: &Client{URL: hs.URL, Token: "t", Version: "v1"}}
 	ctx := context.Background()
-	rec := []workerproto.Record{{Time: time.Now(), Level: "target", Message: "x"}}
+	rec := encodeRecords([]workerproto.Record{{Time: time.Now(), Level: "target", Message: "x"}})
+	rec2 := encodeRecords([]workerproto.Record{{Time: time.Now(), Level: "target", Message: "x"}, {Time: time.Now(), Level: "target", Message: "y"}})
 
 	first := make(chan error, 1)
 	go func() {
@@ -72,7 +73,7 @@ func TestLogShipperCoalesces(t *testing.T) {
 	results := make([]int64, 50)
 	errs := make([]error, 50)
 	for i := range 50 {
-		wg.Go(func() { results[i], errs[i] = s.send(ctx, int64(100+i), "tok", int64(i), append(rec, rec...)) })
+		wg.Go(func() { results[i], errs[i] = s.send(ctx, int64(100+i), "tok", int64(i), rec2) })
 	}
 	time.Sleep(50 * time.Millisecond) // let them queue behind the slow request
 	close(release)

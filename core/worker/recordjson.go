@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"github.com/lavalab/lavalab/core/workerproto"
 	"strconv"
 	"time"
@@ -48,5 +49,49 @@ func appendBatchFields(b []byte, first int64, recs []workerproto.Record) []byte 
 		}
 		b = appendRecord(b, r)
 	}
+	return append(b, "]}"...)
+}
+
+// encodedRecords are n records in the spool's encoding: a JSON object a
+// line, each line ending in '\n' (the spool file's lines, byte for byte).
+// A batch is sent from them without encoding its records again: the
+// worker would otherwise encode every record twice at the console's rate
+// of every job it runs, and keep the records as Go values (pointers the
+// garbage collector scans) until the server has them.
+type encodedRecords struct {
+	n int
+	b []byte
+}
+
+// appendItems appends the records as the items of a JSON array (the
+// brackets are the caller's).
+func (e encodedRecords) appendItems(b []byte) []byte {
+	if e.n == 0 {
+		return b
+	}
+	start := len(b)
+	b = append(b, e.b...)
+	items := b[start:]
+	for {
+		i := bytes.IndexByte(items, '\n')
+		if i < 0 {
+			break
+		}
+		items[i] = ','
+		items = items[i+1:]
+	}
+	// The last record's line end became a comma: drop it.
+	if b[len(b)-1] == ',' {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// appendEncodedBatchFields is appendBatchFields for encoded records.
+func appendEncodedBatchFields(b []byte, first int64, recs encodedRecords) []byte {
+	b = append(b, `"first":`...)
+	b = strconv.AppendInt(b, first, 10)
+	b = append(b, `,"records":[`...)
+	b = recs.appendItems(b)
 	return append(b, "]}"...)
 }

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"encoding/json"
 	"github.com/lavalab/lavalab/core/workerproto"
 	"testing"
@@ -77,4 +78,61 @@ func BenchmarkAppendRecord(b *testing.B) {
 			_, _ = json.Marshal(r)
 		}
 	})
+}
+
+// encodeRecords encodes recs as the spool does.
+func encodeRecords(recs []workerproto.Record) encodedRecords {
+	var e encodedRecords
+	for _, r := range recs {
+		e.b = append(appendRecord(e.b, r), '\n')
+		e.n++
+	}
+	return e
+}
+
+// decodeRecords decodes e's lines, checking there are e.n of them.
+func decodeRecords(t *testing.T, e encodedRecords) []workerproto.Record {
+	t.Helper()
+	var out []workerproto.Record
+	for line := range bytes.Lines(e.b) {
+		var r workerproto.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("record %d %q: %v", len(out), line, err)
+		}
+		out = append(out, r)
+	}
+	if len(out) != e.n {
+		t.Fatalf("%d lines for %d records", len(out), e.n)
+	}
+	return out
+}
+
+// TestEncodedBatch: a batch sent from the spool's encoding is the batch
+// encoded from the records (so the server cannot tell them apart), for
+// none, one and several records, messages with escapes included.
+func TestEncodedBatch(t *testing.T) {
+	at := time.Date(2026, 12, 6, 10, 0, 0, 5, time.UTC)
+	all := []workerproto.Record{
+		{Time: at, Level: "target", Message: "a"},
+		{Time: at, Level: "info", Message: "new\nline, \"quoted\", comma"},
+		{Time: at, Level: "results", Message: `{"case":"x","result":"pass"}`, Structured: true, NS: "n"},
+	}
+	for n := range len(all) + 1 {
+		want := string(appendLogBatch(nil, 40, all[:n]))
+		got := string(appendEncodedBatchFields([]byte{'{'}, 40, encodeRecords(all[:n])))
+		if got != want {
+			t.Fatalf("%d records:\n got %s\nwant %s", n, got, want)
+		}
+	}
+}
+
+// TestLinesEnd: the offset after n lines, and the whole slice when it has
+// fewer.
+func TestLinesEnd(t *testing.T) {
+	b := []byte("a\nbb\nccc\n")
+	for n, want := range []int{0, 2, 5, 9, 9} {
+		if got := linesEnd(b, n); got != want {
+			t.Errorf("linesEnd(%d) = %d, want %d", n, got, want)
+		}
+	}
 }

@@ -71,16 +71,16 @@ func sendAll(t *testing.T, s *spool, from int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) == 0 {
+		if recs.n == 0 {
 			return got
 		}
 		if first != int64(from+len(got)) {
 			t.Fatalf("batch starts at %d, want %d", first, from+len(got))
 		}
-		for _, r := range recs {
+		for _, r := range decodeRecords(t, recs) {
 			got = append(got, r.Message)
 		}
-		s.ack(first + int64(len(recs)))
+		s.ack(first + int64(recs.n))
 	}
 }
 
@@ -105,12 +105,12 @@ func TestSpoolFullDiskRecovers(t *testing.T) {
 	}
 	// The reporter sends the first records while the disk refuses writes.
 	first, recs, err := s.batch(1000)
-	if err != nil || first != 0 || len(recs) != 1000 {
-		t.Fatalf("batch while failing: first %d, %d records, err %v", first, len(recs), err)
+	if err != nil || first != 0 || recs.n != 1000 {
+		t.Fatalf("batch while failing: first %d, %d records, err %v", first, recs.n, err)
 	}
 	s.ack(1000)
 	var sent []string
-	for _, r := range recs {
+	for _, r := range decodeRecords(t, recs) {
 		sent = append(sent, r.Message)
 	}
 	got := st.status()

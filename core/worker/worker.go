@@ -470,7 +470,7 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan workerproto.En
 			}
 			continue
 		}
-		if len(recs) > 0 {
+		if recs.n > 0 {
 			sent := time.Now()
 			next, err := w.ship.send(ctx, id, j.start.Token, first, recs)
 			var e *Error
@@ -482,7 +482,7 @@ func (w *Worker) report(ctx context.Context, j *job, ended <-chan workerproto.En
 				// left, not after its answer: a record waits one interval
 				// for its batch at most, however long the round trip (the
 				// shipper puts the batches of every job in one request).
-				if len(recs) < w.o.BatchSize && !w.gather(ctx, ended, &rep, w.o.LogInterval-time.Since(sent)) {
+				if recs.n < w.o.BatchSize && !w.gather(ctx, ended, &rep, w.o.LogInterval-time.Since(sent)) {
 					return
 				}
 			case errors.As(err, &e) && e.Code == workerproto.CodeLogGap:
