@@ -311,7 +311,17 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // readBody reads a size-limited request body; false means an answer was
 // written.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var b []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// Read into one buffer of the announced size: a worker's log
+		// request is a few MB, and growing a buffer to that (io.ReadAll)
+		// was a tenth of the server's CPU at 1,000 jobs (bench/logingest).
+		b = make([]byte, n)
+		_, err = io.ReadFull(http.MaxBytesReader(w, r.Body, limit), b)
+	} else {
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
