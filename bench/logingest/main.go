@@ -26,6 +26,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -66,6 +67,7 @@ type config struct {
 	logInterval time.Duration
 	sample      int
 	followEvery time.Duration
+	followSSE   bool
 	keep        bool
 	pprof       string
 	pgData      string
@@ -83,11 +85,20 @@ func main() {
 	flag.DurationVar(&c.logInterval, "log-interval", 200*time.Millisecond, "the worker's --log-interval (lava-worker's default)")
 	flag.IntVar(&c.sample, "sample", 20, "jobs followed through the API for the latency")
 	flag.DurationVar(&c.followEvery, "follow-every", 250*time.Millisecond, "how often a followed job's log is read through the API")
+	followHow := flag.String("follow", "poll", "how the sample is followed: poll (GET /api/v1/jobs/{id}/logs every -follow-every, as a script or lavacli does) or sse (the web UI's live log, /jobs/{id}/log/stream)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dirs (server and worker logs)")
 	flag.StringVar(&c.pgData, "pg-data", "", "PostgreSQL data directory (its postmaster.pid): also report the database's CPU (postmaster and backends); the cluster should serve only this bench")
 	flag.StringVar(&c.workerPprof, "worker-pprof", "", "serve net/http/pprof on ADDR in the synthetic worker (profile it while it runs)")
 	flag.StringVar(&c.pprof, "pprof", "", "pass --pprof-listen ADDR to the server (profile it while it runs)")
 	flag.Parse()
+	switch *followHow {
+	case "poll":
+	case "sse":
+		c.followSSE = true
+	default:
+		fmt.Fprintf(os.Stderr, "logingest: -follow %q: want poll or sse\n", *followHow)
+		os.Exit(2)
+	}
 	for _, f := range strings.Split(*jobs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
@@ -125,8 +136,12 @@ func run(c config) error {
 	if c.db != "" {
 		backend = "postgres"
 	}
-	fmt.Printf("log ingestion: %s, %d records/s/job of 80 bytes for %s, worker --log-interval %s, %d jobs followed every %s; machine: %d CPUs, load %s\n",
-		backend, c.rate, c.duration, c.logInterval, c.sample, c.followEvery, numCPU(), loadavg())
+	how := "through the API every " + c.followEvery.String()
+	if c.followSSE {
+		how = "through the web UI's live log (Server-Sent Events)"
+	}
+	fmt.Printf("log ingestion: %s, %d records/s/job of 80 bytes for %s, worker --log-interval %s, %d jobs followed %s; machine: %d CPUs, load %s\n",
+		backend, c.rate, c.duration, c.logInterval, c.sample, how, numCPU(), loadavg())
 	ceiling := 0
 	for _, n := range c.jobs {
 		r, err := runOne(ctx, c, tmp, n)
@@ -289,7 +304,12 @@ func runOne(ctx context.Context, c config, tmp string, n int) (res result, err e
 	for i := 0; i < n; i += step {
 		id := ids[i]
 		fwg.Go(func() {
-			l := follow(fctx, base, usecret, id, int64(lines), c.followEvery)
+			var l []time.Duration
+			if c.followSSE {
+				l = followStream(fctx, base, usecret, id, int64(lines))
+			} else {
+				l = follow(fctx, base, usecret, id, int64(lines), c.followEvery)
+			}
 			latMu.Lock()
 			lat = append(lat, l...)
 			latMu.Unlock()
@@ -539,6 +559,60 @@ func follow(ctx context.Context, base, token string, id, want int64, every time.
 	}
 	return lat
 }
+
+// followStream follows a job's log through the web UI's live log (the
+// Server-Sent Events a browser reads) until it has seen want records or
+// ctx ends, and returns, for each record, the time from its creation to
+// its arrival. The stream stamps a record with its time of day to the
+// millisecond (UTC), which is what the latency is computed from. A
+// dropped stream is opened again from the next record, as a browser does.
+func followStream(ctx context.Context, base, token string, id, want int64) []time.Duration {
+	var lat []time.Duration
+	next := int64(0)
+	for next < want && ctx.Err() == nil {
+		req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/jobs/%d/log/stream?from=%d", base, id, next), nil)
+		if err != nil {
+			return lat
+		}
+		req.Header.Set("Authorization", "Token "+token)
+		resp, err := streamc.Do(req)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
+			if !ok {
+				continue
+			}
+			now := time.Now().UTC()
+			var rec struct {
+				I int64  `json:"i"`
+				T string `json:"t"`
+			}
+			if json.Unmarshal(line, &rec) != nil || rec.T == "" {
+				continue // the end event's data
+			}
+			tod, err := time.Parse("15:04:05.000", rec.T)
+			if err != nil {
+				continue
+			}
+			at := time.Date(now.Year(), now.Month(), now.Day(), tod.Hour(), tod.Minute(), tod.Second(), tod.Nanosecond(), time.UTC)
+			if at.Sub(now) > time.Hour { // made before midnight, seen after
+				at = at.AddDate(0, 0, -1)
+			}
+			lat = append(lat, now.Sub(at))
+			next = rec.I + 1
+		}
+		resp.Body.Close()
+	}
+	return lat
+}
+
+// streamc has no timeout: a live log stream lasts as long as its job.
+var streamc = &http.Client{}
 
 var httpc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 3 * time.Minute} // a starved server answers slowly
 
