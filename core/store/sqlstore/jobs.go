@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -117,11 +118,16 @@ func (s *DB) job(ctx context.Context, q querier, id int64, lock string) (model.J
 	return js[0], nil
 }
 
-// A sub-job of a multinode job (group) may have no device type: a
-// connection role's (issue 21).
+// A sub-job of a multinode job (group) may have no device type when its
+// definition is a connection role's (issue 21).
 func validJob(j *model.Job, group bool) error {
-	if strings.TrimSpace(j.RequestedDeviceType) == "" && (!group || j.RequestedDeviceType != "") {
-		return invalid("job %q: no device type", j.Description)
+	if strings.TrimSpace(j.RequestedDeviceType) == "" {
+		if !group || j.RequestedDeviceType != "" {
+			return invalid("job %q: no device type", j.Description)
+		}
+		if f, _, err := job.ReadSubJob([]byte(j.Definition)); err != nil || f == nil || f.Connection == "" {
+			return invalid("job %q: no device type, and not a multinode connection sub-job", j.Description)
+		}
 	}
 	if j.Priority < 0 || j.Priority > 100 {
 		return invalid("job %q: priority %d out of 0..100", j.Description, j.Priority)

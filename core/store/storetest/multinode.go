@@ -101,8 +101,11 @@ func testAssignGroupGuests(t *testing.T, st store.Store) {
 	if len(g) != 3 || g[1].RequestedDeviceType != "" || g[1].TargetGroup == "" {
 		t.Fatalf("created %+v", g)
 	}
-	// A job of no group still needs a device type.
+	// A job of no group still needs a device type, and a sub-job of a
+	// group without one must be a connection role's.
 	_, err = st.CreateJobs(c, []model.Job{{Description: "none", Definition: "x", Submitter: "alice"}})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = st.CreateJobs(c, []model.Job{subs[0], {Description: "none", Definition: string(def.Split()[0].Text), Submitter: "alice"}})
 	wantErr(t, err, store.ErrInvalid)
 
 	snap, err := st.SchedulingSnapshot(c)
