@@ -147,4 +147,18 @@ func TestConnectionRoleE2E(t *testing.T) {
 	wantLog(t, guest, l.logs(guest), `waiting for lava_start from role host`, `host address 127\.0\.0\.1 \(message ipv4, key ipaddr of role host\)`,
 		`host tool ssh .* -p `+strconv.Itoa(s.Port)+` `+s.User+`@127\.0\.0\.1`)
 	t.Logf("connection role group Complete in %.1f s (lab start included)", time.Since(start).Seconds())
+
+	// The group's fate holds for a guest: a guest whose host message lacks
+	// the key it names ends Incomplete, and so does the host, with the
+	// reason.
+	start = time.Now()
+	ids = l.submitMultinode(strings.Replace(connectionJob(s), "host_key: ipaddr", "host_key: port", 1))
+	host, guest = ids[0], ids[1]
+	if j := l.waitFinished(guest); j.Health != "Incomplete" || !strings.Contains(j.FailureComment, "the message ipv4 of role host has no key port") {
+		t.Errorf("guest %d: %s (%s): %s, want Incomplete naming the missing key", guest, j.Health, j.ErrorType, j.FailureComment)
+	}
+	if j := l.waitFinished(host); j.Health != "Incomplete" || !strings.Contains(j.FailureComment, "(role guest) ended Incomplete") {
+		t.Errorf("host %d: %s (%s): %s, want Incomplete: its group failed", host, j.Health, j.ErrorType, j.FailureComment)
+	}
+	t.Logf("failing guest: group Incomplete in %.1f s", time.Since(start).Seconds())
 }
