@@ -10,6 +10,7 @@ package workerserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lavalab/lavalab/core/job"
@@ -18,12 +19,16 @@ import (
 	"github.com/lavalab/lavalab/core/workerproto"
 )
 
+// errNoHost: a job without a device that cannot run as a connection
+// sub-job (it is not one, or its host role has no device).
+var errNoHost = errors.New("no host device")
+
 // connectionHost returns the device of a connection sub-job's host role
 // and the sub-job's connection (its driver's device type).
 func (s *Server) connectionHost(ctx context.Context, j model.Job) (model.Device, string, error) {
 	facts, _, err := job.ReadSubJob([]byte(j.Definition))
 	if err != nil || facts == nil || facts.Connection == "" {
-		return model.Device{}, "", fmt.Errorf("job %d has no device and is not a multinode connection sub-job", j.ID)
+		return model.Device{}, "", fmt.Errorf("%w: job %d has no device and is not a multinode connection sub-job", errNoHost, j.ID)
 	}
 	mn, ok := s.st.(store.Multinode)
 	if !ok {
@@ -45,7 +50,7 @@ func (s *Server) connectionHost(ctx context.Context, j model.Job) (model.Device,
 			return dev, facts.Connection, nil
 		}
 	}
-	return model.Device{}, "", fmt.Errorf("job %d: its host role %q has no device in group %s", j.ID, facts.HostRole, j.TargetGroup)
+	return model.Device{}, "", fmt.Errorf("%w: job %d: its host role %q has no device in group %s", errNoHost, j.ID, facts.HostRole, j.TargetGroup)
 }
 
 // connectionEntry builds the start entry of a connection sub-job: the
@@ -54,6 +59,11 @@ func (s *Server) connectionHost(ctx context.Context, j model.Job) (model.Device,
 // name and dictionary.
 func (s *Server) connectionEntry(ctx context.Context, j model.Job) (workerproto.StartJob, error) {
 	dev, conn, err := s.connectionHost(ctx, j)
+	if errors.Is(err, errNoHost) {
+		// It can never start: end it rather than fail every poll.
+		s.endJob(ctx, j.ID, "Configuration", err.Error())
+		return workerproto.StartJob{}, fmt.Errorf("%v: %w", err, store.ErrConflict)
+	}
 	if err != nil {
 		return workerproto.StartJob{}, err
 	}
