@@ -117,8 +117,12 @@ func TestConnectionRoleE2E(t *testing.T) {
 	// The host device's dictionary gives the ssh variables its guests
 	// log in with (LAVA's guest runs with its host device's configuration).
 	dict := filepath.Join(l.data, "local-01.yaml")
-	must(t, os.WriteFile(dict, fmt.Appendf(nil, "extends: local\nsettings:\n  hostname: local-01\n  lava_test_results_dir: %s\n  ssh_port: %d\n  ssh_user: %s\n  ssh_identity_file: %s\n",
-		filepath.Join(l.data, "results-%s"), s.Port, s.User, s.IdentityFile), 0o644))
+	// Its power off leaves the job id in DATA/power-off: the guest must not
+	// power off its host's board (LAVA minimises the host's configuration).
+	powerOff := filepath.Join(l.data, "power-off")
+	must(t, os.WriteFile(dict, fmt.Appendf(nil, "extends: local\nsettings:\n  hostname: local-01\n  lava_test_results_dir: %s\n  ssh_port: %d\n  ssh_user: %s\n  ssh_identity_file: %s\n"+
+		"  power_off_command: 'echo $LAVA_JOB_ID >> %s'\n",
+		filepath.Join(l.data, "results-%s"), s.Port, s.User, s.IdentityFile, powerOff), 0o644))
 	l.admin("device", "add", "local-01", "--type", "local", "--worker", "w1", "--dict", dict, "--health", "good")
 	l.startServer()
 	startWorkerArgs(l, "--allow-tool", "sh@local", "--allow-tool", "ssh@ssh")
@@ -136,6 +140,9 @@ func TestConnectionRoleE2E(t *testing.T) {
 	h, g := l.getJob(host), l.getJob(guest)
 	if h.ActualDevice != "local-01" || g.ActualDevice != "" || g.Worker != "w1" {
 		t.Errorf("host on %q/%s, guest on %q/%s: want the guest on the host's worker w1 without a device", h.ActualDevice, h.Worker, g.ActualDevice, g.Worker)
+	}
+	if b, _ := os.ReadFile(powerOff); strings.TrimSpace(string(b)) != strconv.FormatInt(host, 10) {
+		t.Errorf("power-off trace %q: want the host's job %d only (the guest powers nothing off)", b, host)
 	}
 	if d := l.device("local-01"); d.State != "Idle" {
 		t.Errorf("local-01 is %s after the group", d.State)

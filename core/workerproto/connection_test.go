@@ -2,6 +2,7 @@ package workerproto_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/lavalab/lavalab/core/auth"
+	"github.com/lavalab/lavalab/core/devdict"
 	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/multinode"
@@ -53,7 +55,8 @@ func TestConnectionStartEntry(t *testing.T) {
 	secret, hash := auth.NewWorkerToken()
 	must(t, st.CreateDeviceType(ctx, model.DeviceType{Name: "local"}))
 	must(t, st.CreateWorker(ctx, model.Worker{Hostname: "w1", State: model.WorkerOnline, Health: model.WorkerActive, TokenHash: hash}))
-	const dict = "extends: local\nsettings:\n  ssh_port: 2222\n  ssh_identity_file: /etc/lava/guest_key\n"
+	const dict = "extends: local\nsettings:\n  ssh_port: 2222\n  ssh_identity_file: /etc/lava/guest_key\n  power_off_command: pdu off 3\n" +
+		"  user_commands: {reset: {do: pdu reboot 3}}\n  lava_test_results_dir: /tmp/lava-%s\n"
 	must(t, st.CreateDevice(ctx, model.Device{Hostname: "d1", DeviceType: "local", Worker: "w1", Health: model.DeviceGood, Dictionary: dict}))
 	mst := st.(multinode.Store)
 	srv, err := workerserver.NewServer(workerserver.ServerOptions{Store: st, Multinode: multinode.New(mst, multinode.Options{}), Version: "v1", PollWait: 200 * time.Millisecond})
@@ -93,8 +96,16 @@ func TestConnectionStartEntry(t *testing.T) {
 		t.Errorf("host entry: device %q type %q", h.Device, h.DeviceType)
 	}
 	g := entries[jobs[1].ID]
-	if g.Device != "d1" || g.DeviceType != "ssh" || g.Dictionary != dict || g.Token == "" || g.SettingsFinal {
-		t.Errorf("guest entry: device %q type %q dictionary %q token set %v final %v", g.Device, g.DeviceType, g.Dictionary, g.Token != "", g.SettingsFinal)
+	if g.Device != "d1" || g.DeviceType != "ssh" || g.Token == "" || g.SettingsFinal {
+		t.Errorf("guest entry: device %q type %q token set %v final %v", g.Device, g.DeviceType, g.Token != "", g.SettingsFinal)
+	}
+	// The host's dictionary minimised as LAVA does: the ssh settings and
+	// the overlay's place, not the board's power or user commands.
+	gd, err := devdict.Parse([]byte(g.Dictionary))
+	must(t, err)
+	want := map[string]any{"ssh_port": 2222, "ssh_identity_file": "/etc/lava/guest_key", "lava_test_results_dir": "/tmp/lava-%s"}
+	if gd.Extends != "ssh" || len(gd.Values) != len(want) || fmt.Sprint(gd.Values) != fmt.Sprint(want) {
+		t.Errorf("guest dictionary %s %v, want ssh %v:\n%s", gd.Extends, gd.Values, want, g.Dictionary)
 	}
 	// The guest starts without a device; the host's stays reserved for it.
 	gj := worker.JobMultinode{Client: client, ID: jobs[1].ID, Token: g.Token}
