@@ -45,6 +45,7 @@ type multinodeJob struct {
 	Timeout time.Duration
 	Group   multinode.Group
 	client  MultinodeClient
+	conn    *connectionJob // a connection role's facts (connection.go), else nil
 }
 
 // groupFailed is the cause a failed group cancels the job's context with.
@@ -155,7 +156,10 @@ func (j *run) multinodeStages(ctx context.Context, facts *job.SubJobFacts) error
 	}
 	wctx, stop := j.watchGroup(ctx)
 	defer stop()
-	err := j.stages(wctx)
+	err := j.startConnection(wctx, facts)
+	if err == nil {
+		err = j.stages(wctx)
+	}
 	if gf := groupFailure(wctx); gf != nil && ctx.Err() == nil {
 		return errorf(sdk.ErrorJob, "%s", gf.Error())
 	}

@@ -246,6 +246,9 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 			return err
 		}
 	}
+	if err := j.connectionAddress(ctx, st); err != nil { // issue 21 (connection.go)
+		return err
+	}
 	planStart := time.Now()
 	plan, diag, err := j.r.Driver.Plan(ctx, j.planRequest(st))
 	took := time.Since(planStart)

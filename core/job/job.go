@@ -91,6 +91,11 @@ type Role struct {
 	Tags       []string
 	Context    map[string]any
 	Essential  bool
+	// Issue 21: a connection role (LAVA's dynamic connection) has no
+	// device: Connection (ssh), the role whose device it connects to
+	// (HostRole), the role it expects its start from (ExpectRole) and the
+	// protocol request it makes at start (Request, lava-start).
+	Connection, HostRole, ExpectRole, Request string
 }
 
 // Definition is a parsed job definition.

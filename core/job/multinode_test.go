@@ -131,4 +131,56 @@ actions:
 	}
 	_, rep = Parse([]byte(strings.Replace(text, ", expect_role: host", "", 1)))
 	check(t, "error", rep.Errors, []want{{"protocols.lava-multinode.roles.guest.expect_role", 8, 14, "required key"}})
+	if r := d.Roles[1]; r.Connection != "ssh" || r.HostRole != "host" || r.ExpectRole != "host" {
+		t.Errorf("guest role %+v", r)
+	}
+	// The guest's sub-job reads back as a single-device job of the ssh
+	// device type, with its connection facts.
+	facts, single, err := ReadSubJob(subs[1].Text)
+	if err != nil || facts == nil || facts.Connection != "ssh" || facts.HostRole != "host" || facts.ExpectRole != "host" || facts.Role != "guest" {
+		t.Fatalf("ReadSubJob: %+v %v", facts, err)
+	}
+	sd, rep := Parse(single)
+	if !rep.OK() || sd.DeviceType != "ssh" {
+		t.Fatalf("guest sub-job: %v %+v\n%s", rep.Err(), sd, single)
+	}
+	if facts, _, _ := ReadSubJob(subs[0].Text); facts == nil || facts.Connection != "" {
+		t.Errorf("host facts %+v", facts)
+	}
+}
+
+// TestConnectionRoleErrors (issue 21): what LAVA refuses of a connection
+// role, with the role's field named.
+func TestConnectionRoleErrors(t *testing.T) {
+	text := `job_name: ssh
+timeouts: {job: {minutes: 30}}
+visibility: public
+protocols:
+  lava-multinode:
+    roles:
+      host: {device_type: qemu, count: 1}
+      guest: {connection: ssh, count: 2, host_role: host, expect_role: host, request: lava-start}
+actions:
+- deploy: {to: ssh, role: [guest]}
+`
+	if _, rep := Parse([]byte(text)); !rep.OK() {
+		t.Fatal(rep.Err())
+	}
+	cases := []struct {
+		name, from, to string
+		want           want
+	}{
+		{"unknown host role", "host_role: host", "host_role: server", want{"protocols.lava-multinode.roles.guest.host_role", 8, 53, "'host_role' 'server' does not exist"}},
+		{"unknown expect role", "expect_role: host", "expect_role: nobody", want{"protocols.lava-multinode.roles.guest.expect_role", 8, 72, "'expect_role' 'nobody' does not exist"}},
+		{"host count", "host: {device_type: qemu, count: 1}", "host: {device_type: qemu, count: 2}", want{"protocols.lava-multinode.roles.guest.host_role", 8, 53, "must be 1"}},
+		{"connection kind", "connection: ssh", "connection: serial", want{"protocols.lava-multinode.roles.guest.connection", 8, 27, "only ssh"}},
+		{"request", "request: lava-start", "request: lava-stop", want{"protocols.lava-multinode.roles.guest.request", 8, 87, "lava-start"}},
+		{"connection and device type", "guest: {connection", "guest: {device_type: qemu, connection", want{"protocols.lava-multinode.roles.guest.device_type", 8, 15, "extra keys"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, rep := Parse([]byte(strings.Replace(text, tc.from, tc.to, 1)))
+			check(t, "error", rep.Errors, []want{tc.want})
+		})
+	}
 }

@@ -120,8 +120,19 @@ func (v *validator) multinodeProtocol(path string, n *yaml.Node) {
 					v.str(join(p, k), x)
 				}
 			}
+			role.Connection, _ = str(get(body, "connection"))
+			role.HostRole, _ = str(get(body, "host_role"))
+			role.ExpectRole, _ = str(get(body, "expect_role"))
+			if role.Connection != "" && role.Connection != "ssh" {
+				v.errf(join(p, "connection"), get(body, "connection"), "connection %q: only ssh connection roles are supported (boot method ssh)", role.Connection)
+			}
 			if x := get(body, "request"); x != nil {
-				v.str(join(p, "request"), x)
+				if s, ok := v.str(join(p, "request"), x); ok {
+					if s != "lava-start" {
+						v.errf(join(p, "request"), x, "request %q: the only request a connection role makes is lava-start", s)
+					}
+					role.Request = s
+				}
 			}
 		} else {
 			v.extraKeys(p, body, deviceRoleKeys, false)
@@ -160,5 +171,40 @@ func (v *validator) multinodeProtocol(path string, n *yaml.Node) {
 			v.timeout(join(p, "timeout"), x)
 		}
 		v.def.Roles = append(v.def.Roles, role)
+	}
+	v.connectionRoles(rp, roles)
+}
+
+// connectionRoles checks the roles named by the connection roles (LAVA's
+// _validate_multinode and split_multinode_yaml): host_role and
+// expect_role name roles of the job, the host role has a device and a
+// count of 1.
+func (v *validator) connectionRoles(rp string, roles []pair) {
+	byName := map[string]Role{}
+	for _, r := range v.def.Roles {
+		byName[r.Name] = r
+	}
+	for _, r := range v.def.Roles {
+		if r.Connection == "" {
+			continue
+		}
+		body := resolve(get(roles, r.Name))
+		p := join(rp, r.Name)
+		if r.HostRole != "" {
+			host, ok := byName[r.HostRole]
+			switch {
+			case !ok:
+				v.errf(join(p, "host_role"), get(pairs(body), "host_role"), "'host_role' '%s' does not exist", r.HostRole)
+			case host.DeviceType == "":
+				v.errf(join(p, "host_role"), get(pairs(body), "host_role"), "host_role %q is a connection role: the host role needs a device", r.HostRole)
+			case host.Count != 1:
+				v.errf(join(p, "host_role"), get(pairs(body), "host_role"), "The count for a role designated as a host_role must be 1 (role %q has count %d).", r.HostRole, host.Count)
+			}
+		}
+		if r.ExpectRole != "" {
+			if _, ok := byName[r.ExpectRole]; !ok {
+				v.errf(join(p, "expect_role"), get(pairs(body), "expect_role"), "'expect_role' '%s' does not exist", r.ExpectRole)
+			}
+		}
 	}
 }

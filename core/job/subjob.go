@@ -19,6 +19,29 @@ type SubJobFacts struct {
 	// Timeout is lava-multinode.timeout, 0 if unset: how long the group
 	// may take to start and each multinode call may wait.
 	Timeout time.Duration
+	// Connection, HostRole, ExpectRole and Request are the sub-job's role's
+	// fields when it is a connection role (LAVA's dynamic connection, e.g.
+	// connection: ssh, a guest with no device); "" otherwise.
+	Connection, HostRole, ExpectRole, Request string
+}
+
+// connectionFields reads a connection role's fields from the roles map of
+// the lava-multinode protocol.
+func (f *SubJobFacts) connectionFields(mn *yaml.Node) {
+	roles := get(pairs(mn), "roles")
+	if roles == nil || resolve(roles).Kind != yaml.MappingNode {
+		return
+	}
+	body := get(pairs(resolve(roles)), f.Role)
+	if body == nil || resolve(body).Kind != yaml.MappingNode {
+		return
+	}
+	bp := pairs(resolve(body))
+	for key, dst := range map[string]*string{"connection": &f.Connection, "host_role": &f.HostRole, "expect_role": &f.ExpectRole, "request": &f.Request} {
+		if n := get(bp, key); n != nil {
+			*dst, _ = str(n)
+		}
+	}
 }
 
 // ReadSubJob reads a multinode sub-job's definition (Split's Text): it returns
@@ -88,7 +111,14 @@ func ReadSubJob(text []byte) (*SubJobFacts, []byte, error) {
 	if facts.Role == "" {
 		return nil, text, nil
 	}
+	facts.connectionFields(mn)
 	out := &yaml.Node{Kind: yaml.MappingNode}
+	if facts.Connection != "" && !hasKey(root, "device_type") {
+		// A connection role runs with the driver of its connection
+		// (connection: ssh → the ssh device type).
+		out.Content = append(out.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "device_type"},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: facts.Connection})
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if i == protoIdx && len(kept.Content) == 0 {
 			continue

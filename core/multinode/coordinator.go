@@ -86,6 +86,17 @@ func (g *group) changed() {
 	g.change = make(chan struct{})
 }
 
+// roleOf returns the role of a sender (a job id in decimal), "" when it
+// is not a member.
+func (g *group) roleOf(sender string) string {
+	for _, m := range g.members {
+		if strconv.FormatInt(m.JobID, 10) == sender {
+			return m.Role
+		}
+	}
+	return ""
+}
+
 func (g *group) member(id int64) (Member, bool) {
 	for _, m := range g.members {
 		if m.JobID == id {
@@ -192,13 +203,13 @@ func (c *Coordinator) Call(ctx context.Context, jobID int64, req Request) (Respo
 		return Response{}, err
 	}
 	self := strconv.FormatInt(me.JobID, 10)
-	if req.Op == OpWaitAll && req.Role != "" {
+	if (req.Op == OpWaitAll || req.Op == OpWait) && req.Role != "" {
 		found := false
 		for _, m := range g.members {
 			found = found || m.Role == req.Role
 		}
 		if !found {
-			return Response{Nack: true, Reason: fmt.Sprintf("lava-wait-all %s: the group has no role %q", req.MessageID, req.Role)}, nil
+			return Response{Nack: true, Reason: fmt.Sprintf("%s %s: the group has no role %q", req.Op, req.MessageID, req.Role)}, nil
 		}
 	}
 	if req.Op == OpSend || req.Op == OpSync {
@@ -258,7 +269,7 @@ func (c *Coordinator) satisfied(g *group, self string, req Request) bool {
 	switch req.Op {
 	case OpWait:
 		for sender := range msgs {
-			if sender != self {
+			if sender != self && (req.Role == "" || g.roleOf(sender) == req.Role) {
 				return true
 			}
 		}

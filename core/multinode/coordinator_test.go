@@ -180,6 +180,20 @@ func TestGroupAndMessages(t *testing.T) {
 		t.Errorf("wait-all of an unknown role: %+v", r)
 	}
 
+	// lava-wait with a role (a connection role's delayed start, issue 21):
+	// only a message of that role ends it.
+	e.call(t, 2, Request{Op: OpSend, MessageID: DelayedStartMessage})
+	if r := e.call(t, 1, Request{Op: OpWait, MessageID: DelayedStartMessage, Role: "server", TimeoutMS: 50}); !r.Nack {
+		t.Errorf("a wait for the server role ended on a client's message: %+v", r)
+	}
+	e.call(t, 0, Request{Op: OpSend, MessageID: DelayedStartMessage})
+	if r := e.call(t, 1, Request{Op: OpWait, MessageID: DelayedStartMessage, Role: "server", TimeoutMS: 50}); r.Nack {
+		t.Errorf("a wait for the server role: %+v", r)
+	}
+	if r := e.call(t, 1, Request{Op: OpWait, MessageID: DelayedStartMessage, Role: "nobody"}); !r.Nack {
+		t.Errorf("a wait for an unknown role: %+v", r)
+	}
+
 	// Bad requests.
 	for _, req := range []Request{{Op: "lava-frob", MessageID: "x"}, {Op: OpSend, MessageID: "two words"}, {Op: OpSend, MessageID: "x", Data: map[string]string{"k": "a b"}}} {
 		if _, err := e.c.Call(context.Background(), e.jobs[0].ID, req); err == nil {

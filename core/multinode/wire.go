@@ -9,8 +9,15 @@ const (
 )
 
 // StartMessage is the message id every sub-job syncs on before its first
-// action (LAVA's lava_start): the group starts together.
-const StartMessage = "lava_start"
+// action: the group starts together (LAVA's coordinator counts the group
+// in; it is not a message id of the multinode API there).
+const StartMessage = "lava_group_start"
+
+// DelayedStartMessage is the message a connection role with `request:
+// lava-start` waits for from its expect_role before its first action
+// (LAVA's delayed start; the host role sends it with `lava-send
+// lava_start`). Issue 21.
+const DelayedStartMessage = "lava_start"
 
 // Request is one multinode API call of a sub-job.
 type Request struct {
@@ -18,7 +25,9 @@ type Request struct {
 	Op        string            `json:"op"`
 	MessageID string            `json:"message_id"`
 	Data      map[string]string `json:"data,omitempty"`
-	// Role limits lava-wait-all to the sub-jobs of one role.
+	// Role limits lava-wait-all to the sub-jobs of one role, and a
+	// lava-wait to the messages of that role's sub-jobs (a connection
+	// role's delayed start and host address, issue 21).
 	Role string `json:"role,omitempty"`
 	// TimeoutMS bounds the wait (the protocol's timeout); 0 = the
 	// coordinator's default.

@@ -12,6 +12,10 @@ import (
 	"github.com/lavalab/lavalab/core/store"
 )
 
+// ConnectionDriver is the driver of a multinode connection sub-job
+// (connection: ssh, issue 21).
+const ConnectionDriver = "ssh"
+
 // planGroups gives every sub-job of a queued multinode group a free,
 // Good device of its requested type (and device) carrying its tags, on a
 // worker with a free slot, or gives the group nothing. Groups go best
@@ -19,6 +23,7 @@ import (
 // marked busy and their slots taken. A group whose sub-jobs are not all
 // in the queue (some type has no free device) is planned with what is
 // there and refused whole by the store (AssignGroup counts the group).
+// A connection sub-job (no device type) takes no device and no slot.
 func planGroups(queued []model.Job, devices []model.Device, health map[string]model.DeviceHealth, busy map[string]bool,
 	takeSlot func(string) bool, slots map[string]int, pin func(string) string) [][]store.Assignment {
 	groups := map[string][]model.Job{}
@@ -57,6 +62,13 @@ func planGroups(queued []model.Job, devices []model.Device, health map[string]mo
 		used := map[string]int{} // slots taken per worker by this group
 		var as []store.Assignment
 		for _, j := range jobs {
+			if j.RequestedDeviceType == "" {
+				// A connection sub-job (issue 21): no device, no slot; the
+				// store puts it on its host role's worker. Its driver is
+				// its connection's (ssh, the only one accepted).
+				as = append(as, store.Assignment{Job: j, DriverSHA256: pin(ConnectionDriver)})
+				continue
+			}
 			tags := slices.Clone(j.Tags)
 			slices.Sort(tags)
 			tags = slices.Compact(tags)
@@ -85,7 +97,9 @@ func planGroups(queued []model.Job, devices []model.Device, health map[string]mo
 			continue
 		}
 		for _, a := range as {
-			busy[a.Device] = true
+			if a.Device != "" {
+				busy[a.Device] = true
+			}
 		}
 		for _, dev := range devices {
 			if taken[dev.Hostname] {

@@ -81,6 +81,19 @@ func TestPlanGroups(t *testing.T) {
 			devices: []model.Device{dev("q1", "qemu", "w1", good), dev("q2", "qemu", "w2", good), dev("q3", "qemu", "w2", good)},
 			groups:  [][]pair{{{3, "q1"}, {4, "q2"}}},
 		},
+		{
+			name:    "connection sub-jobs take no device and no slot",
+			queued:  []model.Job{gjob(1, "g", "qemu", 50), gjob(2, "g", "", 50), gjob(3, "g", "", 50), qjob(4, "qemu", 50, 0)},
+			devices: []model.Device{dev("q1", "qemu", "w1", good), dev("q2", "qemu", "w1", good)},
+			slots:   map[string]int{"w1": 2},
+			groups:  [][]pair{{{1, "q1"}, {2, ""}, {3, ""}}},
+			singles: []pair{{4, "q2"}},
+		},
+		{
+			name:    "connection sub-jobs wait with their group",
+			queued:  []model.Job{gjob(1, "g", "qemu", 50), gjob(2, "g", "", 50)},
+			devices: []model.Device{dev("q1", "qemu", "w1", model.DeviceBad)},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			snap := store.Snapshot{Queued: tc.queued, Devices: tc.devices, Types: types, WorkerSlots: tc.slots,

@@ -15,6 +15,8 @@ type Multinode interface {
 	// AssignGroup applies the assignments of one multinode group all or
 	// none, in one transaction: every sub-job of the group must be in as,
 	// Submitted, and get its device as Assign would give it; otherwise
-	// nothing changes and it returns nil.
+	// nothing changes and it returns nil. A connection sub-job (no device
+	// type, issue 21) comes with no Device: it goes to the worker of its
+	// host role's sub-job, holding no device.
 	AssignGroup(ctx context.Context, as []Assignment) ([]Assignment, error)
 }

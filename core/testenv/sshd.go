@@ -46,6 +46,60 @@ func sshdPath() (string, error) {
 // package's service does).
 func StartSSHD(t testing.TB, forceCommand string) *SSHD {
 	t.Helper()
+	cf := PrepareSSHD(t, forceCommand)
+	sshd, dir, port, confPath := cf.Sshd, filepath.Dir(cf.Config), cf.Port, cf.Config
+	logPath := filepath.Join(dir, "sshd.log")
+	cmd := exec.Command(sshd, "-D", "-f", confPath, "-E", logPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("sshd: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("sshd exited: %v\n%s%s", err, stderr.String(), log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd does not listen on port %d", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &SSHD{Host: "127.0.0.1", Port: port, User: cf.User, IdentityFile: cf.IdentityFile, Log: logPath}
+}
+
+// SSHDConfig is an sshd made ready by PrepareSSHD but not started: run
+// `Sshd -f Config` (it goes to the background once it listens, and writes
+// its pid to PidFile).
+type SSHDConfig struct {
+	Sshd, Config, PidFile, User, IdentityFile string
+	Port                                      int
+}
+
+// PrepareSSHD writes, for the test's life, a host key, a client key
+// (IdentityFile, authorized for the current user) and an sshd
+// configuration listening on a free loopback port, running forceCommand
+// for every session when not empty. It skips (fails under CI=true)
+// without sshd, ssh-keygen and ssh; as root it makes sshd's privilege
+// separation folder /run/sshd when missing. The caller starts sshd (a
+// multinode host role's test shell does, issue 21); StartSSHD starts it
+// in the foreground for the test.
+func PrepareSSHD(t testing.TB, forceCommand string) *SSHDConfig {
+	t.Helper()
 	sshd, err := sshdPath()
 	Need(t, err == nil, fmt.Sprint(err))
 	keygen := NeedTool(t, "ssh-keygen")
@@ -79,9 +133,10 @@ func StartSSHD(t testing.TB, forceCommand string) *SSHD {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	pidFile := filepath.Join(dir, "sshd.pid")
 	var conf bytes.Buffer
-	fmt.Fprintf(&conf, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile none\n",
-		port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"))
+	fmt.Fprintf(&conf, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\n",
+		port, filepath.Join(dir, "host_key"), filepath.Join(dir, "authorized_keys"), pidFile)
 	conf.WriteString("UsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n" +
 		"PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowUsers " + u.Username + "\n" +
 		"PrintMotd no\nPrintLastLog no\nX11Forwarding no\nAllowTcpForwarding no\nLogLevel VERBOSE\n")
@@ -92,36 +147,5 @@ func StartSSHD(t testing.TB, forceCommand string) *SSHD {
 	if err := os.WriteFile(confPath, conf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "sshd.log")
-	cmd := exec.Command(sshd, "-D", "-f", confPath, "-E", logPath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("sshd: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("sshd exited: %v\n%s%s", err, stderr.String(), log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd does not listen on port %d", port)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &SSHD{Host: "127.0.0.1", Port: port, User: u.Username, IdentityFile: filepath.Join(dir, "id_ed25519"), Log: logPath}
+	return &SSHDConfig{Sshd: sshd, Config: confPath, PidFile: pidFile, User: u.Username, IdentityFile: filepath.Join(dir, "id_ed25519"), Port: port}
 }

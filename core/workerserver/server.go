@@ -625,6 +625,9 @@ func (s *Server) answer(ctx context.Context, host, ver string, listed, canceling
 // startEntry gives a Scheduled job a fresh token and builds its start
 // entry.
 func (s *Server) startEntry(ctx context.Context, j model.Job) (workerproto.StartJob, error) {
+	if j.ActualDevice == "" && j.TargetGroup != "" {
+		return s.connectionEntry(ctx, j) // issue 21
+	}
 	dev, err := s.st.Device(ctx, j.ActualDevice)
 	if err != nil {
 		return workerproto.StartJob{}, fmt.Errorf("device %q of job %d: %w", j.ActualDevice, j.ID, err)

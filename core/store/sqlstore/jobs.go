@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/job"
 	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/store"
 )
@@ -117,9 +118,16 @@ func (s *DB) job(ctx context.Context, q querier, id int64, lock string) (model.J
 	return js[0], nil
 }
 
-func validJob(j *model.Job) error {
+// A sub-job of a multinode job (group) may have no device type when its
+// definition is a connection role's (issue 21).
+func validJob(j *model.Job, group bool) error {
 	if strings.TrimSpace(j.RequestedDeviceType) == "" {
-		return invalid("job %q: no device type", j.Description)
+		if !group || j.RequestedDeviceType != "" {
+			return invalid("job %q: no device type", j.Description)
+		}
+		if f, _, err := job.ReadSubJob([]byte(j.Definition)); err != nil || f == nil || f.Connection == "" {
+			return invalid("job %q: no device type, and not a multinode connection sub-job", j.Description)
+		}
 	}
 	if j.Priority < 0 || j.Priority > 100 {
 		return invalid("job %q: priority %d out of 0..100", j.Description, j.Priority)
@@ -279,11 +287,11 @@ func (s *DB) CreateJobs(ctx context.Context, jobs []model.Job) ([]model.Job, err
 		return nil, invalid("creating jobs: none given")
 	}
 	out := slices.Clone(jobs)
-	multi := len(out) > 1
+	multi := len(out) > 1 || slices.ContainsFunc(out, func(j model.Job) bool { return j.TargetGroup != "" })
 	group := ""
 	for i := range out {
 		j := &out[i]
-		if err := validJob(j); err != nil {
+		if err := validJob(j, multi); err != nil {
 			return nil, err
 		}
 		if j.TargetGroup != "" {
@@ -619,6 +627,11 @@ func (s *DB) StartJob(ctx context.Context, id int64) (model.Job, error) {
 		now := fromMicros(micros(s.now()))
 		if _, err := t.ExecContext(ctx, `UPDATE jobs SET state = $1, start_time = $2 WHERE id = $3`, model.JobRunning, micros(now), id); err != nil {
 			return s.wrap(err, "starting job %d", id)
+		}
+		if j.ActualDevice == "" && j.TargetGroup != "" {
+			// A connection sub-job (issue 21) holds no device.
+			j.State, j.StartTime = model.JobRunning, now
+			return s.queueNotifications(ctx, t, j, j.Health)
 		}
 		inc := 1
 		if j.HealthCheck {

@@ -126,7 +126,13 @@ ORDER BY d.hostname`, model.DeviceIdle, model.DeviceGood, model.DeviceUnknown, m
 	// The queue last, and only for the device types that have a free
 	// device: with every board busy (the usual state of a long queue) a
 	// pass reads no job at all.
-	if snap.Queued, err = s.queued(ctx, rtx, slices.Sorted(maps.Keys(used))); err != nil {
+	queuedTypes := slices.Sorted(maps.Keys(used))
+	if len(queuedTypes) > 0 {
+		// The connection sub-jobs of multinode groups (no device type,
+		// issue 21) go with their group's devices.
+		queuedTypes = append([]string{""}, queuedTypes...)
+	}
+	if snap.Queued, err = s.queued(ctx, rtx, queuedTypes); err != nil {
 		return snap, s.wrap(err, "reading the queue")
 	}
 	return snap, nil
@@ -299,7 +305,7 @@ func (s *DB) assignSet(ctx context.Context, t *tx, given []store.Assignment) ([]
 			if j.Submitter == "" {
 				j.Submitter = HealthCheckSubmitter
 			}
-			if err := validJob(j); err != nil {
+			if err := validJob(j, false); err != nil {
 				return nil, err
 			}
 			if j.SubmitTime.IsZero() {

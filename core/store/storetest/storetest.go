@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CreateJobs", testCreateJobs},
 		{"Multinode", testMultinode},
 		{"AssignGroup", testAssignGroup},
+		{"AssignGroupGuests", testAssignGroupGuests},
 		{"Visibility", testVisibility},
 		{"ListJobsFilters", testListJobsFilters},
 		{"CancelJob", testCancelJob},
