@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -113,43 +112,17 @@ func TestContainerDevicesAndEnv(t *testing.T) {
 }
 
 // TestRunDockerTest runs a docker test action's definitions in a real
-// container (podman or docker) from a busybox image imported from a
-// local tarball. It needs a container engine that can run containers: it
-// runs with LAVALAB_CONTAINER_TESTS=1 (then a missing engine fails in CI).
+// container (podman) from a busybox image imported from a local tarball
+// (testenv.NeedContainerEngine: skipped with the reason where no engine can
+// run a container, failed with CI=true).
 func TestRunDockerTest(t *testing.T) {
-	if os.Getenv("LAVALAB_CONTAINER_TESTS") != "1" {
-		t.Skip("container engine test: runs with LAVALAB_CONTAINER_TESTS=1 and a docker or podman that can run containers (none can on the development machine)")
+	e := testenv.NeedContainerEngine(t)
+	for _, kv := range e.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
-	engine := "podman"
-	if _, err := exec.LookPath(engine); err != nil {
-		engine = "docker"
-	}
-	enginePath := testenv.NeedTool(t, engine)
-	bb := testenv.NeedTool(t, "busybox")
-	// Image: a busybox root file system imported from a tarball.
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []string{"sh", "cat", "echo", "mkdir", "date", "sed", "grep", "tr", "mv", "rm", "cut", "basename", "dirname", "env", "test", "true", "uname"} {
-		_ = os.Symlink("busybox", filepath.Join(root, "bin", c))
-	}
-	tarball := filepath.Join(t.TempDir(), "bb.tar")
-	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, out)
-	}
-	const image = "localhost/lavalab-test-busybox:latest"
-	if out, err := exec.Command(enginePath, "import", tarball, image).CombinedOutput(); err != nil {
-		t.Fatalf("%s import: %v\n%s", engine, err, out)
-	}
-	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: engine, DeviceTypes: []string{"local"}}))
+	engine, image := e.Name, e.Image
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: engine, Path: e.Path, DeviceTypes: []string{"local"}}))
 	def := jobWith("", `- test:
     docker:
       image: `+image+`
