@@ -13,6 +13,6 @@
 podman=${PODMAN:-/usr/bin/podman}
 unified=/sys/fs/cgroup/unified
 if [ -n "$(cat "$unified/cgroup.controllers" 2>/dev/null)" ] && [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ]; then
-	exec unshare --mount sh -c 'umount "$0" && exec "$@"' "$unified" "$podman" "$@"
+	exec unshare --mount --propagation unchanged sh -c 'mount --make-private "$0" && umount "$0" && exec "$@"' "$unified" "$podman" "$@"
 fi
 exec "$podman" "$@"
