@@ -11,10 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
-// BusyboxImage is the image NeedContainerEngine imports.
-const BusyboxImage = "localhost/lavalab-busybox:test"
+// BusyboxImage is the name of the images NeedContainerEngine imports; each
+// test gets its own tag, removed when it ends.
+const BusyboxImage = "localhost/lavalab-busybox"
 
 // ContainerEngine is a container engine that ran a container on this machine.
 type ContainerEngine struct {
@@ -29,7 +31,7 @@ type ContainerEngine struct {
 	Env []string
 	// Conf is that containers.conf.
 	Conf string
-	// Image is a busybox image (BusyboxImage) imported from a tarball.
+	// Image is a busybox image (BusyboxImage:TAG) imported from a tarball.
 	Image string
 }
 
@@ -56,15 +58,17 @@ func NeedContainerEngine(t testing.TB) *ContainerEngine {
 	if err := os.WriteFile(conf, []byte(containersConf()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &ContainerEngine{Name: "podman", Path: podman, Env: []string{"CONTAINERS_CONF=" + conf}, Conf: conf, Image: BusyboxImage}
+	image := fmt.Sprintf("%s:test-%d-%d", BusyboxImage, os.Getpid(), time.Now().UnixNano())
+	e := &ContainerEngine{Name: "podman", Path: podman, Env: []string{"CONTAINERS_CONF=" + conf}, Conf: conf, Image: image}
 	tarball, err := BusyboxRootfs(dir, bb)
 	if err != nil {
 		t.Fatalf("busybox image: %v", err)
 	}
-	if out, err := e.Command("import", tarball, BusyboxImage).CombinedOutput(); err != nil {
+	if out, err := e.Command("import", tarball, image).CombinedOutput(); err != nil {
 		Need(t, false, fmt.Sprintf("podman import failed: %v: %s", err, lastLine(out)))
 	}
-	probe := []string{"run", "--rm", BusyboxImage, "/bin/busybox", "true"}
+	t.Cleanup(func() { _ = e.Command("rmi", "--force", image).Run() })
+	probe := []string{"run", "--rm", image, "/bin/busybox", "true"}
 	out, err := e.Command(probe...).CombinedOutput()
 	if err == nil {
 		return e
