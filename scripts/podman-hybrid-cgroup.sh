@@ -13,6 +13,15 @@
 podman=${PODMAN:-/usr/bin/podman}
 unified=/sys/fs/cgroup/unified
 if [ -n "$(cat "$unified/cgroup.controllers" 2>/dev/null)" ] && [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ]; then
+	# podman's network namespaces are mounted under /run/netns, which podman
+	# makes a shared mount on its first run; made here, on the host, as podman
+	# would, so that those mounts reach the host and every later podman
+	# command (podman ps, the next job's) can join a running container's.
+	if ! mountpoint -q /run/netns 2>/dev/null; then
+		mkdir -p /run/netns && mount --bind /run/netns /run/netns && mount --make-shared /run/netns
+	fi
+	# --propagation unchanged keeps that sharing; the cgroup2 mount is made
+	# private in the new namespace first, so its unmount stays there.
 	exec unshare --mount --propagation unchanged sh -c 'mount --make-private "$0" && umount "$0" && exec "$@"' "$unified" "$podman" "$@"
 fi
 exec "$podman" "$@"
