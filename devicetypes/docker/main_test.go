@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/lavalab/lavalab/core/goldentest"
@@ -8,6 +10,60 @@ import (
 )
 
 func TestDescribe(t *testing.T) { goldentest.Describe(t, newDriver(), settings) }
+
+// TestLAVAOracle renders testdata/lava/devices/bench-docker-02.jinja2 (every
+// option set) with LAVA 2023.01's own docker.jinja2: the boot's options LAVA
+// renders (cpus, memory, privileged, capabilities, devices, networks,
+// volumes, extra_arguments) are the ones the plan's run line carries, in
+// LAVA's boot-docker order, from the same dictionary variables.
+func TestLAVAOracle(t *testing.T) {
+	const name = "bench-docker-02.jinja2"
+	doc := goldentest.RenderLAVA(t, name)[name]
+	dict, extends := goldentest.DictionaryValues(t, name)
+	if extends != "docker" {
+		t.Fatalf("%s extends %s", name, extends)
+	}
+	for _, kind := range []string{"deploy", "boot"} {
+		if goldentest.At(doc, "actions", kind, "methods", "docker") == nil {
+			t.Errorf("LAVA's docker device type has no docker %s method", kind)
+		}
+	}
+	o := goldentest.At(doc, "actions", "boot", "methods", "docker", "options")
+	want := []string{fmt.Sprintf("--cpus=%v", goldentest.At(o, "cpus")), fmt.Sprintf("--memory=%v", goldentest.At(o, "memory"))}
+	if goldentest.At(o, "privileged") == true {
+		want = append(want, "--privileged")
+	}
+	for _, k := range []struct{ key, flag string }{{"capabilities", "--cap-add"}, {"devices", "--device"}, {"networks", "--network"}, {"volumes", "--volume"}} {
+		for _, v := range goldentest.StringsAt(o, k.key) {
+			want = append(want, k.flag+"="+v)
+		}
+	}
+	want = append(want, goldentest.StringsAt(o, "extra_arguments")...)
+	if len(want) != 9 {
+		t.Fatalf("LAVA renders options %v: want every option of %s", o, name)
+	}
+	req := sdk.PlanRequest{JobID: "7", Action: sdk.Action{Kind: sdk.ActionBoot, Method: "docker", Level: "2", Params: sdk.Values{"command": "bash"}},
+		Settings: dict, Worker: sdk.WorkerFacts{Artifacts: map[string]sdk.Artifact{"image": {Image: "debian:bookworm"}}}}
+	_, resp := goldentest.Plan(t, newDriver(), req)
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	c := resp.Plan.Steps[0].Connect
+	if c == nil || c.Tool == nil {
+		t.Fatalf("first step %+v is not the engine's run", resp.Plan.Steps[0])
+	}
+	head := []string{"run", "--rm", "--init", "--interactive", "--tty", "--hostname", "lava", "--name", "lava-7-2"}
+	got := c.Tool.Args
+	if len(got) != len(head)+len(want)+2 || !reflect.DeepEqual(got[:len(head)], head) {
+		t.Fatalf("run line %q", got)
+	}
+	if opts := got[len(head) : len(got)-2]; !reflect.DeepEqual(opts, want) {
+		t.Errorf("options\n got %q\nwant %q (LAVA's rendering)", opts, want)
+	}
+	if tail := got[len(got)-2:]; !reflect.DeepEqual(tail, []string{"debian:bookworm", "bash"}) {
+		t.Errorf("image and command %q", tail)
+	}
+}
 
 func TestPlans(t *testing.T) {
 	deployed := sdk.WorkerFacts{Artifacts: map[string]sdk.Artifact{"image": {Image: "debian:bookworm"}}}
