@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/core/hosttools"
+	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -142,4 +144,47 @@ func TestRunDockerTest(t *testing.T) {
 	out := runJob(t, d, def, localDict(t, ""), rec)
 	wantComplete(t, out, rec)
 	wantCases(t, out, map[string]string{"0_in-container/in-container": "pass", "0_in-container/job-id": "pass"})
+}
+
+// TestDockerTestTimeout: a docker test action whose test hangs ends at its
+// timeout, and its container is removed (the engine's client is not the
+// container: killing it would leave the test running in the engine).
+func TestDockerTestTimeout(t *testing.T) {
+	e := testenv.NeedContainerEngine(t)
+	for _, kv := range e.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: e.Name, Path: e.Path, DeviceTypes: []string{"local"}}))
+	def := jobWith("", `- test:
+    timeout: {seconds: 4}
+    docker:
+      image: `+e.Image+`
+      local: true
+      container_name: hung
+    definitions:
+    - from: inline
+      name: hung
+      path: inline/h.yaml
+      repository:
+        metadata: {format: Lava-Test Test Definition 1.0, name: hung}
+        run:
+          steps:
+          - sleep 600
+`)
+	rec := &recorder{}
+	start := time.Now()
+	out := runJob(t, d, def, localDict(t, ""), rec)
+	if out.Health != model.JobIncomplete || !strings.Contains(out.Error, "timed out") {
+		t.Fatalf("job %s: %s, want Incomplete on the test's timeout\n%s", out.Health, out.Error, rec.text())
+	}
+	t.Logf("ended after %s", time.Since(start).Round(100*time.Millisecond))
+	ps, err := e.Command("ps", "--all", "--format", "{{.Names}}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman ps: %v\n%s", err, ps)
+	}
+	if slices.Contains(strings.Fields(string(ps)), "hung-lava-4242") {
+		t.Errorf("container hung-lava-4242 is left after the job: %s", ps)
+		_ = e.Command("rm", "--force", "--time", "0", "hung-lava-4242").Run()
+	}
 }
