@@ -30,6 +30,17 @@ func TestWorkerImageE2E(t *testing.T) {
 	e := testenv.NeedContainerEngine(t)
 	goBin := testenv.NeedTool(t, "go")
 
+	// LAVALAB_WORKER_IMAGE names an image built beforehand instead (the
+	// full docker/lava-worker/Dockerfile), LAVALAB_WORKER_IMAGE_VERSION its
+	// worker's version.
+	if img := os.Getenv("LAVALAB_WORKER_IMAGE"); img != "" {
+		old := os.Getenv("LAVALAB_WORKER_IMAGE_VERSION")
+		if old == "" {
+			t.Fatal("LAVALAB_WORKER_IMAGE needs LAVALAB_WORKER_IMAGE_VERSION: the version of its lava-worker")
+		}
+		runWorkerImage(t, e, root, img, old)
+		return
+	}
 	// The image: a worker of another version, the local driver, busybox.
 	bin := filepath.Join(t.TempDir(), "bin")
 	must(t, os.MkdirAll(filepath.Join(bin, "drivers"), 0o755))
@@ -54,6 +65,13 @@ func TestWorkerImageE2E(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = e.Command("rmi", "--force", image).Run() })
 	t.Logf("image built in %s", time.Since(start).Round(100*time.Millisecond))
+	runWorkerImage(t, e, root, image, "image-old")
+}
+
+// runWorkerImage runs the worker of image (version old) in a container
+// against a real server: it upgrades itself, comes back Online on the
+// server's version and runs a job on local-01.
+func runWorkerImage(t *testing.T, e *testenv.ContainerEngine, root, image, old string) {
 
 	l := containerLab(t, e, root, "local")
 	l.admin("device-type", "add", "local")
@@ -74,7 +92,7 @@ func TestWorkerImageE2E(t *testing.T) {
 		"--volume", l.cache+":/var/lib/lava-worker/wasm-cache",
 		image, "--url", l.url, "--name", "w1", "--allow-tool", "sh@local", "--poll-wait", "2s")
 	run.Stdout, run.Stderr = logf, logf
-	start = time.Now()
+	start := time.Now()
 	must(t, run.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- run.Wait(); logf.Close() }()
@@ -97,7 +115,7 @@ func TestWorkerImageE2E(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		l.call("GET", "/api/v1/workers/w1", nil, &w)
-		if w.State == "Online" && w.Version != "" && w.Version != "image-old" {
+		if w.State == "Online" && w.Version != "" && w.Version != old {
 			break
 		}
 		select {
@@ -115,8 +133,8 @@ func TestWorkerImageE2E(t *testing.T) {
 	// container, to /usr/local/bin/lava-worker.
 	log, err := os.ReadFile(logPath)
 	must(t, err)
-	if !regexp.MustCompile(`lava-worker upgraded; restarting" from=image-old to=` + regexp.QuoteMeta(w.Version) + ` .* path=/usr/local/bin/lava-worker`).Match(log) {
-		t.Errorf("the container's log has no upgrade from image-old to %s:\n%s", w.Version, tailFile(logPath, 20))
+	if !regexp.MustCompile(`lava-worker upgraded; restarting" from=` + regexp.QuoteMeta(old) + ` to=` + regexp.QuoteMeta(w.Version) + ` .* path=/usr/local/bin/lava-worker`).Match(log) {
+		t.Errorf("the container's log has no upgrade from %s to %s:\n%s", old, w.Version, tailFile(logPath, 20))
 	}
 
 	def, err := os.ReadFile(filepath.Join(root, "examples", "jobs", "local-smoke.yaml"))
