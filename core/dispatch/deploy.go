@@ -310,6 +310,11 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 			}
 			j.worker.Artifacts[rs.Role] = a
 		}
+		if st.Action.Kind == sdk.ActionDeploy && st.Action.Method == "docker" { // issue 21: deploy_docker.go
+			if name, local, err := DockerImage(st.Action.Params); err == nil {
+				j.worker.Artifacts["image"] = sdk.Artifact{Image: name, LocalImage: local}
+			}
+		}
 		plan, _, err := r.Driver.Plan(ctx, j.planRequest(st))
 		if err != nil {
 			return out, fmt.Errorf("actions[%d] %s: %w", st.Index, st.Name, err)

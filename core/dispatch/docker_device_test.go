@@ -6,6 +6,9 @@ package dispatch
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +110,41 @@ func TestDockerDevice(t *testing.T) {
 			t.Fatalf("job %s (%s): %s, want a Configuration error naming podman\n%s", out.Health, out.ErrorType, out.Error, rec.text())
 		}
 	})
+}
+
+// TestDockerExamplePlan plans examples/jobs/docker-smoke.yaml on
+// examples/devices/docker-01.jinja2 without an engine (as lava-run
+// --plan-only does): the image check, the container as the console, the
+// test shell; the sandbox allows podman for the docker device type.
+func TestDockerExamplePlan(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	def, err := os.ReadFile(filepath.Join(root, "examples", "jobs", "docker-smoke.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dict, err := os.ReadFile(filepath.Join(root, "examples", "devices", "docker-01.jinja2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: "podman", DeviceTypes: []string{"docker"}}))
+	plans, err := d.Plan(context.Background(), Request{JobID: 9, Definition: def, DeviceName: "docker-01", Dictionary: dict, Driver: loadDriver(t, "docker")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages []string
+	for _, p := range plans {
+		var kinds []string
+		for _, s := range p.Steps {
+			kinds = append(kinds, s.Kind)
+		}
+		stages = append(stages, strings.Join(kinds, " "))
+	}
+	if got, want := strings.Join(stages, "|"), "tool|connect wait_shell|test_shell"; got != want {
+		t.Errorf("plan kinds %q, want %q", got, want)
+	}
+	run := plans[1].Steps[0].Connect.Tool
+	if want := []string{"run", "--rm", "--init", "--interactive", "--tty", "--hostname", "lava", "--name", "lava-9-2", "--memory=256m",
+		"localhost/lavalab-busybox:test", "sh"}; !slices.Equal(run.Args, want) {
+		t.Errorf("run %q, want %q", run.Args, want)
+	}
 }
