@@ -247,6 +247,12 @@ type Artifact struct {
 	ImageArg string `json:"image_arg,omitempty"`
 	// Format is the image format (qcow2, raw, cpio.newc, ...), if given.
 	Format string `json:"format,omitempty"`
+
+	// Issue 21: a deploy to docker records its container image (role
+	// "image"): Image is the image's name, LocalImage its `local: true`
+	// (the image is on the worker's engine and is not pulled).
+	Image      string `json:"image,omitempty"`
+	LocalImage bool   `json:"local_image,omitempty"`
 }
 
 // Plan is the answer to plan: the ordered steps the lab executes.

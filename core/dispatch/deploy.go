@@ -75,6 +75,9 @@ func (j *run) artifact(rs resource, name string) sdk.Artifact {
 // overlay to a ramdisk or NFS root and a u-boot header where the device
 // wants one, and records the artifacts for the driver.
 func (j *run) deploy(ctx context.Context, st *stage) error {
+	if st.Action.Method == "docker" {
+		return j.deployDocker(st) // issue 21: deploy_docker.go
+	}
 	for _, rs := range st.Resources {
 		name := artifacts.FileName(rs.Res)
 		dest, err := j.d.artifactPath(j.id, rs.Role, name)
@@ -306,6 +309,11 @@ func (d *Dispatcher) Plan(ctx context.Context, r Request) ([]StagePlan, error) {
 				a.URL = "nbd://" + j.worker.ServerIP + ":{NBDSERVERPORT}"
 			}
 			j.worker.Artifacts[rs.Role] = a
+		}
+		if st.Action.Kind == sdk.ActionDeploy && st.Action.Method == "docker" { // issue 21: deploy_docker.go
+			if name, local, err := DockerImage(st.Action.Params); err == nil {
+				j.worker.Artifacts["image"] = sdk.Artifact{Image: name, LocalImage: local}
+			}
 		}
 		plan, _, err := r.Driver.Plan(ctx, j.planRequest(st))
 		if err != nil {

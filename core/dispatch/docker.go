@@ -236,6 +236,12 @@ func (j *run) dockerTest(ctx context.Context, st *stage) error {
 	j.log.info("docker test: %s", strings.Join(quoteAll(argv), " "))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = 10 * time.Second
+	// The engine's client is not the container: on a timeout or a cancel,
+	// remove the container (which ends the test in it), then the client.
+	cmd.Cancel = func() error {
+		j.removeContainer(c)
+		return cmd.Process.Kill()
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return errorf(sdk.ErrorInfrastructure, "docker test: %v", err)
@@ -265,6 +271,18 @@ func (j *run) dockerTest(ctx context.Context, st *stage) error {
 		return errorf(sdk.ErrorInfrastructure, "docker test: the container ended: %v", werr)
 	}
 	return nil
+}
+
+// removeContainer removes the job's container, whatever its state, with a
+// context of its own (the job's is done).
+func (j *run) removeContainer(c *containerRun) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	argv := append(append([]string{c.Engine}, c.GlobalOptions...), "rm", "--force", c.Name)
+	j.log.info("docker test: removing the container %s", c.Name)
+	if err := j.runHostArgv(ctx, argv); err != nil {
+		j.log.warn("docker test: removing the container %s: %v", c.Name, err)
+	}
 }
 
 // feedLines logs a process's output as target lines (the parser sees them).

@@ -2,13 +2,14 @@ package dispatch
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lavalab/lavalab/core/hosttools"
+	"github.com/lavalab/lavalab/core/model"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -113,43 +114,17 @@ func TestContainerDevicesAndEnv(t *testing.T) {
 }
 
 // TestRunDockerTest runs a docker test action's definitions in a real
-// container (podman or docker) from a busybox image imported from a
-// local tarball. It needs a container engine that can run containers: it
-// runs with LAVALAB_CONTAINER_TESTS=1 (then a missing engine fails in CI).
+// container (podman) from a busybox image imported from a local tarball
+// (testenv.NeedContainerEngine: skipped with the reason where no engine can
+// run a container, failed with CI=true).
 func TestRunDockerTest(t *testing.T) {
-	if os.Getenv("LAVALAB_CONTAINER_TESTS") != "1" {
-		t.Skip("container engine test: runs with LAVALAB_CONTAINER_TESTS=1 and a docker or podman that can run containers (none can on the development machine)")
+	e := testenv.NeedContainerEngine(t)
+	for _, kv := range e.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
-	engine := "podman"
-	if _, err := exec.LookPath(engine); err != nil {
-		engine = "docker"
-	}
-	enginePath := testenv.NeedTool(t, engine)
-	bb := testenv.NeedTool(t, "busybox")
-	// Image: a busybox root file system imported from a tarball.
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []string{"sh", "cat", "echo", "mkdir", "date", "sed", "grep", "tr", "mv", "rm", "cut", "basename", "dirname", "env", "test", "true", "uname"} {
-		_ = os.Symlink("busybox", filepath.Join(root, "bin", c))
-	}
-	tarball := filepath.Join(t.TempDir(), "bb.tar")
-	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, out)
-	}
-	const image = "localhost/lavalab-test-busybox:latest"
-	if out, err := exec.Command(enginePath, "import", tarball, image).CombinedOutput(); err != nil {
-		t.Fatalf("%s import: %v\n%s", engine, err, out)
-	}
-	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: engine, DeviceTypes: []string{"local"}}))
+	engine, image := e.Name, e.Image
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: engine, Path: e.Path, DeviceTypes: []string{"local"}}))
 	def := jobWith("", `- test:
     docker:
       image: `+image+`
@@ -169,4 +144,47 @@ func TestRunDockerTest(t *testing.T) {
 	out := runJob(t, d, def, localDict(t, ""), rec)
 	wantComplete(t, out, rec)
 	wantCases(t, out, map[string]string{"0_in-container/in-container": "pass", "0_in-container/job-id": "pass"})
+}
+
+// TestDockerTestTimeout: a docker test action whose test hangs ends at its
+// timeout, and its container is removed (the engine's client is not the
+// container: killing it would leave the test running in the engine).
+func TestDockerTestTimeout(t *testing.T) {
+	e := testenv.NeedContainerEngine(t)
+	for _, kv := range e.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	d := newDispatcherTools(t, testTools(t, hosttools.Rule{Name: e.Name, Path: e.Path, DeviceTypes: []string{"local"}}))
+	def := jobWith("", `- test:
+    timeout: {seconds: 4}
+    docker:
+      image: `+e.Image+`
+      local: true
+      container_name: hung
+    definitions:
+    - from: inline
+      name: hung
+      path: inline/h.yaml
+      repository:
+        metadata: {format: Lava-Test Test Definition 1.0, name: hung}
+        run:
+          steps:
+          - sleep 600
+`)
+	rec := &recorder{}
+	start := time.Now()
+	out := runJob(t, d, def, localDict(t, ""), rec)
+	if out.Health != model.JobIncomplete || !strings.Contains(out.Error, "timed out") {
+		t.Fatalf("job %s: %s, want Incomplete on the test's timeout\n%s", out.Health, out.Error, rec.text())
+	}
+	t.Logf("ended after %s", time.Since(start).Round(100*time.Millisecond))
+	ps, err := e.Command("ps", "--all", "--format", "{{.Names}}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman ps: %v\n%s", err, ps)
+	}
+	if slices.Contains(strings.Fields(string(ps)), "hung-lava-4242") {
+		t.Errorf("container hung-lava-4242 is left after the job: %s", ps)
+		_ = e.Command("rm", "--force", "--time", "0", "hung-lava-4242").Run()
+	}
 }

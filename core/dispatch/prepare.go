@@ -140,7 +140,7 @@ func prepare(r Request) (*prepared, error) {
 			testStage++
 			p.HasTests = true
 		}
-		if a.Kind == sdk.ActionDeploy {
+		if a.Kind == sdk.ActionDeploy && a.Method != "docker" { // issue 21: a container image, no url
 			if st.Resources, err = resources(st.Action.Params); err != nil {
 				return nil, errorf(sdk.ErrorJob, "actions[%d] (%s): %v", i, st.Name, err)
 			}

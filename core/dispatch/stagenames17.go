@@ -9,8 +9,10 @@ var (
 		"depthcharge": "depthcharge-action",
 		"barebox":     "barebox-action",
 		"bootloader":  "boot-bootloader-retry",
+		"docker":      "boot-docker", // issue 21
 	}
 	lavaDeployNames17 = map[string]string{
-		"ssh": "scp-overlay",
+		"ssh":    "scp-overlay",
+		"docker": "deploy-docker", // issue 21
 	}
 )
