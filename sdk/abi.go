@@ -278,6 +278,8 @@ const (
 	// Issue 17 (depthcharge): steps the host runs on the worker's own files.
 	StepFIT  = "fit"  // assemble a FIT image of the deployed kernel, dtb and ramdisk (mkimage -f auto)
 	StepFile = "file" // write a small text file beside a deployed artifact (depthcharge's cmdline)
+	// Issue 17 (uefi-menu): walk a firmware menu by its items' text.
+	StepMenu = "menu"
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -354,6 +356,8 @@ type Step struct {
 	// Issue 17 (depthcharge): the payloads of StepFIT and StepFile.
 	FIT  *FITStep  `json:"fit,omitempty"`
 	File *FileStep `json:"file,omitempty"`
+	// Issue 17 (uefi-menu): the payload of StepMenu.
+	Menu *MenuStep `json:"menu,omitempty"`
 }
 
 // ToolFile is a small text file a tool step's tool reads (issue 18).
@@ -635,6 +639,7 @@ func (s Step) Validate() error {
 	// Issue 18: the monitors test action and the USB mass storage copy.
 	set[StepMonitor] = s.Monitor != nil
 	set[StepMassStorage] = s.MassStorage != nil
+	set[StepMenu] = s.Menu != nil // issue 17
 	n := 0
 	for _, v := range set {
 		if v {
@@ -721,6 +726,8 @@ func (s Step) validatePayload() error {
 		return s.FIT.Validate()
 	case s.File != nil:
 		return s.File.Validate()
+	case s.Menu != nil: // issue 17
+		return s.Menu.Validate()
 	}
 	return nil
 }
