@@ -215,7 +215,9 @@ func (s *menuScreen) segments() []menuSegment {
 			}
 			text := runesOf(row[start:c])
 			// A marker ("> Device Manager"): the label starts after it.
-			if i := strings.IndexFunc(text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '<' || r == '[' || r == '(' }); i > 0 && strings.TrimSpace(text[:i]) != "" && strings.Trim(text[:i], "> -*") == "" {
+			if i := strings.IndexFunc(text, func(r rune) bool {
+				return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '<' || r == '[' || r == '('
+			}); i > 0 && strings.TrimSpace(text[:i]) != "" && strings.Trim(text[:i], "> -*") == "" {
 				start += utf8.RuneCountInString(text[:i])
 				text = text[i:]
 			}
