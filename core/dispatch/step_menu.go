@@ -98,9 +98,15 @@ func (w *menuWalker) run(ctx context.Context) error {
 	return nil
 }
 
+// send sends text with the step's character delay; keys (arrows, Enter,
+// Escape) go at once: a terminal reads a slow "ESC [ B" as Escape.
 func (w *menuWalker) send(ctx context.Context, text string) error {
 	w.con.Discard()
-	if err := w.con.Send(ctx, text, false, w.delay); err != nil {
+	delay := w.delay
+	if text == keyUp || text == keyDown || text == keyEnter || text == "\x1b" {
+		delay = 0
+	}
+	if err := w.con.Send(ctx, text, false, delay); err != nil {
 		return errorf(sdk.ErrorInfrastructure, "menu: %v", err)
 	}
 	return nil
