@@ -245,11 +245,12 @@ func (s *menuScreen) find(label string) (menuSegment, bool) {
 	return menuSegment{}, false
 }
 
-// labels lists the screen's text pieces for an error message.
+// labels lists the screen's text pieces for an error message (not the
+// frames: pieces without a letter or a digit).
 func (s *menuScreen) labels() []string {
 	var out []string
 	for _, g := range s.segments() {
-		if len(g.text) > 1 && !slices.Contains(out, g.text) {
+		if strings.IndexFunc(g.text, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 && !slices.Contains(out, g.text) {
 			out = append(out, g.text)
 		}
 	}
