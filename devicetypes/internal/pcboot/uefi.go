@@ -22,7 +22,6 @@ const (
 	DefaultMenuSeparator       = " "
 	DefaultMenuLabelClass      = `a-zA-Z0-9\s\:`
 	DefaultMenuPrompt          = "Start:"
-	DefaultMenuBootMessage     = "Loaded: LinuxImage"
 )
 
 // Defaults of the uefi (shell) parameters: LAVA's vexpress.jinja2.
@@ -202,7 +201,13 @@ func UEFIMenuPlan(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 	steps = append(steps,
 		sdk.Step{Kind: sdk.StepInterrupt, Name: "uefi-menu-interrupt", Interrupt: &intr},
 		sdk.Step{Kind: sdk.StepMenu, Name: "uefi-menu-selector", Menu: m})
-	tail, err := bootTail(req, s, s.String("boot_message", DefaultMenuBootMessage), m.Errors)
+	// LAVA waits for boot_message when the device has one (base.jinja2:
+	// "Loaded: LinuxImage"); without it, here the kernel's start message.
+	start := s.String("boot_message", "")
+	if start == "" {
+		start = s.String("kernel_start_message", "Linux version [0-9]")
+	}
+	tail, err := bootTail(req, s, start, m.Errors)
 	if err != nil {
 		return sdk.Plan{}, err
 	}
