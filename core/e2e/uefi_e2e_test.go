@@ -32,7 +32,9 @@ const uefiMissingList = `{% set uefi_menu_commands = {'missing': [
 // test shell reports its cases and the job is Complete with LAVA's `lava`
 // cases, the board off. Beside it, on a second board, a menu list naming
 // an item the Boot Manager does not have ends the job Incomplete with the
-// item and the items seen, that board off.
+// item and the items seen, that board off; then that board, whose disk is
+// the TFTP root, boots with LAVA's uefi method: the Boot Manager's EFI
+// Internal Shell runs the kernel's EFI stub from the disk, Complete.
 func TestUEFIBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end lab test with QEMU boards: not in -short")
@@ -83,6 +85,8 @@ func TestUEFIBoard(t *testing.T) {
 		s = strings.ReplaceAll(s, "--port 18123", fmt.Sprintf("--port %d", port))
 		s = strings.ReplaceAll(s, "--name uefi-01", "--name "+name)
 		if name == "uefi-02" {
+			// The uefi method's board: the TFTP root is its disk too.
+			s = strings.Replace(s, "/jobs\"' %}", "/jobs\" --disk \"${LAVALAB_WORK_DIR:-/var/lib/lavalab/worker}/jobs\"' %}", 1)
 			s += uefiMissingList
 		}
 		dict := filepath.Join(l.data, name+".jinja2")
@@ -100,8 +104,8 @@ func TestUEFIBoard(t *testing.T) {
 	l.startServer()
 	l.startWorker()
 
-	job := func(name, list, board string) string {
-		b, err := os.ReadFile(filepath.Join(root, "examples", "jobs", "uefi-menu-ramdisk.yaml"))
+	job := func(file, name, list, board string) string {
+		b, err := os.ReadFile(filepath.Join(root, "examples", "jobs", file))
 		must(t, err)
 		s := strings.ReplaceAll(string(b), "http://127.0.0.1:18101/", l.files.URL+"/vlab/")
 		s = regexp.MustCompile(`(?m)^job_name: .*$`).ReplaceAllString(s, "job_name: "+yamlQuote(name))
@@ -109,8 +113,9 @@ func TestUEFIBoard(t *testing.T) {
 		return strings.Replace(s, "\nactions:\n", "\ntags:\n- "+board+"\nactions:\n", 1)
 	}
 	start := time.Now()
-	good := l.submit(job("e2e uefi-menu ramdisk boot", "ramdisk", "uefi-01"))
-	bad := l.submit(job("e2e uefi-menu with a missing item", "missing", "uefi-02"))
+	good := l.submit(job("uefi-menu-ramdisk.yaml", "e2e uefi-menu ramdisk boot", "ramdisk", "uefi-01"))
+	bad := l.submit(job("uefi-menu-ramdisk.yaml", "e2e uefi-menu with a missing item", "missing", "uefi-02"))
+	shell := l.submit(job("uefi-shell-ramdisk.yaml", "e2e uefi shell ramdisk boot", "ramdisk", "uefi-02"))
 	t.Run("uefi-menu", func(t *testing.T) {
 		l := l.with(t)
 		j := l.waitFinished(good)
@@ -141,6 +146,20 @@ func TestUEFIBoard(t *testing.T) {
 			t.Errorf("job %d: failure comment %q: want the missing item and the items seen", j.ID, j.FailureComment)
 		}
 		wantLog(t, j.ID, l.logs(j.ID), `finalize: power off`, `board uefi-02 off`)
+	})
+	t.Run("uefi-shell", func(t *testing.T) {
+		l := l.with(t)
+		j := l.waitFinished(shell)
+		t.Logf("job %d (uefi on %s): %s in %.1f s, %.1f s after the first submit", j.ID, j.ActualDevice, j.Health,
+			j.EndTime.Sub(*j.StartTime).Seconds(), time.Since(start).Seconds())
+		if j.Health != "Complete" {
+			t.Fatalf("job %d: %s, want Complete: %s %s", j.ID, j.Health, j.ErrorType, j.FailureComment)
+		}
+		wantCases(t, j.ID, l.results(j.ID), map[string]string{
+			"0_uefi-smoke/kernel-aarch64": "pass", "0_uefi-smoke/job-id": "pass", "0_uefi-smoke/cmdline-console": "pass",
+			"lava/tftp-deploy": "pass", "lava/uefi-boot": "pass", "lava/0_uefi-smoke": "pass", "lava/job": "pass"})
+		wantLog(t, j.ID, l.logs(j.ID), `Selecting "EFI Internal Shell"`, `UEFI Interactive Shell`, `Shell>`,
+			`Linux version 6\.`, `vlab initramfs ready`, `finalize: power off`, `board uefi-02 off`, fmt.Sprintf(`job %d: Complete`, j.ID))
 		if boardOn(ports["uefi-02"]) {
 			t.Errorf("board uefi-02 is still powered on")
 		}

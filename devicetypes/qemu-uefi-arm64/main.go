@@ -59,11 +59,18 @@ func shellMenus() map[string]any {
 	}}
 }
 
+// shellCommands are the uefi method's command lists: run the kernel's EFI
+// stub from the board's disk (uefiboard.sh --disk: the TFTP root), its
+// initrd beside it (uefi_shell_backslash_paths makes the paths "\").
+func shellCommands() map[string]any {
+	return map[string]any{"ramdisk": []any{`fs0:\{KERNEL} initrd=\{RAMDISK} console=ttyAMA0,115200 ip=dhcp`}}
+}
+
 func driver() pcboot.Board {
 	b := pcboot.New("qemu-uefi-arm64", version,
 		"Virtual arm64 UEFI board: QEMU -M virt with AAVMF, booted with LAVA's uefi-menu method (the Boot Manager's PXE entry loads GRUB over TFTP)",
 		settings, "uefi-menu", "uefi")
-	b.Defaults = sdk.Values{"uefi_menu_commands": menus(), "uefi_shell_menu_commands": shellMenus()}
+	b.Defaults = sdk.Values{"uefi_menu_commands": menus(), "uefi_shell_menu_commands": shellMenus(), "uefi_shell_commands": shellCommands()}
 	return b
 }
 

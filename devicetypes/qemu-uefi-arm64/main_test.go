@@ -35,6 +35,7 @@ func TestPlans(t *testing.T) {
 	}{
 		{"deploy-tftp", deploy, ""},
 		{"boot-uefi-menu-ramdisk", boot("uefi-menu", "ramdisk"), ""},
+		{"boot-uefi-shell-ramdisk", boot("uefi", "ramdisk"), ""},
 		{"boot-uefi-shell-inline", boot("uefi", []any{"ifconfig -s eth0 dhcp", "fs0:", "Image initrd={RAMDISK} console=ttyAMA0"}), ""},
 		{"test", test, ""},
 		{"error-boot-u-boot", boot("u-boot", "ramdisk"), sdk.ErrorJob},

@@ -20,6 +20,11 @@
 #   --tftp DIR      root of QEMU's TFTP server (the worker's TFTP root): the
 #                   firmware and GRUB reach it at 10.0.2.2. The GRUB image is
 #                   copied into DIR/vlab-uefi/.
+#   --disk DIR      also attach DIR read-only as a FAT disk (QEMU's vvfat on a
+#                   virtio-blk disk): the UEFI shell's fs0:, from which the uefi
+#                   method runs the kernel's EFI stub. DIR is read when the board
+#                   powers on and must stay under 500 MB (FAT16); the TFTP root
+#                   (the jobs' files) is the usual choice.
 #   --bootfile F    the DHCP boot file the firmware's PXE boot loads, relative
 #                   to the board's images (default grub/grubaa64.efi)
 #   --cache DIR     images folder (default $LAVALAB_VLAB_CACHE, else ~/.cache/lavalab/vlab)
@@ -33,7 +38,7 @@ die() { echo "uefiboard.sh: $*" >&2; exit 1; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
-NAME="" PORT="" TFTP="" MEM=512 BOOTFILE=grub/grubaa64.efi
+NAME="" PORT="" TFTP="" MEM=512 BOOTFILE=grub/grubaa64.efi DISK=""
 CACHE=${LAVALAB_VLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lavalab/vlab}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--port) PORT=$2; shift 2 ;;
 	--tftp) TFTP=$2; shift 2 ;;
 	--bootfile) BOOTFILE=$2; shift 2 ;;
+	--disk) DISK=$2; shift 2 ;;
 	--cache) CACHE=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
@@ -89,6 +95,11 @@ on)
 	# QEMU's TFTP server serves one root: the boot file goes beside the jobs' files.
 	cp -f "$U/tftp/$BOOTFILE" "$TFTP/vlab-uefi/$BOOTFILE"
 	cp -f "$FW/AAVMF_VARS.fd" "$RUN/$NAME/AAVMF_VARS.fd"
+	set --
+	if [ -n "$DISK" ]; then
+		[ -d "$DISK" ] || die "--disk $DISK: not a folder"
+		set -- -drive "file=fat:ro:$DISK,format=raw,if=none,id=disk0,readonly=on" -device virtio-blk-pci,drive=disk0
+	fi
 	log="$RUN/$NAME/qemu.log"
 	: >"$log"
 	# romfile=: AAVMF's own virtio-net driver and PXE, no iPXE ROM.
@@ -96,7 +107,7 @@ on)
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$FW/AAVMF_CODE.fd" \
 		-drive "if=pflash,format=raw,unit=1,file=$RUN/$NAME/AAVMF_VARS.fd" \
 		-netdev "user,id=n0,restrict=on,tftp=$TFTP,bootfile=vlab-uefi/$BOOTFILE" -device "virtio-net-pci,netdev=n0,romfile=" \
-		-chardev "socket,id=ser0,host=127.0.0.1,port=$PORT,server=on,wait=on,telnet=off" -serial chardev:ser0 \
+		-chardev "socket,id=ser0,host=127.0.0.1,port=$PORT,server=on,wait=on,telnet=off" -serial chardev:ser0 "$@" \
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$RUN/$NAME/qemu.pid"
@@ -107,7 +118,7 @@ on)
 		sleep 0.02
 		i=$((i + 1))
 	done
-	echo "board $NAME on (aavmf): qemu pid $pid, console 127.0.0.1:$PORT, tftp root $TFTP, boot file vlab-uefi/$BOOTFILE"
+	echo "board $NAME on (aavmf): qemu pid $pid, console 127.0.0.1:$PORT, tftp root $TFTP, boot file vlab-uefi/$BOOTFILE${DISK:+, disk $DISK}"
 	;;
 off)
 	[ -n "$NAME" ] || die "off: --name is required"

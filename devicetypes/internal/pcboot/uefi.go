@@ -260,6 +260,12 @@ func UEFIShellPlan(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 	if j.ServerIP == "" {
 		return sdk.Plan{}, sdk.Errorf(sdk.ErrorInfrastructure, "the worker gave no server_ip for {SERVER_IP}")
 	}
+	if s.Bool("uefi_shell_backslash_paths", false) {
+		// Not LAVA's: the UEFI shell takes only "\" in a program's path.
+		for _, p := range []*string{&j.Kernel, &j.Ramdisk, &j.DTB} {
+			*p = strings.ReplaceAll(*p, "/", `\`)
+		}
+	}
 	if cmds, err = Substitute(cmds, j); err != nil {
 		return sdk.Plan{}, err
 	}
