@@ -1,4 +1,4 @@
-package dispatch
+package expect
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lavalab/lavalab/core/expect"
 	"github.com/lavalab/lavalab/sdk"
 )
 
@@ -63,15 +62,15 @@ func (c *aavmfConsole) Send(ctx context.Context, text string, newline bool, char
 
 func (c *aavmfConsole) Discard() { c.mark = len(c.out) }
 
-func (c *aavmfConsole) Expect(ctx context.Context, set *expect.Set, timeout time.Duration) (expect.Match, error) {
-	text := expect.Clean(string(c.out[c.mark:]))
+func (c *aavmfConsole) Expect(ctx context.Context, set *Set, timeout time.Duration) (Match, error) {
+	text := Clean(string(c.out[c.mark:]))
 	for i, p := range set.Patterns() {
 		if regexp.MustCompile(p.Regex).MatchString(text) {
 			c.mark = len(c.out)
-			return expect.Match{Index: i}, nil
+			return Match{Index: i}, nil
 		}
 	}
-	return expect.Match{}, errors.New("timed out (the capture has no more output)")
+	return Match{}, errors.New("timed out (the capture has no more output)")
 }
 
 // TestMenuWalkerAAVMF walks the real firmware's menus as captured: from the
@@ -114,9 +113,9 @@ func TestMenuWalkerAAVMF(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), c.errText) {
 					t.Fatalf("error %v, want %q", err, c.errText)
 				}
-				var je *jobError
-				if !errors.As(err, &je) || je.Type != sdk.ErrorJob {
-					t.Errorf("error %v is not a job error", err)
+				var me *MenuError
+				if c.name == "missing item" && !errors.As(err, &me) {
+					t.Errorf("error %v is not a *MenuError", err)
 				}
 				if c.name == "missing item" && !strings.Contains(err.Error(), `"EFI Internal Shell"`) {
 					t.Errorf("the error does not list the items seen: %v", err)

@@ -1,4 +1,4 @@
-package dispatch
+package expect
 
 // Issue 17 (uefi-menu): a small terminal screen model, enough to read the
 // full-screen menus firmware draws on a serial console (EDK2's forms):
