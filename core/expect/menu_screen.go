@@ -71,7 +71,12 @@ func (s *menuScreen) feed(p []byte) {
 			s.state = 0
 			continue
 		}
-		if len(s.utf) > 0 || b >= 0x80 {
+		if len(s.utf) > 0 && b < 0x80 {
+			// An incomplete sequence cut by ASCII: one bad character.
+			s.utf = s.utf[:0]
+			s.put(utf8.RuneError)
+		}
+		if b >= 0x80 {
 			s.utf = append(s.utf, b)
 			if !utf8.FullRune(s.utf) {
 				if len(s.utf) < utf8.UTFMax {

@@ -101,3 +101,32 @@ func TestMenuScreenControls(t *testing.T) {
 		})
 	}
 }
+
+// FuzzMenuScreen: any console output is read without a panic, and the
+// screen stays within its bounds.
+func FuzzMenuScreen(f *testing.F) {
+	for i := 0; i <= 6; i++ {
+		b, err := os.ReadFile(filepath.Join("testdata", "aavmf", "cap-"+string(rune('0'+i))+".raw"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("\x1b[999;999Hx\x1b[2J\x1b[5A\x1b[J\x1b[K\xe2\x94\x1b[1;40m"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := newMenuScreen()
+		s.feed(b)
+		if len(s.rows) > menuMaxRows {
+			t.Fatalf("%d rows", len(s.rows))
+		}
+		cols := map[int]bool{}
+		for _, g := range s.segments() {
+			if !cols[g.col] && len(cols) < 8 {
+				cols[g.col] = true
+				_, _ = s.highlighted(g.col)
+			}
+		}
+		_ = s.labels()
+		_ = s.text()
+	})
+}
