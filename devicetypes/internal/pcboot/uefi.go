@@ -196,8 +196,13 @@ func UEFIMenuPlan(req sdk.PlanRequest, s sdk.Values) (sdk.Plan, error) {
 		BootloaderPrompt: s.String("uefi_menu_bootloader_prompt", DefaultMenuPrompt),
 		Errors:           m.Errors,
 	}
-	steps := []sdk.Step{{Kind: sdk.StepConnect, Name: "menu-connect", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}}}
-	steps = append(steps, ubootboard.PowerCycle(s)...)
+	var steps []sdk.Step
+	// LAVA: a list named for fastboot neither connects nor resets: the
+	// board is already up on the connection of the fastboot deploy.
+	if !strings.Contains(name, "fastboot") {
+		steps = append(steps, sdk.Step{Kind: sdk.StepConnect, Name: "menu-connect", Connect: &sdk.ConnectStep{Connection: sdk.DefaultConnection}})
+		steps = append(steps, ubootboard.PowerCycle(s)...)
+	}
 	steps = append(steps,
 		sdk.Step{Kind: sdk.StepInterrupt, Name: "uefi-menu-interrupt", Interrupt: &intr},
 		sdk.Step{Kind: sdk.StepMenu, Name: "uefi-menu-selector", Menu: m})

@@ -3,6 +3,8 @@ package pcboot
 import (
 	"strings"
 	"testing"
+
+	"github.com/lavalab/lavalab/sdk"
 )
 
 // TestMenuBlocks reads LAVA's menu lists and refuses malformed ones with
@@ -62,5 +64,29 @@ func TestMenuBlocks(t *testing.T) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestUEFIMenuPlanSteps: the steps of a uefi-menu boot, and LAVA's
+// fastboot variant (a list named for fastboot): no connect, no reset.
+func TestUEFIMenuPlanSteps(t *testing.T) {
+	list := []any{map[string]any{"select": map[string]any{"items": []any{"Shell"}}}}
+	s := sdk.Values{"uefi_menu_commands": map[string]any{"ramdisk": list, "fastboot": list},
+		"power_off_command": "off", "power_on_command": "on"}
+	for _, c := range []struct{ list, want string }{
+		{"ramdisk", "connect menu-connect, power power-off, power power-on, interrupt uefi-menu-interrupt, menu uefi-menu-selector, expect kernel-start"},
+		{"fastboot", "interrupt uefi-menu-interrupt, menu uefi-menu-selector, expect kernel-start"},
+	} {
+		plan, err := UEFIMenuPlan(uefiRequest("uefi-menu", c.list), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, st := range plan.Steps {
+			got = append(got, st.Kind+" "+st.Name)
+		}
+		if strings.Join(got, ", ") != c.want {
+			t.Errorf("%s: steps %s, want %s", c.list, strings.Join(got, ", "), c.want)
+		}
 	}
 }
