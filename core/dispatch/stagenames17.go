@@ -9,6 +9,8 @@ var (
 		"depthcharge": "depthcharge-action",
 		"barebox":     "barebox-action",
 		"bootloader":  "boot-bootloader-retry",
+		"uefi-menu":   "uefi-menu-action",       // LAVA's UefiMenuAction
+		"uefi":        "uefi-shell-main-action", // LAVA's UefiShellAction
 	}
 	lavaDeployNames17 = map[string]string{
 		"ssh": "scp-overlay",

@@ -126,7 +126,7 @@ func TestUEFIBoard(t *testing.T) {
 		}
 		wantCases(t, j.ID, l.results(j.ID), map[string]string{
 			"0_uefi-smoke/kernel-aarch64": "pass", "0_uefi-smoke/job-id": "pass", "0_uefi-smoke/cmdline-console": "pass",
-			"lava/tftp-deploy": "pass", "lava/uefi-menu-boot": "pass", "lava/0_uefi-smoke": "pass", "lava/job": "pass"})
+			"lava/tftp-deploy": "pass", "lava/uefi-menu-action": "pass", "lava/0_uefi-smoke": "pass", "lava/job": "pass"})
 		wantLog(t, j.ID, l.logs(j.ID), `Selecting "Boot Manager"`, `Selecting "UEFI PXEv4 \(MAC:525400123456\)"`,
 			`Linux version 6\.`, `vlab initramfs ready`, `finalize: power off`, fmt.Sprintf(`board %s off`, j.ActualDevice),
 			fmt.Sprintf(`job %d: Complete`, j.ID))
@@ -157,7 +157,7 @@ func TestUEFIBoard(t *testing.T) {
 		}
 		wantCases(t, j.ID, l.results(j.ID), map[string]string{
 			"0_uefi-smoke/kernel-aarch64": "pass", "0_uefi-smoke/job-id": "pass", "0_uefi-smoke/cmdline-console": "pass",
-			"lava/tftp-deploy": "pass", "lava/uefi-boot": "pass", "lava/0_uefi-smoke": "pass", "lava/job": "pass"})
+			"lava/tftp-deploy": "pass", "lava/uefi-shell-main-action": "pass", "lava/0_uefi-smoke": "pass", "lava/job": "pass"})
 		wantLog(t, j.ID, l.logs(j.ID), `Selecting "EFI Internal Shell"`, `UEFI Interactive Shell`, `Shell>`,
 			`Linux version 6\.`, `vlab initramfs ready`, `finalize: power off`, `board uefi-02 off`, fmt.Sprintf(`job %d: Complete`, j.ID))
 		if boardOn(ports["uefi-02"]) {
