@@ -22,8 +22,10 @@ type rawHist struct {
 // record appends raw output. Called with mu held.
 func (h *rawHist) record(p []byte) {
 	h.buf = append(h.buf, p...)
-	if over := len(h.buf) - rawHistMax; over > 0 {
-		h.buf = append(h.buf[:0], h.buf[over:]...)
+	// Compacted only past twice the bound: a chatty console does not copy
+	// the whole tail on every read.
+	if len(h.buf) > 2*rawHistMax {
+		h.buf = append(h.buf[:0], h.buf[len(h.buf)-rawHistMax:]...)
 	}
 	h.total += int64(len(p))
 	if h.notify != nil {
@@ -34,13 +36,13 @@ func (h *rawHist) record(p []byte) {
 
 // Raw returns the raw output received after offset from (a count of bytes
 // since the engine started; 0 for all that is kept) and the offset of its
-// end. Output older than the kept tail is gone.
+// end. Only the last rawHistMax bytes are kept.
 func (e *Engine) Raw(from int64) ([]byte, int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h := &e.hist
 	start := h.total - int64(len(h.buf))
-	from = max(from, start)
+	from = max(from, start, h.total-rawHistMax)
 	if from >= h.total {
 		return nil, h.total
 	}

@@ -53,4 +53,17 @@ func TestRaw(t *testing.T) {
 	if end != off+int64(len(big)) || len(all) != rawHistMax || !bytes.Equal(all, big) {
 		t.Errorf("after %d more bytes: Raw(0) has %d bytes up to %d; want the last %d", len(big), len(all), end, rawHistMax)
 	}
+	// Past twice the bound the kept tail is compacted; the last bytes stay.
+	more := bytes.Repeat([]byte("z"), rawHistMax+10)
+	go b.say(t, string(more))
+	for time.Now().Before(deadline.Add(10 * time.Second)) {
+		if _, o := e.Raw(0); o == end+int64(len(more)) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	all, end2 := e.Raw(0)
+	if end2 != end+int64(len(more)) || !bytes.Equal(all, more[10:]) || len(e.hist.buf) > 2*rawHistMax {
+		t.Errorf("after compaction: Raw(0) has %d bytes up to %d, %d kept", len(all), end2, len(e.hist.buf))
+	}
 }
