@@ -118,3 +118,13 @@ clean:
 vlab-images: vlab-mcu
 vlab-mcu:
 	@bash scripts/vlab/mcu.sh
+
+# Issue 17 (uefi-menu, uefi): the arm64 UEFI board's GRUB EFI image
+# (scripts/vlab/uefi-images.sh) under <cache>/uefi, after images.sh (whose
+# arm64 kernel and ramdisk the board boots); installs qemu-efi-aarch64 when
+# missing and downloads grub-efi-arm64-bin (arm64) without installing it.
+.PHONY: vlab-uefi
+vlab-images: vlab-uefi
+vlab-uefi:
+	@bash scripts/vlab/images.sh
+	@bash scripts/vlab/uefi-images.sh

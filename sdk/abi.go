@@ -25,7 +25,13 @@ import (
 // artifact), serve.nbd (an NBD export), and the power operations
 // recovery_mode and recovery_exit. A version 3 host runs version 1 and 2
 // drivers as before.
-const ABIVersion = 3
+//
+// Version 4 adds the menu step (a bootloader's menu walked by its item
+// text: LAVA's numbered selector or a full-screen firmware menu such as
+// EDK2's) and an artifact's container image (image, local_image: the
+// docker deploy). A version 3 host would refuse the step but silently drop
+// the image, so a driver of this SDK is refused by one.
+const ABIVersion = 4
 
 // MinABIVersion is the oldest ABI version a host of this SDK still speaks.
 // Version 1 plans are accepted under version 2's rules: a command line in a
@@ -284,6 +290,8 @@ const (
 	// Issue 17 (depthcharge): steps the host runs on the worker's own files.
 	StepFIT  = "fit"  // assemble a FIT image of the deployed kernel, dtb and ramdisk (mkimage -f auto)
 	StepFile = "file" // write a small text file beside a deployed artifact (depthcharge's cmdline)
+	// Issue 17 (uefi-menu): walk a firmware menu by its items' text.
+	StepMenu = "menu"
 )
 
 // Power operations: each names the device dictionary's command for it.
@@ -360,6 +368,8 @@ type Step struct {
 	// Issue 17 (depthcharge): the payloads of StepFIT and StepFile.
 	FIT  *FITStep  `json:"fit,omitempty"`
 	File *FileStep `json:"file,omitempty"`
+	// Issue 17 (uefi-menu): the payload of StepMenu.
+	Menu *MenuStep `json:"menu,omitempty"`
 }
 
 // ToolFile is a small text file a tool step's tool reads (issue 18).
@@ -641,6 +651,7 @@ func (s Step) Validate() error {
 	// Issue 18: the monitors test action and the USB mass storage copy.
 	set[StepMonitor] = s.Monitor != nil
 	set[StepMassStorage] = s.MassStorage != nil
+	set[StepMenu] = s.Menu != nil // issue 17
 	n := 0
 	for _, v := range set {
 		if v {
@@ -727,6 +738,8 @@ func (s Step) validatePayload() error {
 		return s.FIT.Validate()
 	case s.File != nil:
 		return s.File.Validate()
+	case s.Menu != nil: // issue 17
+		return s.Menu.Validate()
 	}
 	return nil
 }

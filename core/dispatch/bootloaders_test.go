@@ -230,6 +230,8 @@ func TestExamplePlans17(t *testing.T) {
 		{"depthcharge-ramdisk", "depthcharge-01.jinja2", "depthcharge", "serve fit|file connect power expect expect commands expect wait_shell|test_shell"},
 		{"ssh-smoke", "ssh-01.jinja2", "ssh", "|connect wait_shell|test_shell"},
 		{"uboot-nbd", "uboot-01.jinja2", "uboot", "serve|connect power power interrupt commands expect login wait_shell"},
+		{"uefi-menu-ramdisk", "uefi-01.jinja2", "qemu-uefi-arm64", "serve|connect power power interrupt menu expect wait_shell|test_shell"},
+		{"uefi-shell-ramdisk", "uefi-shell-01.jinja2", "qemu-uefi-arm64", "serve|connect power power interrupt menu expect interrupt commands expect wait_shell|test_shell"},
 	} {
 		t.Run(c.job, func(t *testing.T) {
 			def, err := os.ReadFile(filepath.Join(root, "examples", "jobs", c.job+".yaml"))

@@ -394,6 +394,8 @@ func (j *run) exec(ctx context.Context, st *stage, s sdk.Step) error {
 		err = j.eng.CommandsEach(ctx, *s.Commands, commandTimeout(j.p.Def.Timeouts, s))
 	case sdk.StepLogin:
 		err = j.eng.Login(ctx, *s.Login)
+	case sdk.StepMenu: // issue 17
+		err = j.menu(ctx, s.Menu)
 	case sdk.StepShell:
 		if _, err = j.eng.WaitShell(ctx, *s.Shell); err == nil {
 			j.prompts = s.Shell.Prompts

@@ -9,7 +9,9 @@ var (
 		"depthcharge": "depthcharge-action",
 		"barebox":     "barebox-action",
 		"bootloader":  "boot-bootloader-retry",
-		"docker":      "boot-docker", // issue 21
+		"docker":      "boot-docker",            // issue 21
+		"uefi-menu":   "uefi-menu-action",       // LAVA's UefiMenuAction
+		"uefi":        "uefi-shell-main-action", // LAVA's UefiShellAction
 	}
 	lavaDeployNames17 = map[string]string{
 		"ssh":    "scp-overlay",

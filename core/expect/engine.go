@@ -80,7 +80,8 @@ type Engine struct {
 	// partialWait is PartialLineWait (a test holds a line longer).
 	partialWait time.Duration
 	pending     []record
-	loggedIn    bool // Login ran; the next WaitShell watches for a refusal
+	loggedIn    bool    // Login ran; the next WaitShell watches for a refusal
+	hist        rawHist // issue 17: the raw output's tail (Raw)
 
 	deliverMu sync.Mutex
 	wmu       sync.Mutex
@@ -166,6 +167,7 @@ func (e *Engine) closedErr() error {
 
 // feed takes one chunk of raw output. Called with mu held.
 func (e *Engine) feed(p []byte) {
+	e.hist.record(p) // issue 17
 	for len(p) > 0 {
 		seg := p
 		k := indexNL(p)

@@ -13,7 +13,7 @@ import (
 func TestIssue17ExamplesValidForLAVA(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	var files []string
-	for _, n := range []string{"barebox-ramdisk", "depthcharge-ramdisk", "ssh-smoke", "vlab-bootloader", "uboot-nbd"} {
+	for _, n := range []string{"barebox-ramdisk", "depthcharge-ramdisk", "ssh-smoke", "vlab-bootloader", "uboot-nbd", "uefi-menu-ramdisk", "uefi-shell-ramdisk"} {
 		files = append(files, filepath.Join(root, "examples", "jobs", n+".yaml"))
 	}
 	var got map[string]string

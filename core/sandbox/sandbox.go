@@ -123,6 +123,8 @@ func (sb *Sandbox) Admit(s sdk.Step) (Action, error) {
 		return Action{Tool: t}, err
 	case sdk.StepMassStorage: // issue 18
 		return sb.admitMassStorage(*s.MassStorage)
+	case sdk.StepMenu: // issue 17
+		return sb.admitMenu(*s.Menu)
 	}
 	return Action{}, nil
 }

@@ -238,6 +238,8 @@ func (x *executor) budget(s sdk.Step, wait time.Duration) time.Duration {
 		chars, delay = len(s.Send.Text)+1, s.Send.CharDelayMS
 	case s.Interrupt != nil, s.Login != nil:
 		waits = 2
+	case s.Menu != nil: // issue 17: a wait per selection, a settle per key
+		waits = 2*len(s.Menu.Blocks) + 1
 	case s.Commands != nil:
 		waits = len(s.Commands.Commands) + 1
 		delay = s.Commands.CharDelayMS
@@ -294,6 +296,12 @@ func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bo
 		err = x.eng.Login(ctx, *s.Login)
 	case sdk.StepShell:
 		_, err = x.eng.WaitShell(ctx, *s.Shell)
+	case sdk.StepMenu: // issue 17
+		menu := *s.Menu
+		if !x.con.KeepCharDelay {
+			menu.CharDelayMS = 0
+		}
+		err = x.eng.Menu(ctx, menu, func(f string, a ...any) { x.con.note(f, a...) })
 	default:
 		err = errors.New("unknown step kind " + strconv.Quote(s.Kind))
 	}

@@ -15,6 +15,10 @@ import (
 // methods of Info.BootMethods (ipxe, grub, grub-efi).
 type Board struct {
 	drv.Info
+	// Defaults (issue 17) fill settings whose effective value is empty:
+	// nested values (a uefi-menu board's menu lists) that settings.yaml
+	// cannot hold.
+	Defaults sdk.Values
 }
 
 // New returns a board with the tftp deploy and the given boot methods.
@@ -32,6 +36,11 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 		return sdk.Plan{}, err
 	}
 	s := drv.Effective(specs, req)
+	for k, v := range b.Defaults { // issue 17
+		if empty(s[k]) {
+			s[k] = v
+		}
+	}
 	if ip := s.String("tftp_server_ip", ""); ip != "" {
 		req.Worker.ServerIP = ip
 	}
@@ -48,6 +57,10 @@ func (b Board) Plan(req sdk.PlanRequest) (sdk.Plan, error) {
 			return IPXEPlan(req, s)
 		case "grub", "grub-efi":
 			return GrubPlan(req, s)
+		case "uefi-menu": // issue 17
+			return UEFIMenuPlan(req, s)
+		case "uefi":
+			return UEFIShellPlan(req, s)
 		}
 		return sdk.Plan{}, sdk.Errorf(sdk.ErrorBug, "%s declares boot method %q but plans none", b.Name, a.Method)
 	case sdk.ActionTest:
@@ -206,6 +219,23 @@ func wholeLines(errs []string) []string {
 		out[i] = "(?:" + e + ")[^\n]*\n"
 	}
 	return out
+}
+
+// empty reports whether a setting's value is unset, "" or an empty collection.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	case sdk.Values:
+		return len(x) == 0
+	}
+	return false
 }
 
 var macRE = regexp.MustCompile(`^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$`)
