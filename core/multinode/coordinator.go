@@ -42,7 +42,11 @@ type Options struct {
 	Logger                         *slog.Logger
 }
 
-// Coordinator holds the multinode groups of running jobs.
+// Coordinator answers the multinode API of running groups. The store holds
+// the state: the messages (store.MultinodeMessages) and the sub-jobs' states
+// the group's fate derives from; the coordinator caches them per group, so
+// a restarted coordinator, or one in another lava-server instance on the
+// same database, gives the same answers.
 type Coordinator struct {
 	st Store
 	o  Options
@@ -54,11 +58,15 @@ type Coordinator struct {
 type group struct {
 	name    string
 	members []Member
-	// msgs: message id → sender job id → data.
+	// msgs caches the group's stored messages: message id → sender job
+	// id → data, as read up to seq (the greatest store seq read).
 	msgs map[string]map[string]map[string]string
-	// failed is the reason the group failed ("" while it has not).
+	seq  int64
+	// failed is the reason the group failed ("" while it has not),
+	// derived from the sub-jobs' states in the store.
 	failed string
-	// canceled is set once a canceled sub-job canceled the others.
+	// canceled is set once a canceled sub-job canceled the others (an
+	// optimisation: canceling again changes nothing).
 	canceled bool
 	// change is closed (and replaced) on every change.
 	change chan struct{}
@@ -130,6 +138,9 @@ func (c *Coordinator) load(ctx context.Context, name string) (*group, error) {
 		}
 		g.members = append(g.members, m)
 	}
+	// A group that failed before this coordinator knew it (a restart,
+	// another instance) fails at once.
+	g.failed = g.failure(jobs)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.groups[name]; old != nil {
@@ -137,6 +148,59 @@ func (c *Coordinator) load(ctx context.Context, name string) (*group, error) {
 	}
 	c.groups[name] = g
 	return g, nil
+}
+
+// failure returns why the group failed, "" when it has not: the sub-job
+// that ended Incomplete first (end time, then id; every instance picks the
+// same) fails the group.
+func (g *group) failure(jobs []model.Job) string {
+	var first *model.Job
+	for i, j := range jobs {
+		if j.State != model.JobFinished || j.Health != model.JobIncomplete {
+			continue
+		}
+		if first == nil || j.EndTime.Before(first.EndTime) || (j.EndTime.Equal(first.EndTime) && j.ID < first.ID) {
+			first = &jobs[i]
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	role := ""
+	if m, ok := g.member(first.ID); ok {
+		role = m.Role
+	}
+	reason := fmt.Sprintf("sub-job %s (role %s) ended Incomplete", first.SubID, role)
+	if first.FailureComment != "" {
+		reason += ": " + first.FailureComment
+	}
+	return reason
+}
+
+// refresh reads the group's messages stored since the cache's last read.
+// A group's seqs grow in commit order, so none is missed; a replaced
+// message comes again with a new seq.
+func (c *Coordinator) refresh(ctx context.Context, g *group) error {
+	c.mu.Lock()
+	after := g.seq
+	c.mu.Unlock()
+	ms, err := c.st.MultinodeMessages(ctx, g.name, after)
+	if err != nil {
+		return fmt.Errorf("multinode group %s: reading its messages: %w", g.name, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range ms {
+		if m.Seq <= g.seq {
+			continue // a concurrent refresh applied it
+		}
+		if g.msgs[m.MessageID] == nil {
+			g.msgs[m.MessageID] = map[string]map[string]string{}
+		}
+		g.msgs[m.MessageID][strconv.FormatInt(m.Sender, 10)] = m.Data
+		g.seq = m.Seq
+	}
+	return nil
 }
 
 // groupOf returns the group of a sub-job and the sub-job's member entry.
@@ -213,15 +277,13 @@ func (c *Coordinator) Call(ctx context.Context, jobID int64, req Request) (Respo
 		}
 	}
 	if req.Op == OpSend || req.Op == OpSync {
+		// Stored first: the message survives a restart and reaches the
+		// other instances (TopicMultinode); a second send replaces the
+		// sender's data.
+		if _, err := c.st.PutMultinodeMessage(ctx, store.MultinodeMessage{Group: g.name, MessageID: req.MessageID, Sender: me.JobID, Data: req.Data}); err != nil {
+			return Response{}, fmt.Errorf("%s %s: %w", req.Op, req.MessageID, err)
+		}
 		c.mu.Lock()
-		if g.msgs[req.MessageID] == nil {
-			g.msgs[req.MessageID] = map[string]map[string]string{}
-		}
-		data := maps.Clone(req.Data)
-		if data == nil {
-			data = map[string]string{}
-		}
-		g.msgs[req.MessageID][self] = data
 		g.changed()
 		c.mu.Unlock()
 		if req.Op == OpSend {
@@ -236,13 +298,24 @@ func (c *Coordinator) Call(ctx context.Context, jobID int64, req Request) (Respo
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
+		// The change channel is taken before the store is read: a
+		// message stored meanwhile closes it.
+		c.mu.Lock()
+		change := g.change
+		c.mu.Unlock()
+		if err := c.refresh(ctx, g); err != nil {
+			if ctx.Err() != nil {
+				return Response{}, ctx.Err()
+			}
+			// The next event or sweep tries again.
+			c.o.Logger.Warn("multinode: reading messages", "group", g.name, "err", err)
+		}
 		c.mu.Lock()
 		failed, done, msgs := g.failed, c.satisfied(g, self, req), g.msgs[req.MessageID]
 		out := make(map[string]map[string]string, len(msgs))
 		for k, v := range msgs {
 			out[k] = maps.Clone(v)
 		}
-		change := g.change
 		c.mu.Unlock()
 		if failed != "" {
 			return Response{Nack: true, Reason: "the multinode group failed: " + failed}, nil
@@ -315,9 +388,11 @@ func (c *Coordinator) Watch(ctx context.Context, jobID int64) (Watch, error) {
 
 // Run follows the store's job events and sweeps the running groups until
 // ctx ends: a sub-job that ended Incomplete fails its group (the others
-// end Incomplete with the reason); a canceled one cancels the others.
+// end Incomplete with the reason); a canceled one cancels the others. A
+// message stored by any instance (TopicMultinode) wakes the group's waits
+// here; the sweep wakes them too, in case an event was missed.
 func (c *Coordinator) Run(ctx context.Context) error {
-	evs, err := c.st.Subscribe(ctx, store.TopicJobFinished, store.TopicJobCanceling)
+	evs, err := c.st.Subscribe(ctx, store.TopicJobFinished, store.TopicJobCanceling, store.TopicMultinode)
 	if err != nil {
 		return fmt.Errorf("multinode: subscribing to job events: %w", err)
 	}
@@ -330,6 +405,10 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		case ev, ok := <-evs:
 			if !ok {
 				return nil
+			}
+			if ev.Topic == store.TopicMultinode {
+				c.wake(ev.Key)
+				continue
 			}
 			if ev.Topic == store.TopicJobFinished {
 				if id, err := strconv.ParseInt(ev.Key, 10, 64); err == nil {
@@ -367,6 +446,19 @@ func (c *Coordinator) sweep(ctx context.Context) {
 	for _, n := range names {
 		c.Reconcile(ctx, n)
 	}
+	c.wake("")
+}
+
+// wake wakes the waits of a cached group (all groups: name "") to read
+// the store again.
+func (c *Coordinator) wake(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n, g := range c.groups {
+		if name == "" || n == name {
+			g.changed()
+		}
+	}
 }
 
 // Reconcile applies the group rules to the sub-jobs' current states: the
@@ -385,33 +477,28 @@ func (c *Coordinator) Reconcile(ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
-	roles := map[int64]string{}
-	for _, m := range g.members {
-		roles[m.JobID] = m.Role
-	}
 	c.mu.Lock()
 	failed, canceled := g.failed, g.canceled
 	c.mu.Unlock()
+	if failed == "" {
+		if failed = g.failure(jobs); failed != "" {
+			c.mu.Lock()
+			if g.failed == "" {
+				g.failed = failed
+				g.changed()
+			}
+			failed = g.failed
+			c.mu.Unlock()
+			c.o.Logger.Warn("multinode group failed", "group", name, "reason", failed)
+		}
+	}
 	allDone := true
 	var cancelReason string
 	for _, j := range jobs {
 		if j.State != model.JobFinished {
 			allDone = false
 		}
-		switch {
-		case j.State == model.JobFinished && j.Health == model.JobIncomplete && failed == "":
-			failed = fmt.Sprintf("sub-job %s (role %s) ended Incomplete", j.SubID, roles[j.ID])
-			if j.FailureComment != "" {
-				failed += ": " + j.FailureComment
-			}
-			c.mu.Lock()
-			if g.failed == "" {
-				g.failed = failed
-				g.changed()
-			}
-			c.mu.Unlock()
-			c.o.Logger.Warn("multinode group failed", "group", name, "reason", failed)
-		case (j.State == model.JobCanceling || (j.State == model.JobFinished && j.Health == model.JobCanceled)) && cancelReason == "":
+		if (j.State == model.JobCanceling || (j.State == model.JobFinished && j.Health == model.JobCanceled)) && cancelReason == "" {
 			cancelReason = fmt.Sprintf("sub-job %s was canceled", j.SubID)
 		}
 	}

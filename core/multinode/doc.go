@@ -6,7 +6,10 @@
 // the others.
 //
 // The Coordinator lives in lava-server; workers reach it through the
-// worker protocol (core/workerproto's multinode routes). Messages are kept
-// in memory: a server restart loses the messages of running groups (their
-// waits then time out).
+// worker protocol (core/workerproto's multinode routes). The messages live
+// in the store (store.MultinodeMessages) and the group's fate derives from
+// its sub-jobs' states there: a restarted lava-server, or another instance
+// on the same PostgreSQL database, answers the group's waits alike; a
+// message stored on one instance wakes the waits of every instance
+// (store.TopicMultinode). The coordinator only caches them.
 package multinode

@@ -43,8 +43,15 @@ func (m JobMultinode) Group(ctx context.Context) (multinode.Group, error) {
 	return g, err
 }
 
+// multinodeRetry is how long a call waits before asking again a server
+// that is unavailable (restarting).
+const multinodeRetry = time.Second
+
 // Call runs one multinode call, asking again while the coordinator
-// answers Pending, until the request's timeout.
+// answers Pending, until the request's timeout. A server that is
+// unavailable (restarting, stopping) is asked again too until then: the
+// group's messages are in its store, so the restarted server (or another
+// instance) gives the same answer, and a send is idempotent.
 func (m JobMultinode) Call(ctx context.Context, req multinode.Request) (multinode.Response, error) {
 	if req.TimeoutMS <= 0 {
 		req.TimeoutMS = multinode.DefaultTimeout.Milliseconds()
@@ -53,6 +60,15 @@ func (m JobMultinode) Call(ctx context.Context, req multinode.Request) (multinod
 	for {
 		var resp multinode.Response
 		err := m.Client.do(ctx, http.MethodPost, fmt.Sprintf("/jobs/%d/multinode/call", m.ID), m.Token, req, &resp, multinodeCallMax)
+		if err != nil && Unavailable(err) && ctx.Err() == nil && time.Until(deadline) > 0 {
+			select {
+			case <-ctx.Done():
+				return resp, err
+			case <-time.After(min(multinodeRetry, time.Until(deadline))):
+			}
+			req.TimeoutMS = max(time.Until(deadline).Milliseconds(), 1)
+			continue
+		}
 		if err != nil || !resp.Pending {
 			return resp, err
 		}

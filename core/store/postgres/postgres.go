@@ -209,7 +209,8 @@ func (s *Store) listen(ctx context.Context) error {
 			// Events may have been missed while disconnected: wake everyone.
 			s.hub.Deliver(store.Event{Topic: store.TopicJobSubmitted}, store.Event{Topic: store.TopicDeviceFree},
 				store.Event{Topic: store.TopicJobScheduled}, store.Event{Topic: store.TopicJobCanceling},
-				store.Event{Topic: store.TopicJobFinished}, store.Event{Topic: store.TopicLogs})
+				store.Event{Topic: store.TopicJobFinished}, store.Event{Topic: store.TopicLogs},
+				store.Event{Topic: store.TopicMultinode})
 		}
 	}()
 	return nil

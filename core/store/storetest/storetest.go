@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Multinode", testMultinode},
 		{"AssignGroup", testAssignGroup},
 		{"AssignGroupGuests", testAssignGroupGuests},
+		{"MultinodeMessages", testMultinodeMessages},
 		{"Visibility", testVisibility},
 		{"ListJobsFilters", testListJobsFilters},
 		{"CancelJob", testCancelJob},
