@@ -40,7 +40,8 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	from := streamFrom(r)
 	// Subscribe before the first read, so no wake-up falls between them.
-	events, err := w.lab.Subscribe(ctx, store.TopicLogs, store.TopicJobFinished)
+	key := strconv.FormatInt(j.ID, 10)
+	events, err := w.lab.Subscribe(ctx, store.KeyTopic(store.TopicLogs, key), store.KeyTopic(store.TopicJobFinished, key))
 	if err != nil {
 		w.fail(rw, r, fmt.Errorf("job %d: subscribing to log events: %w", j.ID, err))
 		return
@@ -52,7 +53,6 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	rw.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprintf(rw, "retry: 2000\n\n")
-	key := strconv.FormatInt(j.ID, 10)
 	beat := time.NewTicker(w.heartbeat)
 	defer beat.Stop()
 	for {
@@ -130,7 +130,7 @@ func waitForRecords(rw http.ResponseWriter, r *http.Request, rc *http.ResponseCo
 			if !ok {
 				return false
 			}
-			if ev.Key == key {
+			if ev.Key == key || ev.Key == "" { // "": a wake-up for every job
 				return true
 			}
 		case <-beat.C:

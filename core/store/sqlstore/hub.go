@@ -19,14 +19,38 @@ type Hub struct {
 }
 
 type sub struct {
-	topics []string
+	all    bool          // no topic named: every event
+	topics []string      // whole topics
+	keyed  []store.Event // one key's events of a topic (store.KeyTopic)
 	ch     chan store.Event
+}
+
+// wants reports whether s subscribed to ev. A keyed subscription also
+// takes its topic's events without a key (a wake-up for every key, as
+// after a lost PostgreSQL listener).
+func (s *sub) wants(ev store.Event) bool {
+	if s.all || slices.Contains(s.topics, ev.Topic) {
+		return true
+	}
+	for _, k := range s.keyed {
+		if k.Topic == ev.Topic && (k.Key == ev.Key || ev.Key == "") {
+			return true
+		}
+	}
+	return false
 }
 
 // Subscribe returns a channel of the events of the given topics (all
 // topics if none), closed when ctx ends.
 func (h *Hub) Subscribe(ctx context.Context, topics ...string) (<-chan store.Event, error) {
-	s := &sub{topics: slices.Clone(topics), ch: make(chan store.Event, HubBuffer)}
+	s := &sub{all: len(topics) == 0, ch: make(chan store.Event, HubBuffer)}
+	for _, t := range topics {
+		if topic, key, ok := store.SplitKeyTopic(t); ok {
+			s.keyed = append(s.keyed, store.Event{Topic: topic, Key: key})
+		} else {
+			s.topics = append(s.topics, t)
+		}
+	}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[*sub]struct{}{}
@@ -52,7 +76,7 @@ func (h *Hub) Deliver(evs ...store.Event) {
 	defer h.mu.Unlock()
 	for s := range h.subs {
 		for _, ev := range evs {
-			if len(s.topics) > 0 && !slices.Contains(s.topics, ev.Topic) {
+			if !s.wants(ev) {
 				continue
 			}
 			select {

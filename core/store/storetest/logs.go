@@ -297,6 +297,27 @@ func testEvents(t *testing.T, st store.Store) {
 	must(t, st.Publish(c, store.Event{Topic: store.TopicDeviceFree, Key: "x"}))
 	noEvent(t, logsOnly, 300*time.Millisecond)
 
+	// A keyed subscription gets its key's events of its topic, and the
+	// topic's events without a key (a wake-up for every follower), no
+	// other key's and no other topic's.
+	oneJob, err := st.Subscribe(sctx, store.KeyTopic(store.TopicLogs, "7"))
+	must(t, err)
+	must(t, st.Publish(c, store.Event{Topic: store.TopicLogs, Key: "8"}))
+	must(t, st.Publish(c, store.Event{Topic: store.TopicJobFinished, Key: "7"}))
+	must(t, st.Publish(c, store.Event{Topic: store.TopicLogs, Key: "7"}))
+	must(t, st.Publish(c, store.Event{Topic: store.TopicLogs}))
+	for _, want := range []store.Event{{Topic: store.TopicLogs, Key: "7"}, {Topic: store.TopicLogs}} {
+		select {
+		case got := <-oneJob:
+			if got != want {
+				t.Fatalf("keyed subscription: got %+v, want %+v (the events before it are not its own)", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("keyed subscription: no event %+v within 10s", want)
+		}
+	}
+	noEvent(t, oneJob, 300*time.Millisecond)
+
 	// Ending the context closes the channel.
 	cancel()
 	deadline := time.After(10 * time.Second)
