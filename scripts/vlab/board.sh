@@ -46,34 +46,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 RUN=${LAVALAB_VLAB_RUN:-${TMPDIR:-/tmp}/lavalab-vlab}
-
-# running PID: the process runs (it is not a zombie waiting for a slow
-# reaper).
-running() {
-	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# alive PID: the process runs and is this board's QEMU (not a process that
-# reused the pid).
-alive() {
-	running "${1:-}" || return 1
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "qemu-system-aarch64 .*-name $NAME "
-}
-
-stop() {
-	pidf="$RUN/$NAME/qemu.pid"
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf" 2>/dev/null || true)
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		while alive "$pid" && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
-		if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-	fi
-	rm -f "$pidf"
-}
+QEMU_BIN=qemu-system-aarch64
+# shellcheck source=qemu-proc.sh
+. "$(dirname "$0")/qemu-proc.sh"
 
 case "$cmd" in
 on)
@@ -101,16 +76,7 @@ on)
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$RUN/$NAME/qemu.pid"
-	# Ready when QEMU says it waits for the console (up to 10 s).
-	i=0
-	while ! grep -q "waiting for connection" "$log"; do
-		# Our own child, not reaped yet: its pid cannot be reused, and
-		# until it has exec'd QEMU its cmdline is still this script's.
-		running "$pid" || { rm -f "$RUN/$NAME/qemu.pid"; die "qemu exited: $(cat "$log")"; }
-		[ $i -lt 500 ] || { stop; die "qemu did not open its console on port $PORT within 10 s: $(cat "$log")"; }
-		sleep 0.02
-		i=$((i + 1))
-	done
+	wait_console "$pid" "$log"
 	echo "board $NAME on: qemu pid $pid, console 127.0.0.1:$PORT${TFTP:+, tftp root $TFTP}"
 	;;
 off)
@@ -119,13 +85,7 @@ off)
 	echo "board $NAME off"
 	;;
 console)
-	[ -n "$PORT" ] || die "console: --port is required"
-	# Raw terminal: the bytes pass as they are, and nothing is echoed back.
-	stty raw -echo 2>/dev/null || true
-	while :; do
-		busybox nc 127.0.0.1 "$PORT" 2>/dev/null || true
-		sleep 0.02
-	done
+	console
 	;;
 *)
 	die "usage: board.sh on|off|console [options] (see the head of this file)"

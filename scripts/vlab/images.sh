@@ -42,6 +42,8 @@ done
 
 log() { echo "[vlab-images] $*" >&2; }
 die() { echo "[vlab-images] error: $*" >&2; exit 1; }
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 UBOOT_SRC=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 OUTPUTS=(u-boot.bin uboot-env.img default-env.txt tftp/arm64/Image tftp/arm64/initramfs.cpio.gz tftp/arm64/uInitrd versions.txt)
@@ -66,21 +68,11 @@ if [ "$FORCE" = 0 ] && host_ready && cache_ready; then
 	exit 0
 fi
 
-APTO=(-o DPkg::Lock::Timeout=900)
-
 # 1. Host packages --------------------------------------------------------------
 # ipxe-qemu: the NIC option ROMs (efi-virtio.rom) that the qemu device type's
 # "-net nic,model=virtio" needs (a Recommends of qemu-system-arm).
 PKGS=(qemu-system-arm ipxe-qemu u-boot-qemu busybox-static u-boot-tools cpio)
-missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$INSTALL" = 1 ] || die "missing packages: ${missing[*]} (run without --no-install, as root)"
-	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root: apt-get install ${missing[*]}"
-	log "apt-get install ${missing[*]}"
-	apt-get "${APTO[@]}" update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get "${APTO[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_pkgs "${PKGS[@]}"
 host_ready || die "host tools still missing after install (qemu-system-aarch64, mkimage, mkenvimage, busybox, cpio, $UBOOT_SRC, efi-virtio.rom)"
 
 mkdir -p "$CACHE"
@@ -91,19 +83,13 @@ trap 'rm -rf "$WORK"' EXIT
 
 # 2. arm64 kernel and busybox, through a private apt state -------------------------
 A="$CACHE/.apt-arm64"
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
-ARM=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o "Dir::State::Lists=$A/lists"
-	-o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null "${APTO[@]}")
-# The private state belongs to the caller: download as the caller, not as _apt.
-[ "$(id -u)" = 0 ] && ARM+=(-o APT::Sandbox::User=root)
-log "apt-get update (private arm64 lists in $A)"
-apt-get "${ARM[@]}" update -qq
+foreign_apt arm64 "$A"
 # linux-image-arm64 is a meta package: its first linux-image-<abi>-arm64
 # dependency is the current kernel; the -unsigned package holds the same Image.
-abi=$(apt-cache "${ARM[@]}" depends linux-image-arm64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
+abi=$(apt-cache "${APTF[@]}" depends linux-image-arm64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
 [ -n "$abi" ] || die "cannot resolve linux-image-arm64 in the arm64 lists"
 log "apt-get download $abi-unsigned busybox-static (arm64)"
-(cd "$WORK" && apt-get "${ARM[@]}" download -qq "$abi-unsigned" busybox-static)
+(cd "$WORK" && apt-get "${APTF[@]}" download -qq "$abi-unsigned" busybox-static)
 kdeb=$(ls "$WORK"/linux-image-*_arm64.deb)
 bdeb=$(ls "$WORK"/busybox-static_*_arm64.deb)
 

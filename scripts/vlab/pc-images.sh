@@ -35,6 +35,8 @@ done
 
 log() { echo "[vlab-pc-images] $*" >&2; }
 die() { echo "[vlab-pc-images] error: $*" >&2; exit 1; }
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 PC="$CACHE/pc"
 OUTPUTS=(tftp/x86_64/bzImage tftp/x86_64/initramfs.cpio.gz tftp/grub/grubx64.efi tftp/grub/grub.pxe sercon-port versions.txt)
@@ -57,16 +59,7 @@ if [ "$FORCE" = 0 ] && host_ready && cache_ready; then
 	exit 0
 fi
 
-APTO=(-o DPkg::Lock::Timeout=900)
-missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$INSTALL" = 1 ] || die "missing packages: ${missing[*]} (run without --no-install, as root)"
-	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root: apt-get install ${missing[*]}"
-	log "apt-get install ${missing[*]}"
-	apt-get "${APTO[@]}" update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get "${APTO[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_pkgs "${PKGS[@]}"
 host_ready || die "host tools still missing after install (${PKGS[*]})"
 
 mkdir -p "$PC"
@@ -78,16 +71,11 @@ trap 'rm -rf "$WORK"' EXIT
 # 1. Debian's amd64 kernel, through a private apt state (the host may be any
 #    architecture; the lists are amd64's).
 A="$PC/.apt-amd64"
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
-AMD=(-o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o "Dir::State::Lists=$A/lists"
-	-o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null "${APTO[@]}")
-[ "$(id -u)" = 0 ] && AMD+=(-o APT::Sandbox::User=root)
-log "apt-get update (private amd64 lists in $A)"
-apt-get "${AMD[@]}" update -qq
-abi=$(apt-cache "${AMD[@]}" depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
+foreign_apt amd64 "$A"
+abi=$(apt-cache "${APTF[@]}" depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
 [ -n "$abi" ] || die "cannot resolve linux-image-amd64 in the amd64 lists"
 log "apt-get download $abi-unsigned busybox-static (amd64)"
-(cd "$WORK" && apt-get "${AMD[@]}" download -qq "$abi-unsigned" busybox-static)
+(cd "$WORK" && apt-get "${APTF[@]}" download -qq "$abi-unsigned" busybox-static)
 kdeb=$(ls "$WORK"/linux-image-*_amd64.deb)
 bdeb=$(ls "$WORK"/busybox-static_*_amd64.deb)
 mkdir -p "$WORK/kernel" "$WORK/bb" "$WORK/out/tftp/x86_64" "$WORK/out/tftp/grub"

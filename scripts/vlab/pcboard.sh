@@ -54,32 +54,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 RUN=${LAVALAB_VLAB_RUN:-${TMPDIR:-/tmp}/lavalab-vlab}
+QEMU_BIN=qemu-system-x86_64
+# shellcheck source=qemu-proc.sh
+. "$(dirname "$0")/qemu-proc.sh"
 PC=$CACHE/pc
-
-running() {
-	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# alive PID: the process runs and is this board's QEMU.
-alive() {
-	running "${1:-}" || return 1
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "qemu-system-x86_64 .*-name $NAME "
-}
-
-stop() {
-	pidf="$RUN/$NAME/qemu.pid"
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf" 2>/dev/null || true)
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		while alive "$pid" && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
-		if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-	fi
-	rm -f "$pidf"
-}
 
 case "$cmd" in
 on)
@@ -96,7 +74,7 @@ on)
 		# QEMU's TFTP server serves one root: the board's boot file is
 		# copied beside the jobs' files.
 		mkdir -p "$TFTP/vlab-pc/$(dirname "$BOOTFILE")"
-		cp -f "$PC/tftp/$BOOTFILE" "$TFTP/vlab-pc/$BOOTFILE"
+		install_file "$PC/tftp/$BOOTFILE" "$TFTP/vlab-pc/$BOOTFILE"
 		net="$net,bootfile=vlab-pc/$BOOTFILE"
 	fi
 	case "$FW" in
@@ -126,13 +104,7 @@ on)
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$RUN/$NAME/qemu.pid"
-	i=0
-	while ! grep -q "waiting for connection" "$log"; do
-		running "$pid" || { rm -f "$RUN/$NAME/qemu.pid"; die "qemu exited: $(cat "$log")"; }
-		[ $i -lt 500 ] || { stop; die "qemu did not open its console on port $PORT within 10 s: $(cat "$log")"; }
-		sleep 0.02
-		i=$((i + 1))
-	done
+	wait_console "$pid" "$log"
 	echo "board $NAME on ($FW): qemu pid $pid, console 127.0.0.1:$PORT, tftp root $TFTP${BOOTFILE:+, boot file vlab-pc/$BOOTFILE}"
 	;;
 off)
@@ -141,12 +113,7 @@ off)
 	echo "board $NAME off"
 	;;
 console)
-	[ -n "$PORT" ] || die "console: --port is required"
-	stty raw -echo 2>/dev/null || true
-	while :; do
-		busybox nc 127.0.0.1 "$PORT" 2>/dev/null || true
-		sleep 0.02
-	done
+	console
 	;;
 *)
 	die "usage: pcboard.sh on|off|console [options] (see the head of this file)"

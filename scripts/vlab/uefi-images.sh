@@ -34,6 +34,8 @@ done
 
 log() { echo "[vlab-uefi-images] $*" >&2; }
 die() { echo "[vlab-uefi-images] error: $*" >&2; exit 1; }
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 U="$CACHE/uefi"
 OUTPUTS=(tftp/grub/grubaa64.efi versions.txt)
@@ -56,16 +58,7 @@ if [ "$FORCE" = 0 ] && host_ready && cache_ready; then
 fi
 [ -s "$CACHE/tftp/arm64/Image" ] || die "no $CACHE/tftp/arm64/Image: run scripts/vlab/images.sh first (make vlab-images does)"
 
-APTO=(-o DPkg::Lock::Timeout=900)
-missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$INSTALL" = 1 ] || die "missing packages: ${missing[*]} (run without --no-install, as root)"
-	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root: apt-get install ${missing[*]}"
-	log "apt-get install ${missing[*]}"
-	apt-get "${APTO[@]}" update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get "${APTO[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_pkgs "${PKGS[@]}"
 host_ready || die "host tools still missing after install (${PKGS[*]})"
 
 mkdir -p "$U"
@@ -76,14 +69,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 # 1. grub-efi-arm64-bin (arm64) through the private arm64 apt state.
 A="$CACHE/.apt-arm64"
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
-ARM=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o "Dir::State::Lists=$A/lists"
-	-o "Dir::Cache=$A/cache" -o Dir::State::status=/dev/null "${APTO[@]}")
-[ "$(id -u)" = 0 ] && ARM+=(-o APT::Sandbox::User=root)
-log "apt-get update (private arm64 lists in $A)"
-apt-get "${ARM[@]}" update -qq
+foreign_apt arm64 "$A"
 log "apt-get download grub-efi-arm64-bin (arm64)"
-(cd "$WORK" && apt-get "${ARM[@]}" download -qq grub-efi-arm64-bin)
+(cd "$WORK" && apt-get "${APTF[@]}" download -qq grub-efi-arm64-bin)
 gdeb=$(ls "$WORK"/grub-efi-arm64-bin_*_arm64.deb)
 dpkg-deb -x "$gdeb" "$WORK/grub"
 [ -f "$WORK/grub/usr/lib/grub/arm64-efi/linux.mod" ] || die "$gdeb holds no arm64-efi modules"

@@ -53,33 +53,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 RUN=${LAVALAB_VLAB_RUN:-${TMPDIR:-/tmp}/lavalab-vlab}
+QEMU_BIN=qemu-system-aarch64
+# shellcheck source=qemu-proc.sh
+. "$(dirname "$0")/qemu-proc.sh"
 U=$CACHE/uefi
 FW=/usr/share/AAVMF
-
-running() {
-	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# alive PID: the process runs and is this board's QEMU.
-alive() {
-	running "${1:-}" || return 1
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "qemu-system-aarch64 .*-name $NAME "
-}
-
-stop() {
-	pidf="$RUN/$NAME/qemu.pid"
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf" 2>/dev/null || true)
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		while alive "$pid" && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
-		if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-	fi
-	rm -f "$pidf"
-}
 
 case "$cmd" in
 on)
@@ -93,7 +71,7 @@ on)
 	mkdir -p "$RUN/$NAME" "$TFTP/vlab-uefi/$(dirname "$BOOTFILE")"
 	stop
 	# QEMU's TFTP server serves one root: the boot file goes beside the jobs' files.
-	cp -f "$U/tftp/$BOOTFILE" "$TFTP/vlab-uefi/$BOOTFILE"
+	install_file "$U/tftp/$BOOTFILE" "$TFTP/vlab-uefi/$BOOTFILE"
 	cp -f "$FW/AAVMF_VARS.fd" "$RUN/$NAME/AAVMF_VARS.fd"
 	set --
 	if [ -n "$DISK" ]; then
@@ -111,13 +89,7 @@ on)
 		</dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$RUN/$NAME/qemu.pid"
-	i=0
-	while ! grep -q "waiting for connection" "$log"; do
-		running "$pid" || { rm -f "$RUN/$NAME/qemu.pid"; die "qemu exited: $(cat "$log")"; }
-		[ $i -lt 500 ] || { stop; die "qemu did not open its console on port $PORT within 10 s: $(cat "$log")"; }
-		sleep 0.02
-		i=$((i + 1))
-	done
+	wait_console "$pid" "$log"
 	echo "board $NAME on (aavmf): qemu pid $pid, console 127.0.0.1:$PORT, tftp root $TFTP, boot file vlab-uefi/$BOOTFILE${DISK:+, disk $DISK}"
 	;;
 off)
@@ -126,12 +98,7 @@ off)
 	echo "board $NAME off"
 	;;
 console)
-	[ -n "$PORT" ] || die "console: --port is required"
-	stty raw -echo 2>/dev/null || true
-	while :; do
-		busybox nc 127.0.0.1 "$PORT" 2>/dev/null || true
-		sleep 0.02
-	done
+	console
 	;;
 *)
 	die "usage: uefiboard.sh on|off|console [options] (see the head of this file)"
