@@ -40,8 +40,10 @@ type run struct {
 
 	sb *sandbox.Sandbox // the driver sandbox for this job's device
 
-	con     console.Console
-	eng     *expect.Engine
+	con console.Console
+	eng *expect.Engine
+	// keepRaw: a plan walked a menu; the console keeps its raw output.
+	keepRaw bool
 	prompts []string // the shell prompts the boot reached
 
 	nbd *nbdServer    // issue 17: the job's nbd-server (step_nbd.go)
@@ -267,6 +269,7 @@ func (j *run) runStage(ctx context.Context, st *stage) error {
 	if err := j.sb.Check(plan); err != nil {
 		return err
 	}
+	j.keepRawFor(plan)
 	for _, s := range plan.Steps {
 		if err := j.runStep(ctx, st, s); err != nil {
 			return err
@@ -486,7 +489,7 @@ func (j *run) connect(ctx context.Context, act sandbox.Action) error {
 		return err
 	}
 	j.con = con
-	j.eng = expect.New(con, expect.Options{Logger: j.log.target, OnLine: j.log.onLine})
+	j.eng = expect.New(con, expect.Options{Logger: j.log.target, OnLine: j.log.onLine, KeepRaw: j.keepRaw})
 	return nil
 }
 

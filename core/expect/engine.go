@@ -40,6 +40,10 @@ type Options struct {
 	// MaxWindow bounds the unmatched cleaned text kept for matching, in
 	// bytes (64 KiB if 0); the oldest text is dropped beyond it.
 	MaxWindow int
+	// KeepRaw keeps the raw output's tail (up to 512 KiB, ANSI escapes
+	// included) for Raw and Menu from the start; KeepRaw() turns it on
+	// later. Off, a job's console costs no such copy.
+	KeepRaw bool
 }
 
 // Match is what Expect found.
@@ -112,6 +116,7 @@ func New(c io.ReadWriter, opts Options) *Engine {
 		opts.MaxWindow = DefaultMaxWindow
 	}
 	e := &Engine{rw: c, opts: opts, done: make(chan struct{}), partialWait: PartialLineWait}
+	e.hist.keep = opts.KeepRaw
 	e.scr.beforeEdit = e.scan
 	if opts.OnLine != nil {
 		e.scr.onLine = func(line []byte) {

@@ -12,8 +12,10 @@ import (
 // under 16 KiB, so a few screens fit.
 const rawHistMax = 256 << 10
 
-// rawHist is the tail of the raw output. Guarded by Engine.mu.
+// rawHist is the tail of the raw output, kept once keep is set. Guarded
+// by Engine.mu.
 type rawHist struct {
+	keep   bool
 	buf    []byte
 	total  int64 // bytes received since the engine started
 	notify chan struct{}
@@ -21,6 +23,9 @@ type rawHist struct {
 
 // record appends raw output. Called with mu held.
 func (h *rawHist) record(p []byte) {
+	if !h.keep {
+		return
+	}
 	h.buf = append(h.buf, p...)
 	// Compacted only past twice the bound: a chatty console does not copy
 	// the whole tail on every read.
@@ -32,6 +37,15 @@ func (h *rawHist) record(p []byte) {
 		close(h.notify)
 		h.notify = nil
 	}
+}
+
+// KeepRaw keeps the raw output's tail from now on (Options.KeepRaw from
+// the start): a menu step needs the screen a firmware draws, which no
+// other step does, so a job keeps it only when its plan walks a menu.
+func (e *Engine) KeepRaw() {
+	e.mu.Lock()
+	e.hist.keep = true
+	e.mu.Unlock()
 }
 
 // Raw returns the raw output received after offset from (a count of bytes

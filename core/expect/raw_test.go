@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/lavalab/lavalab/sdk"
 )
 
 // TestRaw (issue 17): the engine keeps the raw output, escapes included,
@@ -12,7 +14,7 @@ import (
 // rawHistMax.
 func TestRaw(t *testing.T) {
 	b := newBoard()
-	e := New(b, Options{})
+	e := New(b, Options{KeepRaw: true})
 	defer b.in.Close()
 	ctx := context.Background()
 	if e.RawWait(ctx, 0, 20*time.Millisecond) {
@@ -66,4 +68,31 @@ func TestRaw(t *testing.T) {
 	if end2 != end+int64(len(more)) || !bytes.Equal(all, more[10:]) || len(e.hist.buf) > 2*rawHistMax {
 		t.Errorf("after compaction: Raw(0) has %d bytes up to %d, %d kept", len(all), end2, len(e.hist.buf))
 	}
+}
+
+// TestRawKeptOnlyWhenAsked: an engine keeps no raw output until KeepRaw,
+// then keeps what comes after it.
+func TestRawKeptOnlyWhenAsked(t *testing.T) {
+	b := newBoard()
+	e := New(b, Options{})
+	defer b.in.Close()
+	ctx := context.Background()
+	go b.say(t, "before\r\n")
+	if _, err := e.ExpectPatterns(ctx, []sdk.Pattern{re("before")}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := e.Raw(0); len(raw) != 0 {
+		t.Fatalf("raw output kept without KeepRaw: %q", raw)
+	}
+	e.KeepRaw()
+	go b.say(t, "after\r\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if raw, _ := e.Raw(0); string(raw) == "after\r\n" {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	raw, _ := e.Raw(0)
+	t.Fatalf("after KeepRaw: Raw(0) = %q, want the output that came after it", raw)
 }

@@ -265,7 +265,7 @@ func (x *executor) exec(ctx context.Context, s sdk.Step, wait time.Duration) (bo
 		return false, nil
 	case sdk.StepConnect:
 		x.disconnect()
-		x.eng = expect.New(x.con.open(), expect.Options{})
+		x.eng = expect.New(x.con.open(), expect.Options{KeepRaw: true})
 		return true, nil
 	case sdk.StepDisconnect:
 		x.disconnect()
