@@ -44,6 +44,28 @@ func must(t *testing.T, err error) {
 }
 
 func browser(t *testing.T, exe string) (context.Context, func()) {
+	// Chromium sometimes crashes while it starts on a loaded machine (a
+	// CI run: "chrome failed to start", crashpad's "no stack mapping"),
+	// before any page of ours: it is started once more, said in the log.
+	// A second crash fails the test.
+	for attempt := 1; ; attempt++ {
+		ctx, done := startBrowser(t, exe)
+		err := chromedp.Do(ctx) // starts the browser
+		if err == nil {
+			return ctx, done
+		}
+		done()
+		if attempt == 2 || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Fatalf("starting Chromium (attempt %d): %v", attempt, err)
+		}
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		t.Logf("Chromium crashed while starting (%s); starting it once more", first)
+	}
+}
+
+// startBrowser makes a context for a headless Chromium, started by its
+// first action.
+func startBrowser(t *testing.T, exe string) (context.Context, func()) {
 	// The flags /work/.library/env/machines/go.md lists as known to work
 	// headless in a container, as root.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
