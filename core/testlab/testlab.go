@@ -365,10 +365,36 @@ func (l *Lab) WaitJob(id int64, state string, within time.Duration) JobState {
 			return j
 		}
 		if time.Now().After(deadline) {
-			l.t.Fatalf("job %d is %s after %s, want %s", id, j.State, within, state)
+			l.t.Fatalf("job %d is %s after %s, want %s; the end of its log:\n%s", id, j.State, within, state, l.logTail(id, 40))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// logTail is the last n records of a job's log, a line each (what a
+// job stuck in some step was doing), or why it could not be read.
+func (l *Lab) logTail(id int64, n int) string {
+	type page struct {
+		Total   int64 `json:"total"`
+		Records []struct {
+			DT  string          `json:"dt"`
+			Lvl string          `json:"lvl"`
+			Msg json.RawMessage `json:"msg"` // a string, or a mapping for results
+		} `json:"records"`
+	}
+	var head page
+	if code := l.API("GET", fmt.Sprintf("/jobs/%d/logs?limit=1", id), nil, &head); code != http.StatusOK {
+		return fmt.Sprintf("(reading the log: HTTP %d)", code)
+	}
+	var tail page
+	if code := l.API("GET", fmt.Sprintf("/jobs/%d/logs?start=%d&limit=%d", id, max(head.Total-int64(n), 0), n), nil, &tail); code != http.StatusOK {
+		return fmt.Sprintf("(reading the log: HTTP %d)", code)
+	}
+	var b strings.Builder
+	for _, r := range tail.Records {
+		fmt.Fprintf(&b, "%s %-8s %s\n", r.DT, r.Lvl, r.Msg)
+	}
+	return b.String()
 }
 
 // QuickJob is a `local` job of a minimal boot and an inline test that runs

@@ -72,7 +72,7 @@ func (w *Web) logStream(rw http.ResponseWriter, r *http.Request) {
 			_ = rc.Flush()
 			return
 		}
-		if !waitForRecords(rw, r, rc, events, beat, key) {
+		if !waitForRecords(rw, r, rc, events, beat) {
 			return
 		}
 	}
@@ -119,27 +119,20 @@ func (w *Web) sendRecords(rw http.ResponseWriter, r *http.Request, rc *http.Resp
 	}
 }
 
-// waitForRecords waits for an event of the job (key) or the heartbeat;
-// false means the stream is over.
-func waitForRecords(rw http.ResponseWriter, r *http.Request, rc *http.ResponseController, events <-chan store.Event, beat *time.Ticker, key string) bool {
-	for {
-		select {
-		case <-r.Context().Done():
+// waitForRecords waits for an event (the subscription has only the job's
+// own, store.KeyTopic) or the heartbeat; false means the stream is over.
+func waitForRecords(rw http.ResponseWriter, r *http.Request, rc *http.ResponseController, events <-chan store.Event, beat *time.Ticker) bool {
+	select {
+	case <-r.Context().Done():
+		return false
+	case _, ok := <-events:
+		return ok
+	case <-beat.C:
+		// A comment keeps proxies from closing an idle stream, and the
+		// re-read catches a missed event.
+		if _, err := fmt.Fprintf(rw, ": keep-alive\n\n"); err != nil {
 			return false
-		case ev, ok := <-events:
-			if !ok {
-				return false
-			}
-			if ev.Key == key || ev.Key == "" { // "": a wake-up for every job
-				return true
-			}
-		case <-beat.C:
-			// A comment keeps proxies from closing an idle stream, and the
-			// re-read catches a missed event.
-			if _, err := fmt.Fprintf(rw, ": keep-alive\n\n"); err != nil {
-				return false
-			}
-			return rc.Flush() == nil
 		}
+		return rc.Flush() == nil
 	}
 }

@@ -159,5 +159,5 @@ func appendJobBatch(b []byte, sh *shipment) []byte {
 	b = append(b, `,"token":`...)
 	b = jsontext.AppendString(b, sh.token)
 	b = append(b, ',')
-	return append(appendEncodedBatchFields(b, sh.first, sh.recs), '\n')
+	return append(appendBatchFields(b, sh.first, sh.recs), '\n')
 }

@@ -34,22 +34,7 @@ func appendRecord(b []byte, r workerproto.Record) []byte {
 
 // appendLogBatch appends the body of a log batch.
 func appendLogBatch(b []byte, first int64, recs []workerproto.Record) []byte {
-	return appendBatchFields(append(b, '{'), first, recs)
-}
-
-// appendBatchFields appends a log batch's first and records and closes
-// its object (the caller wrote the opening brace and any fields before).
-func appendBatchFields(b []byte, first int64, recs []workerproto.Record) []byte {
-	b = append(b, `"first":`...)
-	b = strconv.AppendInt(b, first, 10)
-	b = append(b, `,"records":[`...)
-	for i, r := range recs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendRecord(b, r)
-	}
-	return append(b, "]}"...)
+	return appendBatchFields(append(b, '{'), first, encodeRecords(recs))
 }
 
 // encodedRecords are n records in the spool's encoding: a JSON object a
@@ -61,6 +46,22 @@ func appendBatchFields(b []byte, first int64, recs []workerproto.Record) []byte 
 type encodedRecords struct {
 	n int
 	b []byte
+}
+
+// encodeRecords encodes recs as the spool does.
+func encodeRecords(recs []workerproto.Record) encodedRecords {
+	var e encodedRecords
+	for _, r := range recs {
+		e.b = appendRecordLine(e.b, r)
+		e.n++
+	}
+	return e
+}
+
+// appendRecordLine appends r as one line of the spool: its JSON object and
+// a '\n'.
+func appendRecordLine(b []byte, r workerproto.Record) []byte {
+	return append(appendRecord(b, r), '\n')
 }
 
 // appendItems appends the records as the items of a JSON array (the
@@ -87,8 +88,9 @@ func (e encodedRecords) appendItems(b []byte) []byte {
 	return b
 }
 
-// appendEncodedBatchFields is appendBatchFields for encoded records.
-func appendEncodedBatchFields(b []byte, first int64, recs encodedRecords) []byte {
+// appendBatchFields appends a log batch's first and records and closes
+// its object (the caller wrote the opening brace and any fields before).
+func appendBatchFields(b []byte, first int64, recs encodedRecords) []byte {
 	b = append(b, `"first":`...)
 	b = strconv.AppendInt(b, first, 10)
 	b = append(b, `,"records":[`...)

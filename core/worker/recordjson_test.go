@@ -80,16 +80,6 @@ func BenchmarkAppendRecord(b *testing.B) {
 	})
 }
 
-// encodeRecords encodes recs as the spool does.
-func encodeRecords(recs []workerproto.Record) encodedRecords {
-	var e encodedRecords
-	for _, r := range recs {
-		e.b = append(appendRecord(e.b, r), '\n')
-		e.n++
-	}
-	return e
-}
-
 // decodeRecords decodes e's lines, checking there are e.n of them.
 func decodeRecords(t *testing.T, e encodedRecords) []workerproto.Record {
 	t.Helper()
@@ -107,9 +97,10 @@ func decodeRecords(t *testing.T, e encodedRecords) []workerproto.Record {
 	return out
 }
 
-// TestEncodedBatch: a batch sent from the spool's encoding is the batch
-// encoded from the records (so the server cannot tell them apart), for
-// none, one and several records, messages with escapes included.
+// TestEncodedBatch: a batch sent from the spool's encoding is, byte for
+// byte, the batch encoding/json makes of the records (so the server cannot
+// tell them apart), for none, one and several records, messages with
+// escapes included.
 func TestEncodedBatch(t *testing.T) {
 	at := time.Date(2026, 12, 6, 10, 0, 0, 5, time.UTC)
 	all := []workerproto.Record{
@@ -118,8 +109,12 @@ func TestEncodedBatch(t *testing.T) {
 		{Time: at, Level: "results", Message: `{"case":"x","result":"pass"}`, Structured: true, NS: "n"},
 	}
 	for n := range len(all) + 1 {
-		want := string(appendLogBatch(nil, 40, all[:n]))
-		got := string(appendEncodedBatchFields([]byte{'{'}, 40, encodeRecords(all[:n])))
+		std, err := json.Marshal(workerproto.LogBatch{First: 40, Records: append([]workerproto.Record{}, all[:n]...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := string(std)
+		got := string(appendBatchFields([]byte{'{'}, 40, encodeRecords(all[:n])))
 		if got != want {
 			t.Fatalf("%d records:\n got %s\nwant %s", n, got, want)
 		}

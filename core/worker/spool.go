@@ -218,7 +218,7 @@ func (s *spool) Record(rec model.LogRecord) {
 // addLocked gives r the next index and appends it, or drops and counts it
 // when neither the disk nor the memory bound takes it.
 func (s *spool) addLocked(r workerproto.Record) {
-	s.line = append(appendRecord(s.line[:0], r), '\n')
+	s.line = appendRecordLine(s.line[:0], r)
 	if len(s.buf)+len(s.line) > maxUnspooled {
 		s.flushLocked(true)
 		if len(s.buf)+len(s.line) > maxUnspooled {
