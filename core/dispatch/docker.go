@@ -20,10 +20,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testshell"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -279,10 +281,36 @@ func (j *run) removeContainer(c *containerRun) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	argv := append(append([]string{c.Engine}, c.GlobalOptions...), "rm", "--force", c.Name)
-	j.log.info("docker test: removing the container %s", c.Name)
+	j.log.info("removing the container %s", c.Name)
 	if err := j.runHostArgv(ctx, argv); err != nil {
-		j.log.warn("docker test: removing the container %s: %v", c.Name, err)
+		j.log.warn("removing the container %s: %v", c.Name, err)
 	}
+}
+
+// consoleContainer is the container a console tool runs (`ENGINE [global
+// options] run ... --name NAME ...`: the docker device type's boot), nil
+// for another console. Closing the console ends the container only when
+// its engine client gets to remove it (`--rm`); a client killed first (a
+// loaded machine, a console that had to be killed) leaves it running, so
+// the dispatcher removes it itself.
+func consoleContainer(t *sandbox.Tool) *containerRun {
+	if t == nil || (t.Name != "docker" && t.Name != "podman") {
+		return nil
+	}
+	run := slices.Index(t.Args, "run")
+	if run < 0 {
+		return nil
+	}
+	for i := run + 1; i < len(t.Args); i++ {
+		name, ok := strings.CutPrefix(t.Args[i], "--name=")
+		if !ok && t.Args[i] == "--name" && i+1 < len(t.Args) {
+			name, ok = t.Args[i+1], true
+		}
+		if ok && name != "" {
+			return &containerRun{Engine: t.Path, GlobalOptions: t.Args[:run:run], Name: name}
+		}
+	}
+	return nil
 }
 
 // feedLines logs a process's output as target lines (the parser sees them).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lavalab/lavalab/core/hosttools"
 	"github.com/lavalab/lavalab/core/model"
+	"github.com/lavalab/lavalab/core/sandbox"
 	"github.com/lavalab/lavalab/core/testenv"
 	"github.com/lavalab/lavalab/sdk"
 )
@@ -186,5 +187,32 @@ func TestDockerTestTimeout(t *testing.T) {
 	if slices.Contains(strings.Fields(string(ps)), "hung-lava-4242") {
 		t.Errorf("container hung-lava-4242 is left after the job: %s", ps)
 		_ = e.Command("rm", "--force", "--time", "0", "hung-lava-4242").Run()
+	}
+}
+
+// TestConsoleContainer: the container a console tool runs is found in the
+// engine's run line (either --name form, global options kept), and no
+// container in another tool's or another engine command's line.
+func TestConsoleContainer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tool *sandbox.Tool
+		want *containerRun
+	}{
+		{"podman run --name N", &sandbox.Tool{Name: "podman", Path: "/usr/bin/podman", Args: []string{"--root", "/r", "run", "--rm", "--name", "lava-7-2", "img", "sh"}},
+			&containerRun{Engine: "/usr/bin/podman", GlobalOptions: []string{"--root", "/r"}, Name: "lava-7-2"}},
+		{"docker run --name=N", &sandbox.Tool{Name: "docker", Path: "/usr/bin/docker", Args: []string{"run", "--name=lava-8-2", "img"}},
+			&containerRun{Engine: "/usr/bin/docker", GlobalOptions: []string{}, Name: "lava-8-2"}},
+		{"no name", &sandbox.Tool{Name: "podman", Path: "p", Args: []string{"run", "img"}}, nil},
+		{"not run", &sandbox.Tool{Name: "podman", Path: "p", Args: []string{"exec", "--name", "x"}}, nil},
+		{"another tool", &sandbox.Tool{Name: "qemu-system-aarch64", Path: "q", Args: []string{"run", "--name", "x"}}, nil},
+		{"no tool", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := consoleContainer(tc.tool)
+			if (got == nil) != (tc.want == nil) || got != nil && (got.Engine != tc.want.Engine || got.Name != tc.want.Name || !slices.Equal(got.GlobalOptions, tc.want.GlobalOptions)) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -44,7 +44,9 @@ type run struct {
 	eng *expect.Engine
 	// keepRaw: a plan walked a menu; the console keeps its raw output.
 	keepRaw bool
-	prompts []string // the shell prompts the boot reached
+	// conContainer is the container the console runs (consoleContainer).
+	conContainer *containerRun
+	prompts      []string // the shell prompts the boot reached
 
 	nbd *nbdServer    // issue 17: the job's nbd-server (step_nbd.go)
 	mn  *multinodeJob // a multinode sub-job's group (issue 21), else nil
@@ -489,6 +491,7 @@ func (j *run) connect(ctx context.Context, act sandbox.Action) error {
 		return err
 	}
 	j.con = con
+	j.conContainer = consoleContainer(act.ConsoleTool)
 	j.eng = expect.New(con, expect.Options{Logger: j.log.target, OnLine: j.log.onLine, KeepRaw: j.keepRaw})
 	return nil
 }
@@ -501,7 +504,10 @@ func (j *run) disconnect() {
 		j.log.debug("closing console %s: %v", j.con.Name(), err)
 	}
 	<-j.eng.Done()
-	j.con, j.eng, j.prompts = nil, nil, nil
+	if j.conContainer != nil {
+		j.removeContainer(j.conContainer)
+	}
+	j.con, j.eng, j.prompts, j.conContainer = nil, nil, nil, nil
 	j.overlayOn = j.overlayOn && j.overlayInImage
 }
 
